@@ -1,0 +1,1 @@
+"""envelope layer of smseal."""

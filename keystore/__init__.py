@@ -1,0 +1,1 @@
+"""keystore layer of smseal."""

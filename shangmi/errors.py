@@ -1,0 +1,134 @@
+"""The one exception hierarchy of smseal.
+
+Every error the project raises on purpose derives from :class:`SmsealError`.
+Messages never contain key material, passwords, PINs or plaintext.  Classes
+are deliberately coarse where detail would help an attacker (``InvalidTag``,
+``InvalidSignature`` and ``DecryptionError`` say nothing about *why*).
+
+The command line maps each class to a translated sentence and an exit code;
+``exit_code`` here is the default it uses (see README, "Exit codes").
+"""
+
+from __future__ import annotations
+
+
+class SmsealError(Exception):
+    """Base of every error smseal raises on purpose."""
+
+    exit_code: int = 3
+
+    def __init__(self, message: str = "", *, hint: str | None = None) -> None:
+        super().__init__(message or self.__class__.__doc__ or self.__class__.__name__)
+        self.hint = hint
+
+
+# --- verification and decryption refused (exit 1) ---------------------------------
+
+class VerificationError(SmsealError):
+    """Something did not verify or decrypt; the input was refused."""
+
+    exit_code = 1
+
+
+class InvalidSignature(VerificationError):
+    """The signature does not verify."""
+
+
+class InvalidTag(VerificationError):
+    """Authentication tag mismatch: the data was altered or the key is wrong."""
+
+
+class DecryptionError(VerificationError):
+    """The ciphertext could not be decrypted (altered, truncated or wrong key)."""
+
+
+class MalformedInput(VerificationError):
+    """The input is not well-formed (bad encoding, wrong length, size limit)."""
+
+
+class InvalidKey(MalformedInput):
+    """The key is malformed, or the point is not on the SM2 curve."""
+
+
+class MalformedPackage(MalformedInput):
+    """The sealed package is not well-formed."""
+
+
+class NoMatchingKey(VerificationError):
+    """None of the keys held can open this package (it is not addressed to us)."""
+
+
+class UntrustedSender(VerificationError):
+    """The sender's key is not in the trusted set."""
+
+
+class RevokedKey(VerificationError):
+    """The key or certificate has been revoked."""
+
+
+class ExpiredCertificate(VerificationError):
+    """The certificate is outside its validity period."""
+
+
+class RollbackRefused(VerificationError):
+    """An older directory bundle than the installed one was offered."""
+
+
+# --- keys and stores (exit 4) -------------------------------------------------------
+
+class KeystoreError(SmsealError):
+    """A problem with the local keystore, a key file or a token."""
+
+    exit_code = 4
+
+
+class WrongPassphrase(KeystoreError):
+    """The passphrase or PIN is wrong."""
+
+
+class KeyNotFound(KeystoreError):
+    """No such key, identity or unit."""
+
+
+class DuplicateEntry(KeystoreError):
+    """An entry with this name or key id already exists."""
+
+
+class TokenError(KeystoreError):
+    """The PKCS#11 module or token failed or is missing."""
+
+
+class UnsupportedMechanism(KeystoreError):
+    """The token cannot perform this operation."""
+
+
+# --- policy, usage, environment -----------------------------------------------------
+
+class PolicyError(SmsealError):
+    """The operation is refused by policy (e.g. classified label, revoked recipient)."""
+
+    exit_code = 5
+
+
+class UnsupportedAlgorithm(SmsealError):
+    """The algorithm or encoding is not supported."""
+
+
+class BackendError(SmsealError):
+    """The cryptographic backend failed unexpectedly."""
+
+
+class OutputExists(SmsealError):
+    """The output already exists and overwriting was not asked for."""
+
+    exit_code = 6
+
+
+class TransportError(SmsealError):
+    """Delivery through the outbox or SMTP failed."""
+
+    exit_code = 7
+
+
+__all__ = [name for name, obj in list(globals().items())
+           if isinstance(obj, type) and issubclass(obj, SmsealError)]
