@@ -230,9 +230,12 @@ class PublicKey:
 
     # operations
     def _h(self):
-        if self._handle is None:
-            self._handle = backend().public_handle(self._pt)
-        return self._handle
+        # The handle belongs to the backend that made it (tests switch backends).
+        be = backend()
+        h = self._handle
+        if h is None or h[0] is not be:
+            h = self._handle = (be, be.public_handle(self._pt))
+        return be, h[1]
 
     def z(self, uid: bytes = DEFAULT_UID) -> bytes:
         """Z_A = SM3(ENTL‖ID‖a‖b‖xG‖yG‖xA‖yA)."""
@@ -261,7 +264,8 @@ class PublicKey:
         if len(e) != 32:
             raise ValueError("e is a 32-byte SM3 digest")
         r, s = _split_sig(bytes(signature), format)
-        if not backend().verify_digest(self._h(), e, r, s):
+        be, h = self._h()
+        if not be.verify_digest(h, e, r, s):
             raise InvalidSignature()
 
     def encrypt(self, plaintext: bytes, *, format: CiphertextFormat = "der") -> bytes:
@@ -270,7 +274,8 @@ class PublicKey:
             raise ValueError("format must be 'der', 'c1c3c2' or 'c1c2c3'")
         if not plaintext:
             raise ValueError("SM2 cannot encrypt an empty message")
-        x, y, c3, c2 = backend().encrypt(self._h(), bytes(plaintext))
+        be, h = self._h()
+        x, y, c3, c2 = be.encrypt(h, bytes(plaintext))
         return encode_ciphertext(x, y, c3, c2, format)
 
     def __reduce__(self):
@@ -328,10 +333,12 @@ class PrivateKey:
 
     @classmethod
     def from_pem(cls, data: bytes | str, password: bytes | None = None) -> "PrivateKey":
-        """From PEM: ``PRIVATE KEY``, ``ENCRYPTED PRIVATE KEY`` or ``EC PRIVATE KEY``."""
+        """From PEM: ``PRIVATE KEY``, ``ENCRYPTED PRIVATE KEY``, or SEC1 ``EC PRIVATE KEY``
+        (which ``openssl ec`` labels ``SM2 PRIVATE KEY``)."""
         if isinstance(password, str):
             password = password.encode()
-        label, body = kf.pem_decode(data, ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "EC PRIVATE KEY"))
+        label, body = kf.pem_decode(data, ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "EC PRIVATE KEY",
+                                                 "SM2 PRIVATE KEY"))
         if label == "ENCRYPTED PRIVATE KEY":
             if password is None:
                 from .errors import WrongPassphrase
@@ -369,9 +376,11 @@ class PrivateKey:
         return self._pub
 
     def _h(self):
-        if self._handle is None:
-            self._handle = backend().private_handle(self._d, self._pub._pt)
-        return self._handle
+        be = backend()
+        h = self._handle
+        if h is None or h[0] is not be:
+            h = self._handle = (be, be.private_handle(self._d, self._pub._pt))
+        return be, h[1]
 
     def sign(self, message: bytes, uid: bytes = DEFAULT_UID, *, format: SignatureFormat = "der") -> bytes:
         """Sign ``message`` under signer ID ``uid``."""
@@ -381,13 +390,15 @@ class PrivateKey:
         """Sign a precomputed e = SM3(Z‖M)."""
         if len(e) != 32:
             raise ValueError("e is a 32-byte SM3 digest")
-        r, s = backend().sign_digest(self._h(), e)
+        be, h = self._h()
+        r, s = be.sign_digest(h, e)
         return _join_sig(r, s, format)
 
     def decrypt(self, ciphertext: bytes, *, format: CiphertextFormat = "der") -> bytes:
         """Decrypt; C1 must be on the curve and C3 must match (checked in constant time)."""
         c1, c3, c2 = decode_ciphertext(ciphertext, format)
-        return backend().decrypt(self._h(), c1, c3, c2)
+        be, h = self._h()
+        return be.decrypt(h, c1, c3, c2)
 
     def __repr__(self) -> str:
         return f"<sm2.PrivateKey for {self._pub.fingerprint()[:8].hex()}>"
