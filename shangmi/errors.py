@@ -17,9 +17,12 @@ class SmsealError(Exception):
 
     exit_code: int = 3
 
-    def __init__(self, message: str = "", *, hint: str | None = None) -> None:
+    def __init__(self, message: str = "", *, hint: str | None = None, **context: str) -> None:
         super().__init__(message or self.__class__.__doc__ or self.__class__.__name__)
         self.hint = hint
+        # Structured facts for user-facing messages (e.g. unit=, reason=, path=);
+        # the command line formats them into translated sentences.  Never secrets.
+        self.context = context
 
 
 # --- verification and decryption refused (exit 1) ---------------------------------
