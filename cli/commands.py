@@ -1,0 +1,14 @@
+"""The list of subcommand modules; each has ``register(subparsers)``."""
+
+from __future__ import annotations
+
+import importlib
+
+MODULES = [
+    "cmd_selftest",
+]
+
+
+def register_all(sub) -> None:
+    for name in MODULES:
+        importlib.import_module(f".{name}", __package__).register(sub)

@@ -1,0 +1,69 @@
+"""The ``smseal`` command: argument parsing, dispatch, messages and exit codes.
+
+Each subcommand lives in its own module (``cli/cmd_*.py``) exposing
+``register(subparsers)``; this module only wires them together and turns
+expected failures into one translated sentence plus a hint, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+import shangmi
+
+from . import commands
+from .i18n import _
+from .output import Console
+
+EXIT_OK = 0
+EXIT_REFUSED = 1      # verification or decryption refused
+EXIT_USAGE = 2        # bad arguments
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors exit 2 with a hint
+        self.print_usage(sys.stderr)
+        sys.stderr.write(_("smseal: error: {message}\nRun 'smseal --help' for help.\n").format(message=message))
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="smseal",
+                description=_("Seal official document packages with SM2/SM3/SM4 (commercial cryptography)."))
+    p.add_argument("--version", action="version",
+                   version=f"smseal {shangmi.__version__} (SM2 backend: {{backend}})")
+    p.add_argument("--verbose", "-v", action="store_true", help=_("show technical details of errors"))
+    p.add_argument("--home", metavar="DIR", help=_("keystore folder (default: $SMSEAL_HOME or ~/.smseal)"))
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.register_all(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--version" in argv:
+        from shangmi import sm2
+
+        print(f"smseal {shangmi.__version__} (SM2 backend: {sm2.backend().name})")
+        return EXIT_OK
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    console = Console(verbose=args.verbose)
+    try:
+        return int(args.func(args, console) or 0)
+    except shangmi.SmsealError as exc:
+        console.error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.fail(_("Interrupted; nothing was left half-written."))
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Canonical msgpack and fixed-size signatures: the only encodings the format uses.
+
+Canonical means: the bytes are exactly what :func:`pack` writes for the
+decoded value (smallest integer/str/bin/array/map forms, no duplicate map
+keys, no trailing bytes), maps carry exactly the keys the schema names, in
+schema order, and values have exactly the schema's types.  A reader that
+enforces this gives ``serialize(parse(x)) == x`` for every accepted ``x``, so
+two implementations can never disagree about what a signed header says.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import msgpack
+
+from shangmi import der
+from shangmi.errors import InvalidSignature, MalformedInput, MalformedPackage
+
+RAW_SIGNATURE_SIZE = 64
+# The order n of the SM2 base point (GB/T 32918.5): r and s must lie in [1, n-1].
+_SM2_N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
+
+
+def pack(obj: Any) -> bytes:
+    """Encode ``obj`` in canonical msgpack (str as UTF-8 str, bytes as bin)."""
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def unpack(data: bytes, what: str, *, max_len: int,
+           error: type[MalformedInput] = MalformedPackage) -> Any:
+    """Decode canonical msgpack or raise ``error`` naming ``what``.
+
+    Size limits are enforced before decoding: no field can be larger than
+    the whole buffer, which is itself bounded by ``max_len``.
+    """
+    if len(data) > max_len:
+        raise error(f"{what} is larger than the {max_len}-byte limit")
+    try:
+        obj = msgpack.unpackb(bytes(data), raw=False, use_list=True, strict_map_key=True,
+                              max_buffer_size=max_len, timestamp=0)
+    except (ValueError, TypeError, UnicodeDecodeError, msgpack.UnpackException,
+            msgpack.ExtraData, RecursionError) as exc:
+        raise error(f"{what} is not valid msgpack ({type(exc).__name__})") from None
+    try:
+        again = pack(obj)
+    except (ValueError, TypeError, OverflowError):
+        raise error(f"{what} holds a value msgpack cannot re-encode") from None
+    if again != bytes(data):
+        raise error(f"{what} is not in canonical encoding")
+    return obj
+
+
+def fields(obj: Any, schema: Sequence[tuple[str, type | tuple[type, ...]]], what: str,
+           error: type[MalformedInput] = MalformedPackage) -> list[Any]:
+    """Check ``obj`` is a map with exactly ``schema``'s keys, in order, and typed as named.
+
+    ``bool`` never passes for ``int`` (msgpack has distinct true/false), and
+    ``type(None)`` in a tuple marks an optional field.
+    """
+    if type(obj) is not dict:
+        raise error(f"{what} must be a map")
+    if list(obj) != [name for name, _ in schema]:
+        raise error(f"{what} must have exactly the fields {', '.join(n for n, _ in schema)} in that order")
+    out = []
+    for name, want in schema:
+        v = obj[name]
+        allowed = want if isinstance(want, tuple) else (want,)
+        if type(v) not in allowed:
+            raise error(f"{what}: field {name!r} has the wrong type")
+        out.append(v)
+    return out
+
+
+def check_bin(v: Any, size: int, what: str) -> bytes:
+    if type(v) is not bytes or len(v) != size:
+        raise MalformedPackage(f"{what} must be {size} bytes")
+    return v
+
+
+def check_str(v: Any, max_bytes: int, what: str) -> str:
+    if type(v) is not str:
+        raise MalformedPackage(f"{what} must be a string")
+    if len(v.encode("utf-8")) > max_bytes:
+        raise MalformedPackage(f"{what} is longer than {max_bytes} bytes")
+    return v
+
+
+def der_to_raw(signature: bytes) -> bytes:
+    """Turn the DER ``SEQUENCE{r, s}`` a signer returns into the fixed 64-byte r‖s.
+
+    The package stores the raw form so the trailer has a fixed length (the
+    reader finds it by position) and one canonical encoding.  Raises
+    ``InvalidSignature`` if the signer returned something malformed.
+    """
+    try:
+        rd = der.Reader(bytes(signature), InvalidSignature)
+        inner = rd.sub()
+        rd.done()
+        r, s = inner.integer(), inner.integer()
+        inner.done()
+    except MalformedInput:
+        raise InvalidSignature("the signer returned a malformed signature") from None
+    if not (0 < r < _SM2_N and 0 < s < _SM2_N):
+        raise InvalidSignature("the signer returned an out-of-range signature")
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
