@@ -1,0 +1,865 @@
+"""X.509 for the bureau's PKI: SM2 certificates, PKCS#10 requests and CRLs.
+
+Everything is signed SM2-with-SM3 (OID 1.2.156.10197.1.501, no parameters)
+under the signer ID ``1234567812345678`` (GM/T 0009 §10, what GM/T 0015
+certificates, GmSSL, BouncyCastle and Chinese CAs use).  OpenSSL 3.0 verifies
+certificate signatures with an *empty* ID unless told otherwise, so its
+commands need ``-vfyopt distid:1234567812345678`` (see tests/test_x509_openssl.py).
+
+Security properties
+- Parsing is strict (``asn1_types.strict_decode``): only canonical DER, size
+  limits before parsing, unknown *critical* extensions and duplicate
+  extensions refused, serials positive and at most 20 octets, SM2 keys on the
+  curve.  The bytes that are verified are exactly the bytes that were parsed.
+- Parsing never implies trust: ``Certificate.verify_signature(issuer)``,
+  ``CertificationRequest.verify()`` and ``CRL.verify_signature(issuer)`` check
+  signatures; ``check_certificate`` applies revocation, validity and usage.
+- Names are compared by their exact DER encoding (stricter than RFC 5280's
+  name matching, and enough for one authority that writes its own names).
+- Key identifiers are SM3(04‖X‖Y) truncated to 20 bytes (RFC 5280 §4.2.1.2
+  allows "other methods"; this keeps the PKI free of SHA-1).  Its first 16
+  bytes equal ``PublicKey.key_id()``, the id packages and the directory use.
+- Dual certificates: a unit has a *signing* key (digitalSignature,
+  nonRepudiation) and a separate *encryption* key (keyEncipherment,
+  dataEncipherment, keyAgreement); a certificate mixing the two is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Literal, Protocol
+
+from pyasn1.type import char, univ
+
+from shangmi import der
+from shangmi.errors import (ExpiredCertificate, InvalidKey, InvalidSignature,
+                            MalformedInput, PolicyError, RevokedKey)
+from shangmi.sm2 import DEFAULT_UID, PublicKey
+from shangmi.sm3 import digest as sm3
+
+from . import asn1_types as t
+
+Usage = Literal["sign", "encrypt"]
+Profile = Literal["root", "sign", "encrypt"]
+
+SIGNER_ID = DEFAULT_UID
+
+OID_KEY_USAGE = "2.5.29.15"
+OID_BASIC_CONSTRAINTS = "2.5.29.19"
+OID_SUBJECT_KEY_ID = "2.5.29.14"
+OID_AUTHORITY_KEY_ID = "2.5.29.35"
+OID_CRL_NUMBER = "2.5.29.20"
+OID_REASON_CODE = "2.5.29.21"
+OID_EXTENSION_REQUEST = "1.2.840.113549.1.9.14"
+
+KEY_USAGE_BITS = ("digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
+                  "keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly")
+PROFILE_USAGE: dict[str, frozenset[str]] = {
+    "root": frozenset({"keyCertSign", "cRLSign"}),
+    "sign": frozenset({"digitalSignature", "nonRepudiation"}),
+    "encrypt": frozenset({"keyEncipherment", "dataEncipherment", "keyAgreement"}),
+}
+
+#: CRL reason codes (RFC 5280 §5.3.1).  6 (certificateHold) and 8 (removeFromCRL)
+#: are read but never written: a revocation here is permanent.
+REASONS = {"unspecified": 0, "keyCompromise": 1, "cACompromise": 2, "affiliationChanged": 3,
+           "superseded": 4, "cessationOfOperation": 5, "certificateHold": 6,
+           "removeFromCRL": 8, "privilegeWithdrawn": 9, "aACompromise": 10}
+_REASON_NAMES = {v: k for k, v in REASONS.items()}
+#: Reasons that say the key itself stayed safe: the certificate is refused only
+#: from the revocation date on, so packages sealed before it still open.  Every
+#: other reason refuses the key at *any* time, because a thief of the key can
+#: backdate the time it claims to have sealed a package.
+TIME_BOUNDED_REASONS = frozenset({"affiliationChanged", "superseded", "cessationOfOperation",
+                                  "privilegeWithdrawn"})
+
+_ATTR_OIDS = {"C": "2.5.4.6", "ST": "2.5.4.8", "L": "2.5.4.7", "O": "2.5.4.10",
+              "OU": "2.5.4.11", "CN": "2.5.4.3"}
+_ATTR_NAMES = {v: k for k, v in _ATTR_OIDS.items()}
+_STRING_TAGS = {0x0C: "utf-8", 0x13: "ascii", 0x16: "ascii", 0x1E: "utf-16-be"}
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+class WrongKeyUsage(PolicyError):
+    """The certificate's key usage does not allow this use."""
+
+
+class Signer(Protocol):
+    """What issues certificates and CRLs: a file key or a token key.
+
+    ``sign`` returns a DER SM2 signature over ``data`` under signer ID
+    1234567812345678 (``shangmi.sm2.PrivateKey`` satisfies this protocol).
+    """
+
+    def sign(self, data: bytes) -> bytes: ...
+
+    def public_key(self) -> PublicKey: ...
+
+
+def key_identifier(public_key: PublicKey) -> bytes:
+    """The subject/authority key identifier: SM3(04‖X‖Y)[:20]."""
+    return public_key.fingerprint()[:20]
+
+
+def serial_hex(serial: int) -> str:
+    """How serials are shown and typed: lowercase hex, even length."""
+    h = format(serial, "x")
+    return h if len(h) % 2 == 0 else "0" + h
+
+
+# --- names ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Name:
+    """A distinguished name: ``attributes`` in encoding order as (type, value).
+
+    Types are "C", "ST", "L", "O", "OU", "CN" or a dotted OID.  Two names are
+    equal when their DER encodings are equal.
+    """
+
+    attributes: tuple[tuple[str, str], ...]
+    der: bytes = field(repr=False)
+
+    @classmethod
+    def build(cls, common_name: str, *, organization: str | None = None,
+              unit: str | None = None, country: str | None = None,
+              province: str | None = None, locality: str | None = None) -> "Name":
+        """C, ST, L, O, OU, CN in that order; UTF8String except C (PrintableString)."""
+        pairs = [("C", country), ("ST", province), ("L", locality), ("O", organization),
+                 ("OU", unit), ("CN", common_name)]
+        rdns = t.Name()
+        for i, (kind, value) in enumerate((k, v) for k, v in pairs if v is not None):
+            _check_name_value(kind, value)
+            atv = t.AttributeTypeAndValue()
+            atv["type"] = univ.ObjectIdentifier(_ATTR_OIDS[kind])
+            string = (der.tlv(0x13, value.encode("ascii")) if kind == "C"
+                      else t.encode(char.UTF8String(value)))
+            atv["value"] = univ.Any(string)
+            rdn = t.RelativeDistinguishedName()
+            rdn.append(atv)
+            rdns.append(rdn)
+        return cls._from_asn1(rdns)
+
+    @classmethod
+    def _from_asn1(cls, rdns: t.Name) -> "Name":
+        attrs = []
+        for rdn in rdns:
+            for atv in rdn:
+                oid = str(atv["type"])
+                attrs.append((_ATTR_NAMES.get(oid, oid), _decode_string(bytes(atv["value"]))))
+        return cls(tuple(attrs), t.encode(rdns))
+
+    def get(self, kind: str) -> str | None:
+        """The value of the only attribute of type ``kind``; None if absent."""
+        values = [v for k, v in self.attributes if k == kind]
+        if len(values) > 1:
+            raise MalformedInput(f"the name has {len(values)} {kind} attributes")
+        return values[0] if values else None
+
+    @property
+    def common_name(self) -> str:
+        cn = self.get("CN")
+        if cn is None:
+            raise MalformedInput("the name has no common name (CN)")
+        return cn
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Name) and other.der == self.der
+
+    def __hash__(self) -> int:
+        return hash(self.der)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.attributes)
+
+
+def _check_name_value(kind: str, value: str) -> None:
+    if not isinstance(value, str) or not value.strip() or len(value) > 64 or _BAD_CHARS.search(value):
+        raise ValueError(f"{kind} must be 1 to 64 printable characters")
+    if kind == "C" and not re.fullmatch(r"[A-Z]{2}", value):
+        raise ValueError("C must be a two-letter country code such as CN")
+
+
+def _decode_string(encoded: bytes) -> str:
+    tag = encoded[:1][0] if encoded else -1
+    codec = _STRING_TAGS.get(tag)
+    if codec is None:
+        raise MalformedInput("a name attribute is not a UTF8, Printable, IA5 or BMP string")
+    try:
+        value = der.Reader(encoded).read(tag).decode(codec)
+    except UnicodeDecodeError:
+        raise MalformedInput("a name attribute is not valid text") from None
+    if _BAD_CHARS.search(value):
+        raise MalformedInput("a name attribute holds control characters")
+    return value
+
+
+# --- small encodings -------------------------------------------------------------------
+
+def _utc(dt: datetime) -> datetime:
+    if dt.tzinfo is None:
+        raise ValueError("datetimes must be timezone-aware")
+    return dt.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def encode_time(dt: datetime) -> t.Time:
+    """UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5)."""
+    dt = _utc(dt)
+    out = t.Time()
+    if 1950 <= dt.year < 2050:
+        out["utcTime"] = dt.strftime("%y%m%d%H%M%SZ")
+    else:
+        out["generalTime"] = dt.strftime("%Y%m%d%H%M%SZ")
+    return out
+
+
+def decode_time(value: t.Time) -> datetime:
+    """Only the RFC 5280 forms: seconds present, 'Z', no fractions."""
+    kind = value.getName()
+    text = str(value.getComponent())
+    if kind == "utcTime" and re.fullmatch(r"\d{12}Z", text):
+        year = int(text[:2])
+        text = ("19" if year >= 50 else "20") + text
+    elif not (kind == "generalTime" and re.fullmatch(r"\d{14}Z", text)):
+        raise MalformedInput(f"time {text!r} is not in the RFC 5280 form")
+    try:
+        return datetime.strptime(text, "%Y%m%d%H%M%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise MalformedInput(f"time {text!r} is not a valid date") from None
+
+
+def _sm2_algorithm() -> t.AlgorithmIdentifier:
+    alg = t.AlgorithmIdentifier()
+    alg["algorithm"] = univ.ObjectIdentifier(t.OID_SM2_WITH_SM3)
+    return alg
+
+
+def _check_sig_alg(alg: t.AlgorithmIdentifier, what: str) -> None:
+    if str(alg["algorithm"]) != t.OID_SM2_WITH_SM3:
+        raise MalformedInput(f"{what} is not signed SM2-with-SM3 (algorithm {alg['algorithm']})")
+    if alg["parameters"].isValue:
+        raise MalformedInput(f"{what}: SM2-with-SM3 takes no parameters")
+
+
+def _signature_bytes(bits: univ.BitString, what: str) -> bytes:
+    if len(bits) % 8:
+        raise MalformedInput(f"{what}: the signature BIT STRING has unused bits")
+    return bits.asOctets()
+
+
+def _public_key(spki: t.SubjectPublicKeyInfo, what: str) -> PublicKey:
+    try:
+        return PublicKey.from_der(t.encode(spki))
+    except InvalidKey as exc:
+        raise InvalidKey(f"{what}: {exc}") from None
+
+
+def _spki(public_key: PublicKey) -> t.SubjectPublicKeyInfo:
+    return t.strict_decode(public_key.to_der(), t.SubjectPublicKeyInfo(), "public key")
+
+
+def _positive_serial(value: univ.Integer, what: str) -> int:
+    n = int(value)
+    if n <= 0 or n.bit_length() > 159:
+        raise MalformedInput(f"{what}: the serial number must be positive and at most 20 octets")
+    return n
+
+
+def _sign(signer: Signer, data: bytes) -> univ.BitString:
+    return univ.BitString.fromOctetString(signer.sign(data))
+
+
+# --- extensions ------------------------------------------------------------------------
+
+def _only(value: bytes, tag: int) -> bytes:
+    """The content of ``value``, which must be exactly one element with ``tag``."""
+    rd = der.Reader(value)
+    content = rd.read(tag)
+    rd.done()
+    return content
+
+
+def _key_usage_value(usage: frozenset[str]) -> bytes:
+    bits = [KEY_USAGE_BITS.index(u) for u in usage]
+    n = max(bits) + 1
+    value = sum(1 << (n - 1 - b) for b in bits)
+    nbytes = (n + 7) // 8
+    unused = nbytes * 8 - n
+    return der.tlv(der.BIT_STRING, bytes([unused]) + (value << unused).to_bytes(nbytes, "big"))
+
+
+def _parse_key_usage(value: bytes) -> frozenset[str]:
+    content = _only(value, der.BIT_STRING)
+    if not content or content[0] > 7 or len(content) > 3 or (len(content) == 1 and content[0]):
+        raise MalformedInput("malformed keyUsage")
+    unused, body = content[0], content[1:]
+    if not body or body[-1] & ((1 << unused) - 1) or not body[-1]:
+        raise MalformedInput("keyUsage is not in DER form")
+    n = len(body) * 8 - unused
+    bits = int.from_bytes(body, "big") >> unused
+    names = {KEY_USAGE_BITS[i] for i in range(min(n, len(KEY_USAGE_BITS)))
+             if bits >> (n - 1 - i) & 1}
+    if n > len(KEY_USAGE_BITS) and bits & ((1 << (n - len(KEY_USAGE_BITS))) - 1):
+        raise MalformedInput("keyUsage sets unknown bits")
+    return frozenset(names)
+
+
+def _basic_constraints_value(ca: bool, path_len: int | None) -> bytes:
+    items = [der.tlv(0x01, b"\xff")] if ca else []
+    if path_len is not None:
+        items.append(der.integer(path_len))
+    return der.seq(*items)
+
+
+def _parse_basic_constraints(value: bytes) -> tuple[bool, int | None]:
+    rd = der.Reader(value).sub()
+    ca, path_len = False, None
+    if not rd.at_end() and rd.peek_tag() == 0x01:
+        if rd.read(0x01) != b"\xff":
+            raise MalformedInput("basicConstraints cA must be TRUE when present (DER)")
+        ca = True
+    if not rd.at_end():
+        path_len = rd.integer()
+        if path_len < 0 or not ca:
+            raise MalformedInput("basicConstraints pathLen without cA")
+    rd.done()
+    return ca, path_len
+
+
+def _aki_value(key_id: bytes) -> bytes:
+    return der.seq(der.tlv(0x80, key_id))
+
+
+def _parse_aki(value: bytes) -> bytes | None:
+    rd = der.Reader(value).sub()
+    key_id = rd.read(0x80) if not rd.at_end() and rd.peek_tag() == 0x80 else None
+    for tag in (0xA1, 0x82):  # authorityCertIssuer, authorityCertSerialNumber: ignored
+        if not rd.at_end() and rd.peek_tag() == tag:
+            rd.read(tag)
+    rd.done()
+    return key_id
+
+
+def _extension(oid: str, value: bytes, critical: bool = False) -> t.Extension:
+    ext = t.Extension()
+    ext["extnID"] = univ.ObjectIdentifier(oid)
+    if critical:
+        ext["critical"] = True
+    ext["extnValue"] = univ.OctetString(value)
+    return ext
+
+
+def _extensions(items: Iterable[t.Extension], spec: t.Extensions | None = None) -> t.Extensions:
+    exts = t.Extensions() if spec is None else spec.clone()
+    for e in items:
+        exts.append(e)
+    return exts
+
+
+def _read_extensions(exts: t.Extensions, known: frozenset[str], what: str) -> dict[str, bytes]:
+    """Map OID → extnValue; refuse duplicates and unknown critical extensions."""
+    out: dict[str, bytes] = {}
+    if not exts.isValue:
+        return out
+    for ext in exts:
+        oid = str(ext["extnID"])
+        if oid in out:
+            raise MalformedInput(f"{what}: extension {oid} appears twice")
+        if bool(ext["critical"]) and oid not in known:
+            raise MalformedInput(f"{what}: unknown critical extension {oid}")
+        out[oid] = bytes(ext["extnValue"])
+    return out
+
+
+_USAGE_WORDS = {"sign": "signing", "encrypt": "encryption"}
+_CERT_EXTS = frozenset({OID_KEY_USAGE, OID_BASIC_CONSTRAINTS, OID_SUBJECT_KEY_ID,
+                        OID_AUTHORITY_KEY_ID})
+
+
+# --- certificates --------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Certificate:
+    """A parsed X.509 v3 certificate with an SM2 key.  Parsing does not imply trust."""
+
+    der: bytes = field(repr=False)
+    tbs_der: bytes = field(repr=False)
+    serial: int
+    issuer: Name
+    subject: Name
+    not_before: datetime
+    not_after: datetime
+    public_key: PublicKey
+    key_usage: frozenset[str]
+    is_ca: bool
+    path_len: int | None
+    subject_key_id: bytes | None
+    authority_key_id: bytes | None
+    signature: bytes = field(repr=False)
+
+    @classmethod
+    def from_der(cls, data: bytes) -> "Certificate":
+        cert = t.strict_decode(data, t.Certificate(), "certificate")
+        tbs = cert["tbsCertificate"]
+        if int(tbs["version"]) != 2:
+            raise MalformedInput("only X.509 v3 certificates are accepted")
+        _check_sig_alg(cert["signatureAlgorithm"], "certificate")
+        if t.encode(tbs["signature"]) != t.encode(cert["signatureAlgorithm"]):
+            raise MalformedInput("certificate: the two signature algorithms differ")
+        if tbs["issuerUniqueID"].isValue or tbs["subjectUniqueID"].isValue:
+            raise MalformedInput("certificate: unique identifiers are not supported")
+        exts = _read_extensions(tbs["extensions"], _CERT_EXTS, "certificate")
+        if OID_KEY_USAGE not in exts:
+            raise MalformedInput("certificate has no keyUsage extension")
+        ca, path_len = _parse_basic_constraints(exts[OID_BASIC_CONSTRAINTS]) \
+            if OID_BASIC_CONSTRAINTS in exts else (False, None)
+        ski = _only(exts[OID_SUBJECT_KEY_ID], der.OCTET_STRING) if OID_SUBJECT_KEY_ID in exts else None
+        aki = _parse_aki(exts[OID_AUTHORITY_KEY_ID]) if OID_AUTHORITY_KEY_ID in exts else None
+        not_before = decode_time(tbs["validity"]["notBefore"])
+        not_after = decode_time(tbs["validity"]["notAfter"])
+        if not_after < not_before:
+            raise MalformedInput("certificate: notAfter is before notBefore")
+        subject = Name._from_asn1(tbs["subject"])
+        subject.common_name  # noqa: B018 - every certificate here names its holder
+        return cls(der=bytes(data), tbs_der=t.encode(tbs),
+                   serial=_positive_serial(tbs["serialNumber"], "certificate"),
+                   issuer=Name._from_asn1(tbs["issuer"]), subject=subject,
+                   not_before=not_before, not_after=not_after,
+                   public_key=_public_key(tbs["subjectPublicKeyInfo"], "certificate"),
+                   key_usage=_parse_key_usage(exts[OID_KEY_USAGE]), is_ca=ca, path_len=path_len,
+                   subject_key_id=ski, authority_key_id=aki,
+                   signature=_signature_bytes(cert["signature"], "certificate"))
+
+    @classmethod
+    def from_pem(cls, data: bytes | str) -> "Certificate":
+        return cls.from_der(pem_decode(data, "CERTIFICATE"))
+
+    def to_pem(self) -> bytes:
+        return pem_encode("CERTIFICATE", self.der)
+
+    @property
+    def unit_name(self) -> str:
+        """The holder's name: the subject's common name (e.g. 某市财政局)."""
+        return self.subject.common_name
+
+    @property
+    def usage(self) -> Profile:
+        """"root", "sign" or "encrypt"; ``WrongKeyUsage`` for any other mix."""
+        return classify_usage(self.key_usage, self.is_ca, self.unit_name)
+
+    @property
+    def fingerprint(self) -> bytes:
+        """SM3 of the whole DER certificate."""
+        return sm3(self.der)
+
+    def valid_at(self, at: datetime) -> bool:
+        return self.not_before <= _utc(at) <= self.not_after
+
+    def verify_signature(self, issuer: "Certificate") -> None:
+        """Check that ``issuer`` (a CA certificate, or self) signed this certificate.
+
+        Raises ``InvalidSignature`` naming what failed: issuer name or key
+        identifier mismatch, an issuer that is not a CA, or a bad signature.
+        """
+        _check_issued_by(self.issuer, self.authority_key_id, issuer, "certificate of "
+                         + self.unit_name)
+        try:
+            issuer.public_key.verify(self.signature, self.tbs_der, SIGNER_ID)
+        except InvalidSignature:
+            raise InvalidSignature(f"the signature on the certificate of {self.unit_name} "
+                                   f"(serial {serial_hex(self.serial)}) does not verify "
+                                   f"against {issuer.unit_name}") from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Certificate) and other.der == self.der
+
+    def __hash__(self) -> int:
+        return hash(self.der)
+
+
+def classify_usage(key_usage: frozenset[str], is_ca: bool, holder: str) -> Profile:
+    """Which profile a key usage set belongs to; ``WrongKeyUsage`` names ``holder``."""
+    if is_ca:
+        if key_usage >= {"keyCertSign"}:
+            return "root"
+    elif key_usage and key_usage <= PROFILE_USAGE["sign"] and "digitalSignature" in key_usage:
+        return "sign"
+    elif key_usage and key_usage <= PROFILE_USAGE["encrypt"] and "keyEncipherment" in key_usage:
+        return "encrypt"
+    shown = ", ".join(sorted(key_usage)) or "none"
+    raise WrongKeyUsage(f"the certificate of {holder} has key usage ({shown}), which is "
+                        "neither a signing key, an encryption key nor an authority")
+
+
+def _check_issued_by(issuer_name: Name, aki: bytes | None, issuer: Certificate, what: str) -> None:
+    if issuer_name != issuer.subject:
+        raise InvalidSignature(f"the {what} was issued by {issuer_name}, not by {issuer.subject}")
+    if aki is not None and issuer.subject_key_id is not None and aki != issuer.subject_key_id:
+        raise InvalidSignature(f"the {what} was issued by another key of {issuer.unit_name} "
+                               f"(key id {aki.hex()})")
+    if not issuer.is_ca or "keyCertSign" not in issuer.key_usage:
+        raise InvalidSignature(f"the {what} claims an issuer that is not an authority")
+
+
+def issue_certificate(signer: Signer, issuer: Certificate | None, subject: Name,
+                      public_key: PublicKey, *, serial: int, not_before: datetime,
+                      not_after: datetime, profile: Profile) -> Certificate:
+    """Build, sign and re-parse a certificate; ``issuer=None`` makes a self-signed root.
+
+    ``profile`` fixes keyUsage (critical) and basicConstraints (critical;
+    CA:TRUE, pathLen 0 for "root").  The result is verified against the
+    issuer before it is returned, so a wrong or failing signer (e.g. a token)
+    raises ``InvalidSignature`` instead of producing a bad certificate.
+    """
+    if profile not in PROFILE_USAGE:
+        raise ValueError("profile must be 'root', 'sign' or 'encrypt'")
+    if (issuer is None) != (profile == "root"):
+        raise ValueError("a root is self-signed and only a root is self-signed")
+    if not 0 < serial < 1 << 159:
+        raise ValueError("serial must be positive and at most 20 octets")
+    if issuer is None and public_key != signer.public_key():
+        raise ValueError("a self-signed root certifies the signer's own key")
+    issuer_name = subject if issuer is None else issuer.subject
+    issuer_kid = key_identifier(signer.public_key())
+    tbs = t.TBSCertificate()
+    tbs["version"] = 2
+    tbs["serialNumber"] = serial
+    tbs["signature"] = _sm2_algorithm()
+    tbs["issuer"] = t.strict_decode(issuer_name.der, t.Name(), "issuer name")
+    tbs["validity"]["notBefore"] = encode_time(not_before)
+    tbs["validity"]["notAfter"] = encode_time(not_after)
+    tbs["subject"] = t.strict_decode(subject.der, t.Name(), "subject name")
+    tbs["subjectPublicKeyInfo"] = _spki(public_key)
+    is_ca = profile == "root"
+    tbs["extensions"] = _extensions([
+        _extension(OID_BASIC_CONSTRAINTS, _basic_constraints_value(is_ca, 0 if is_ca else None),
+                   critical=True),
+        _extension(OID_KEY_USAGE, _key_usage_value(PROFILE_USAGE[profile]), critical=True),
+        _extension(OID_SUBJECT_KEY_ID, der.octets(key_identifier(public_key))),
+        _extension(OID_AUTHORITY_KEY_ID, _aki_value(issuer_kid)),
+    ], tbs["extensions"])
+    tbs_der = t.encode(tbs)
+    cert = t.Certificate()
+    cert["tbsCertificate"] = tbs
+    cert["signatureAlgorithm"] = _sm2_algorithm()
+    cert["signature"] = _sign(signer, tbs_der)
+    out = Certificate.from_der(t.encode(cert))
+    out.verify_signature(out if issuer is None else issuer)
+    return out
+
+
+# --- certification requests (PKCS#10) --------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class CertificationRequest:
+    """A parsed PKCS#10 request.  ``requested_usage`` comes from the keyUsage it asks for."""
+
+    der: bytes = field(repr=False)
+    info_der: bytes = field(repr=False)
+    subject: Name
+    public_key: PublicKey
+    key_usage: frozenset[str] | None
+    signature: bytes = field(repr=False)
+
+    @classmethod
+    def from_der(cls, data: bytes) -> "CertificationRequest":
+        req = t.strict_decode(data, t.CertificationRequest(), "certification request")
+        info = req["certificationRequestInfo"]
+        if int(info["version"]) != 0:
+            raise MalformedInput("certification request: unknown version")
+        _check_sig_alg(req["signatureAlgorithm"], "certification request")
+        key_usage = None
+        for attr in info["attributes"]:
+            if str(attr["type"]) != OID_EXTENSION_REQUEST:
+                continue  # e.g. challengePassword: not used here
+            if len(attr["values"]) != 1 or key_usage is not None:
+                raise MalformedInput("certification request: more than one extensionRequest")
+            exts = t.strict_decode(bytes(attr["values"][0]), t.Extensions(),
+                                   "requested extensions")
+            found = _read_extensions(exts, _CERT_EXTS, "certification request")
+            key_usage = _parse_key_usage(found[OID_KEY_USAGE]) if OID_KEY_USAGE in found \
+                else None
+        return cls(der=bytes(data), info_der=t.encode(info),
+                   subject=Name._from_asn1(info["subject"]),
+                   public_key=_public_key(info["subjectPKInfo"], "certification request"),
+                   key_usage=key_usage,
+                   signature=_signature_bytes(req["signature"], "certification request"))
+
+    @classmethod
+    def from_pem(cls, data: bytes | str) -> "CertificationRequest":
+        return cls.from_der(pem_decode(data, "CERTIFICATE REQUEST"))
+
+    def to_pem(self) -> bytes:
+        return pem_encode("CERTIFICATE REQUEST", self.der)
+
+    @property
+    def usage(self) -> Usage:
+        """"sign" or "encrypt", from the requested keyUsage; ``WrongKeyUsage`` otherwise."""
+        holder = self.subject.get("CN") or str(self.subject)
+        if self.key_usage is None:
+            raise WrongKeyUsage(f"the request of {holder} does not say whether its key is for "
+                                "signing or for encryption (no keyUsage requested)")
+        profile = classify_usage(self.key_usage, False, holder)
+        assert profile != "root"
+        return profile
+
+    def verify(self) -> None:
+        """Check the self-signature (proof of possession); ``InvalidSignature`` if bad."""
+        try:
+            self.public_key.verify(self.signature, self.info_der, SIGNER_ID)
+        except InvalidSignature:
+            raise InvalidSignature(f"the self-signature of the request from {self.subject} "
+                                   "does not verify") from None
+
+
+def build_request(signer: Signer, subject: Name, usage: Usage) -> CertificationRequest:
+    """A PKCS#10 request for ``signer``'s key, asking for the keyUsage of ``usage``."""
+    if usage not in ("sign", "encrypt"):
+        raise ValueError("usage must be 'sign' or 'encrypt'")
+    info = t.CertificationRequestInfo()
+    info["version"] = 0
+    info["subject"] = t.strict_decode(subject.der, t.Name(), "subject name")
+    info["subjectPKInfo"] = _spki(signer.public_key())
+    exts = _extensions([_extension(OID_KEY_USAGE, _key_usage_value(PROFILE_USAGE[usage]),
+                                   critical=True)])
+    attr = t.Attribute()
+    attr["type"] = univ.ObjectIdentifier(OID_EXTENSION_REQUEST)
+    attr["values"].append(univ.Any(t.encode(exts)))
+    info["attributes"].append(attr)
+    req = t.CertificationRequest()
+    req["certificationRequestInfo"] = info
+    req["signatureAlgorithm"] = _sm2_algorithm()
+    req["signature"] = _sign(signer, t.encode(info))
+    out = CertificationRequest.from_der(t.encode(req))
+    out.verify()
+    return out
+
+
+# --- CRLs --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RevokedEntry:
+    serial: int
+    date: datetime
+    reason: str
+
+    def applies_at(self, at: datetime) -> bool:
+        """True if the certificate counts as revoked for something done at ``at``."""
+        return self.reason not in TIME_BOUNDED_REASONS or _utc(at) >= self.date
+
+
+@dataclass(frozen=True, eq=False)
+class CRL:
+    """A parsed X.509 v2 CRL.  Parsing does not imply trust: see ``verify_signature``."""
+
+    der: bytes = field(repr=False)
+    tbs_der: bytes = field(repr=False)
+    issuer: Name
+    this_update: datetime
+    next_update: datetime | None
+    number: int | None
+    authority_key_id: bytes | None
+    revoked: tuple[RevokedEntry, ...]
+    signature: bytes = field(repr=False)
+    _by_serial: dict[int, RevokedEntry] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_der(cls, data: bytes) -> "CRL":
+        crl = t.strict_decode(data, t.CertificateList(), "CRL", limit=t.MAX_CRL_SIZE)
+        tbs = crl["tbsCertList"]
+        if not tbs["version"].isValue or int(tbs["version"]) != 1:
+            raise MalformedInput("only X.509 v2 CRLs are accepted")
+        _check_sig_alg(crl["signatureAlgorithm"], "CRL")
+        if t.encode(tbs["signature"]) != t.encode(crl["signatureAlgorithm"]):
+            raise MalformedInput("CRL: the two signature algorithms differ")
+        exts = _read_extensions(tbs["crlExtensions"],
+                                frozenset({OID_CRL_NUMBER, OID_AUTHORITY_KEY_ID}), "CRL")
+        number = _crl_number(exts[OID_CRL_NUMBER]) if OID_CRL_NUMBER in exts else None
+        if number is not None and not 0 <= number < 1 << 159:
+            raise MalformedInput("CRL: the CRL number is out of range")
+        entries: dict[int, RevokedEntry] = {}
+        for item in (tbs["revokedCertificates"] if tbs["revokedCertificates"].isValue else ()):
+            entry = _parse_entry(item)
+            if entry.serial in entries:
+                raise MalformedInput(f"CRL lists serial {serial_hex(entry.serial)} twice")
+            entries[entry.serial] = entry
+        next_update = decode_time(tbs["nextUpdate"]) if tbs["nextUpdate"].isValue else None
+        return cls(der=bytes(data), tbs_der=t.encode(tbs), issuer=Name._from_asn1(tbs["issuer"]),
+                   this_update=decode_time(tbs["thisUpdate"]), next_update=next_update,
+                   number=number,
+                   authority_key_id=_parse_aki(exts[OID_AUTHORITY_KEY_ID])
+                   if OID_AUTHORITY_KEY_ID in exts else None,
+                   revoked=tuple(entries.values()),
+                   signature=_signature_bytes(crl["signatureValue"], "CRL"),
+                   _by_serial=entries)
+
+    @classmethod
+    def from_pem(cls, data: bytes | str) -> "CRL":
+        return cls.from_der(pem_decode(data, "X509 CRL", limit=t.MAX_CRL_SIZE))
+
+    def to_pem(self) -> bytes:
+        return pem_encode("X509 CRL", self.der)
+
+    def lookup(self, serial: int) -> RevokedEntry | None:
+        return self._by_serial.get(serial)
+
+    def verify_signature(self, issuer: Certificate) -> None:
+        """Check that ``issuer`` signed this CRL; ``InvalidSignature`` otherwise."""
+        _check_issued_by(self.issuer, self.authority_key_id, issuer, "CRL")
+        if "cRLSign" not in issuer.key_usage:
+            raise InvalidSignature("the CRL's issuer may not sign CRLs")
+        try:
+            issuer.public_key.verify(self.signature, self.tbs_der, SIGNER_ID)
+        except InvalidSignature:
+            raise InvalidSignature(f"the signature on the CRL does not verify against "
+                                   f"{issuer.unit_name}") from None
+
+
+def _crl_number(value: bytes) -> int:
+    rd = der.Reader(value)
+    number = rd.integer()
+    rd.done()
+    return number
+
+
+def _parse_entry(item: t.RevokedCertificate) -> RevokedEntry:
+    serial = _positive_serial(item["userCertificate"], "CRL entry")
+    exts = _read_extensions(item["crlEntryExtensions"], frozenset({OID_REASON_CODE}), "CRL entry")
+    reason = "unspecified"
+    if OID_REASON_CODE in exts:
+        code = _only(exts[OID_REASON_CODE], 0x0A)
+        if len(code) != 1 or code[0] not in _REASON_NAMES:
+            raise MalformedInput(f"CRL entry {serial_hex(serial)}: unknown reason code")
+        reason = _REASON_NAMES[code[0]]
+    return RevokedEntry(serial, decode_time(item["revocationDate"]), reason)
+
+
+def issue_crl(signer: Signer, issuer: Certificate, *, number: int, this_update: datetime,
+              next_update: datetime, revoked: Iterable[RevokedEntry]) -> CRL:
+    """Build, sign, re-parse and verify a v2 CRL (entries sorted by serial)."""
+    tbs = t.TBSCertList()
+    tbs["version"] = 1
+    tbs["signature"] = _sm2_algorithm()
+    tbs["issuer"] = t.strict_decode(issuer.subject.der, t.Name(), "issuer name")
+    tbs["thisUpdate"] = encode_time(this_update)
+    tbs["nextUpdate"] = encode_time(next_update)
+    entries = sorted(revoked, key=lambda e: e.serial)
+    if entries:
+        seq = tbs["revokedCertificates"]
+        for e in entries:
+            if e.reason not in REASONS or e.reason in ("certificateHold", "removeFromCRL"):
+                raise ValueError(f"reason must be one of {', '.join(revocation_reasons())}")
+            item = t.RevokedCertificate()
+            item["userCertificate"] = e.serial
+            item["revocationDate"] = encode_time(e.date)
+            if e.reason != "unspecified":  # RFC 5280: omit reasonCode for unspecified
+                code = der.tlv(0x0A, bytes([REASONS[e.reason]]))
+                item["crlEntryExtensions"] = _extensions(
+                    [_extension(OID_REASON_CODE, code)], item["crlEntryExtensions"])
+            seq.append(item)
+    tbs["crlExtensions"] = _extensions([
+        _extension(OID_AUTHORITY_KEY_ID, _aki_value(key_identifier(signer.public_key()))),
+        _extension(OID_CRL_NUMBER, der.integer(number)),
+    ], tbs["crlExtensions"])
+    crl = t.CertificateList()
+    crl["tbsCertList"] = tbs
+    crl["signatureAlgorithm"] = _sm2_algorithm()
+    crl["signatureValue"] = _sign(signer, t.encode(tbs))
+    out = CRL.from_der(t.encode(crl))
+    out.verify_signature(issuer)
+    return out
+
+
+def revocation_reasons() -> tuple[str, ...]:
+    """The reasons ``issue_crl`` (and ``Authority.revoke``) accept."""
+    return tuple(r for r in REASONS if r not in ("certificateHold", "removeFromCRL"))
+
+
+# --- policy ------------------------------------------------------------------------------
+
+def check_certificate(cert: Certificate, at: datetime, crl: CRL | None, *,
+                      usage: Usage | None = None) -> None:
+    """Refuse a certificate that may not be used for something done at ``at``.
+
+    ``crl`` must already be verified (e.g. from ``keystore.bundle.verify_bundle``).
+    Raises, each naming the unit and the reason:
+      ``RevokedKey``          listed in the CRL (for a reason that keeps the key safe,
+                              e.g. superseded, only from the revocation date; for
+                              keyCompromise and unspecified at any time);
+      ``ExpiredCertificate``  ``at`` outside notBefore..notAfter;
+      ``WrongKeyUsage``       (a ``PolicyError``) not a ``usage`` key.
+    The signature and chain are *not* checked here: that is done once, when the
+    certificate enters the directory.
+    """
+    at = _utc(at)
+    kind = _USAGE_WORDS[usage] + " " if usage else ""
+    label = f"the {kind}certificate of {cert.unit_name} (serial {serial_hex(cert.serial)})"
+    if crl is not None:
+        if crl.issuer != cert.issuer:
+            raise MalformedInput(f"the CRL is from {crl.issuer}, not from the issuer of {label}")
+        entry = crl.lookup(cert.serial)
+        if entry is not None and entry.applies_at(at):
+            raise RevokedKey(f"{label} was revoked on {entry.date:%Y-%m-%d %H:%M} UTC "
+                             f"(reason: {entry.reason})")
+    if at < cert.not_before:
+        raise ExpiredCertificate(f"{label} is not valid before {cert.not_before:%Y-%m-%d %H:%M} UTC")
+    if at > cert.not_after:
+        raise ExpiredCertificate(f"{label} expired on {cert.not_after:%Y-%m-%d %H:%M} UTC")
+    if usage is not None and cert.usage != usage:
+        raise WrongKeyUsage(f"{label} is not valid for {_USAGE_WORDS[usage]} "
+                            f"(its key usage is {', '.join(sorted(cert.key_usage))})")
+
+
+# --- PEM -----------------------------------------------------------------------------------
+
+_PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.S)
+
+
+def pem_encode(label: str, body: bytes) -> bytes:
+    b64 = base64.b64encode(body)
+    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
+    return (f"-----BEGIN {label}-----\n".encode() + b"\n".join(lines)
+            + f"\n-----END {label}-----\n".encode())
+
+
+def pem_blocks(data: bytes | str, label: str, *, limit: int = 1 << 20) -> list[bytes]:
+    """The DER bodies of every PEM block labelled ``label``, in order.
+
+    Text outside blocks (comments) is ignored; input above ``limit`` bytes
+    and bodies that are not strict base64 are refused with ``MalformedInput``.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > limit:
+        raise MalformedInput(f"the PEM input is too large ({len(data)} bytes)")
+    out = []
+    for m in _PEM_RE.finditer(bytes(data)):
+        if m.group(1).decode() != label:
+            continue
+        try:
+            out.append(base64.b64decode(b"".join(m.group(2).split()), validate=True))
+        except binascii.Error:
+            raise MalformedInput(f"a {label} PEM block is not valid base64") from None
+    return out
+
+
+def pem_decode(data: bytes | str, label: str, *, limit: int = 1 << 20) -> bytes:
+    """The one PEM block labelled ``label``; DER input is passed through."""
+    if isinstance(data, (bytes, bytearray)) and data[:1] == b"\x30":
+        return bytes(data)
+    blocks = pem_blocks(data, label, limit=limit)
+    if len(blocks) != 1:
+        raise MalformedInput(f"expected one {label} PEM block, found {len(blocks)}")
+    return blocks[0]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)
