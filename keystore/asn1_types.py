@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from pyasn1.codec.der import decoder, encoder
 from pyasn1.error import PyAsn1Error
-from pyasn1.type import constraint, namedtype, tag, univ, useful
+from pyasn1.type import char, constraint, namedtype, tag, univ, useful
 
 from shangmi.errors import MalformedInput
 
@@ -210,7 +210,7 @@ class EncodedCertificates(univ.SequenceOf):
 
 class TBSDirectory(univ.Sequence):
     componentType = namedtype.NamedTypes(
-        namedtype.NamedType("format", univ.ObjectIdentifier()),
+        namedtype.NamedType("format", char.UTF8String()),
         namedtype.NamedType("version", univ.Integer()),
         namedtype.NamedType("issued", useful.GeneralizedTime()),
         namedtype.NamedType("authorityKeyId", univ.OctetString()),
