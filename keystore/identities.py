@@ -31,7 +31,6 @@ import json
 import os
 import secrets
 import shutil
-import unicodedata
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,6 +43,7 @@ from shangmi.sm3 import digest as sm3_digest
 
 from . import software
 from .atomic import write_atomic
+from .names import normalize_name
 from .base import ROLES, Decrypter, IdentityInfo, KeyInfo, Role, Signer
 from .paths import ensure_private_dir, smseal_home
 from .pkcs11 import TokenKey, TokenSession
@@ -54,17 +54,6 @@ from .prompts import PassphraseCallback, Prompt, Purpose, ask
 SOFTWARE = "software"
 _FORMAT = "smseal-identity/1"
 _MAX_MANIFEST = 256 * 1024
-
-
-def normalize_name(name: str) -> str:
-    """Unit names are compared in Unicode NFC with outer spaces removed; control
-    characters, empty names and names over 200 characters are refused."""
-    if not isinstance(name, str):
-        raise TypeError("a unit name is a str")
-    n = unicodedata.normalize("NFC", name).strip()
-    if not n or len(n) > 200 or any(unicodedata.category(ch)[0] == "C" for ch in n):
-        raise ValueError("a unit name is 1–200 printable characters")
-    return n
 
 
 def _slug(name: str) -> str:

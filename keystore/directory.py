@@ -1,0 +1,311 @@
+"""The directory of other units: who they are, their public keys, which are trusted when.
+
+Stored in SQLite (``SMSEAL_HOME/directory.sqlite``) in WAL mode with a busy
+timeout; every change is one ``BEGIN IMMEDIATE`` transaction, so two
+processes can write at once without losing or half-writing anything.
+Nothing is ever overwritten or deleted: a duplicate unit name raises
+``DuplicateEntry``, a different key under an existing 16-byte key id raises
+``KeyIdCollision``, a revocation can be added but never moved later or undone.
+
+A unit has generations of signing keys and of encryption keys (rotation adds
+one).  ``check_sender`` accepts any generation of a signing key that was not
+revoked at or before ``sealed_at`` and is inside its validity period, so old
+packages still verify; ``encryption_key`` hands out only the newest
+encryption key and refuses revoked or expired units.
+
+X.509: certificates are stored as DER beside the key they certify, with the
+validity the caller read from them.  Parsing and chain verification belong to
+``keystore.x509``; it calls ``add_unit`` / ``add_key`` with the key and dates
+it extracted and ``certificate=der``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from shangmi import sm2
+from shangmi.errors import (DuplicateEntry, ExpiredCertificate, KeyNotFound, RevokedKey,
+                            UntrustedSender)
+
+from .base import ROLES, Role
+from .cards import parse_card
+from .errors import KeyIdCollision
+from .names import from_text, normalize_name, now, to_text, utc
+from .paths import ensure_private_dir, smseal_home
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS units(
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    added_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    revoked_at TEXT,
+    revocation_reason TEXT);
+CREATE TABLE IF NOT EXISTS keys(
+    key_id BLOB PRIMARY KEY CHECK (length(key_id) = 16),
+    unit_id INTEGER NOT NULL REFERENCES units(id),
+    role TEXT NOT NULL CHECK (role IN ('sign', 'enc')),
+    generation INTEGER NOT NULL,
+    public_key BLOB NOT NULL,
+    certificate BLOB,
+    not_before TEXT,
+    not_after TEXT,
+    added_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    revoked_at TEXT,
+    revocation_reason TEXT,
+    UNIQUE (unit_id, role, generation));
+"""
+SCHEMA_VERSION = "1"
+_KEY_COLS = ("key_id, role, generation, public_key, certificate, not_before, not_after, added_at, "
+             "source, revoked_at, revocation_reason")
+
+
+def _opt(text: str | None) -> datetime | None:
+    return None if text is None else from_text(text)
+
+
+@dataclass(frozen=True)
+class DirectoryKey:
+    unit: str
+    key_id: bytes
+    role: Role
+    generation: int
+    public_key: sm2.PublicKey
+    certificate: bytes | None
+    not_before: datetime | None
+    not_after: datetime | None
+    added_at: datetime
+    source: str
+    revoked_at: datetime | None
+    revocation_reason: str | None
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    added_at: datetime
+    source: str
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    keys: tuple[DirectoryKey, ...]
+
+    def of_role(self, role: Role) -> list[DirectoryKey]:
+        return sorted((k for k in self.keys if k.role == role), key=lambda k: k.generation)
+
+
+class Directory:
+    """The directory of units; also the envelope's trust store (``check_sender``)."""
+
+    def __init__(self, home: str | Path | None = None, *, path: str | Path | None = None,
+                 timeout: float = 30.0) -> None:
+        if path is None:
+            path = ensure_private_dir(smseal_home(home)) / "directory.sqlite"
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.execute("PRAGMA synchronous = FULL")
+        with self._write():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        (version,) = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if version != SCHEMA_VERSION:
+            raise DuplicateEntry(f"directory schema {version} is newer than this smseal understands")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Directory":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Directory {self.path}>"
+
+    # -- transactions --------------------------------------------------------------------
+    class _Tx:
+        def __init__(self, db: sqlite3.Connection) -> None:
+            self.db = db
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.db.execute("BEGIN IMMEDIATE")
+            return self.db
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+    def _write(self) -> "Directory._Tx":
+        return Directory._Tx(self._db)
+
+    # -- adding ----------------------------------------------------------------------------
+    def add_unit(self, name: str, sign_key: sm2.PublicKey, enc_key: sm2.PublicKey, *,
+                 certificate: bytes | None = None, enc_certificate: bytes | None = None,
+                 not_before: datetime | None = None, not_after: datetime | None = None,
+                 source: str = "manual") -> Unit:
+        """Register a new unit with its first signing and encryption key.
+
+        ``certificate`` / ``enc_certificate``: DER of the X.509 certificates of the
+        two keys, stored as given; ``not_before``/``not_after`` their validity."""
+        name = normalize_name(name)
+        if sign_key == enc_key:
+            raise DuplicateEntry("the signing and the encryption key must be different keys")
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM units WHERE name = ?", (name,)).fetchone():
+                raise DuplicateEntry(f"a unit named {name} is already in the directory")
+            unit_id = db.execute("INSERT INTO units(name, added_at, source) VALUES (?, ?, ?)",
+                                 (name, to_text(now()), source)).lastrowid
+            self._insert_key(db, unit_id, name, "sign", sign_key, certificate, not_before, not_after, source)
+            self._insert_key(db, unit_id, name, "enc", enc_key, enc_certificate, not_before, not_after, source)
+        return self.get(name)
+
+    def add_key(self, name: str, role: Role, key: sm2.PublicKey, *, certificate: bytes | None = None,
+                not_before: datetime | None = None, not_after: datetime | None = None,
+                source: str = "manual") -> DirectoryKey:
+        """Add a new generation of a unit's ``role`` key (rotation); older ones stay."""
+        name = normalize_name(name)
+        if role not in ROLES:
+            raise ValueError("role is 'sign' or 'enc'")
+        with self._write() as db:
+            row = db.execute("SELECT id FROM units WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise KeyNotFound(f"no unit named {name} in the directory")
+            self._insert_key(db, row[0], name, role, key, certificate, not_before, not_after, source)
+        return self.find(key.key_id())
+
+    def import_card(self, data: bytes, *, source: str = "card") -> Unit:
+        """Verify a unit card (``keystore.cards``) and add its unit."""
+        card = parse_card(data)
+        return self.add_unit(card.unit, card.signing_key, card.encryption_key, source=source)
+
+    def _insert_key(self, db: sqlite3.Connection, unit_id: int, name: str, role: Role, key: sm2.PublicKey,
+                    certificate: bytes | None, not_before: datetime | None, not_after: datetime | None,
+                    source: str) -> None:
+        if not isinstance(key, sm2.PublicKey):
+            raise TypeError("an sm2.PublicKey is needed")
+        if not_before is not None and not_after is not None and utc(not_after) < utc(not_before):
+            raise ValueError("not_after is before not_before")
+        kid = key.key_id()
+        row = db.execute("SELECT public_key, units.name FROM keys JOIN units ON units.id = keys.unit_id "
+                         "WHERE key_id = ?", (kid,)).fetchone()
+        if row is not None:
+            if bytes(row[0]) != key.to_bytes():
+                raise KeyIdCollision(f"key id {kid.hex()} already names a different key (of {row[1]}); "
+                                     "refusing a crafted collision")
+            raise DuplicateEntry(f"this key is already registered (to {row[1]})")
+        (gen,) = db.execute("SELECT coalesce(max(generation), 0) + 1 FROM keys WHERE unit_id = ? AND role = ?",
+                            (unit_id, role)).fetchone()
+        db.execute(f"INSERT INTO keys({_KEY_COLS}, unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
+                   (kid, role, gen, key.to_bytes(), certificate,
+                    None if not_before is None else to_text(not_before),
+                    None if not_after is None else to_text(not_after),
+                    to_text(now()), source, unit_id))
+
+    # -- revocation ------------------------------------------------------------------------
+    def revoke(self, key_id_or_name: bytes | str, at: datetime, reason: str) -> None:
+        """Revoke one key (by 16-byte key id) or a whole unit (by name) from ``at`` on.
+
+        A revocation is never undone and never moved later: revoking again keeps the
+        earlier time (so replaying an old directory update cannot roll it back)."""
+        when = to_text(at)
+        reason = str(reason)[:500]
+        with self._write() as db:
+            if isinstance(key_id_or_name, (bytes, bytearray)):
+                table, col, value = "keys", "key_id", bytes(key_id_or_name)
+            else:
+                table, col, value = "units", "name", normalize_name(key_id_or_name)
+            row = db.execute(f"SELECT revoked_at FROM {table} WHERE {col} = ?", (value,)).fetchone()
+            if row is None:
+                raise KeyNotFound(f"nothing to revoke: no {'key' if table == 'keys' else 'unit'} {value!r}")
+            if row[0] is None or from_text(row[0]) > from_text(when):
+                db.execute(f"UPDATE {table} SET revoked_at = ?, revocation_reason = ? WHERE {col} = ?",
+                           (when, reason, value))
+
+    # -- lookup ------------------------------------------------------------------------------
+    def _key_row(self, unit: str, r: tuple) -> DirectoryKey:
+        return DirectoryKey(unit=unit, key_id=bytes(r[0]), role=r[1], generation=r[2],
+                            public_key=sm2.PublicKey.from_bytes(bytes(r[3])),
+                            certificate=None if r[4] is None else bytes(r[4]),
+                            not_before=_opt(r[5]), not_after=_opt(r[6]), added_at=from_text(r[7]),
+                            source=r[8], revoked_at=_opt(r[9]), revocation_reason=r[10])
+
+    def _unit(self, row: tuple) -> Unit:
+        unit_id, name, added, source, revoked, reason = row
+        keys = tuple(self._key_row(name, r) for r in self._db.execute(
+            f"SELECT {_KEY_COLS} FROM keys WHERE unit_id = ? ORDER BY role, generation", (unit_id,)))
+        return Unit(name, from_text(added), source, _opt(revoked), reason, keys)
+
+    def get(self, name: str) -> Unit:
+        name = normalize_name(name)
+        row = self._db.execute("SELECT id, name, added_at, source, revoked_at, revocation_reason FROM units "
+                               "WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise KeyNotFound(f"no unit named {name} in the directory")
+        return self._unit(row)
+
+    def list(self) -> list[Unit]:
+        rows = self._db.execute("SELECT id, name, added_at, source, revoked_at, revocation_reason "
+                                "FROM units ORDER BY name").fetchall()
+        return [self._unit(r) for r in rows]
+
+    def find(self, key_id: bytes) -> DirectoryKey:
+        """The key with this 16-byte key id (``PublicKey.key_id()``)."""
+        row = self._db.execute(f"SELECT units.name, {', '.join('keys.' + c.strip() for c in _KEY_COLS.split(','))} "
+                               "FROM keys JOIN units ON units.id = keys.unit_id WHERE key_id = ?",
+                               (bytes(key_id),)).fetchone()
+        if row is None:
+            raise KeyNotFound(f"no key with id {bytes(key_id).hex()} in the directory")
+        return self._key_row(row[0], row[1:])
+
+    # -- policy ------------------------------------------------------------------------------
+    def check_sender(self, key: sm2.PublicKey, sealed_at: datetime) -> str:
+        """Return the sender unit's name when ``key`` is a trusted signing key at ``sealed_at``;
+        raise ``UntrustedSender`` / ``RevokedKey`` (revoked at or before ``sealed_at``) /
+        ``ExpiredCertificate`` otherwise."""
+        at = utc(sealed_at)
+        try:
+            k = self.find(key.key_id())
+        except KeyNotFound:
+            raise UntrustedSender("the sender's signing key is not in the directory") from None
+        if k.public_key != key:
+            raise UntrustedSender("the sender's key only shares a key id with a directory key")
+        if k.role != "sign":
+            raise UntrustedSender(f"this key of {k.unit} is an encryption key, not a signing key")
+        unit = self.get(k.unit)
+        self._check_valid(unit, k, at)
+        return unit.name
+
+    def current_key(self, name: str, role: Role, at: datetime | None = None) -> DirectoryKey:
+        """The newest ``role`` key of ``name``, refused when revoked or expired at ``at`` (now)."""
+        unit = self.get(name)
+        keys = unit.of_role(role)
+        if not keys:
+            raise KeyNotFound(f"unit {unit.name} has no {role} key")
+        self._check_valid(unit, keys[-1], utc(at) if at is not None else now())
+        return keys[-1]
+
+    def encryption_key(self, name: str, at: datetime | None = None) -> sm2.PublicKey:
+        """The key to seal new packages to ``name`` (its newest encryption key)."""
+        return self.current_key(name, "enc", at).public_key
+
+    @staticmethod
+    def _check_valid(unit: Unit, k: DirectoryKey, at: datetime) -> None:
+        if unit.revoked_at is not None and unit.revoked_at <= at:
+            raise RevokedKey(f"unit {unit.name} was revoked on {to_text(unit.revoked_at)}"
+                             f" ({unit.revocation_reason})")
+        if k.revoked_at is not None and k.revoked_at <= at:
+            raise RevokedKey(f"this {'signing' if k.role == 'sign' else 'encryption'} key of {unit.name} "
+                             f"was revoked on {to_text(k.revoked_at)} ({k.revocation_reason})")
+        if k.not_before is not None and at < k.not_before:
+            raise ExpiredCertificate(f"the key of {unit.name} is not valid before {to_text(k.not_before)}")
+        if k.not_after is not None and at > k.not_after:
+            raise ExpiredCertificate(f"the key of {unit.name} expired on {to_text(k.not_after)}")

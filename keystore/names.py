@@ -1,0 +1,40 @@
+"""Unit names (Chinese included) and timestamps, normalised one way everywhere."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime, timezone
+
+MAX_NAME = 200
+
+
+def normalize_name(name: str) -> str:
+    """Unit names are compared in Unicode NFC with outer spaces removed; control
+    characters, empty names and names over 200 characters are refused."""
+    if not isinstance(name, str):
+        raise TypeError("a unit name is a str")
+    n = unicodedata.normalize("NFC", name).strip()
+    if not n or len(n) > MAX_NAME or any(unicodedata.category(ch)[0] == "C" for ch in n):
+        raise ValueError(f"a unit name is 1–{MAX_NAME} printable characters")
+    return n
+
+
+def utc(dt: datetime) -> datetime:
+    """``dt`` in UTC; naive datetimes are refused (their zone would be a guess)."""
+    if not isinstance(dt, datetime):
+        raise TypeError("a datetime is needed")
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError("naive datetime: give a timezone (e.g. timezone.utc)")
+    return dt.astimezone(timezone.utc)
+
+
+def to_text(dt: datetime) -> str:
+    return utc(dt).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_text(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
