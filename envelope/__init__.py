@@ -1,1 +1,22 @@
-"""envelope layer of smseal."""
+"""envelope: the sealed package format v1 of smseal (see docs/FORMAT.md).
+
+    from envelope import Package, seal, open_package, inspect, make_receipt, verify_receipt
+
+A package is sealed for exactly one main recipient (主送) and any number of
+copy recipients (抄送), signed by the sending unit, and opened only when the
+signature of a trusted sender verifies over every byte.
+"""
+
+from .format import CHUNK_SIZE, URGENCIES, VERSION
+from .metadata import FileEntry, Metadata
+from .open import inspect, open_package
+from .package import Package
+from .protocols import Decrypter, KeyList, Signer, TrustStore
+from .receipt import STATUSES, Receipt, make_receipt, verify_receipt
+from .results import OpenResult, PackageInfo, ReceiptInfo, RecipientInfo, SealResult
+from .seal import seal
+
+__all__ = ["Package", "seal", "open_package", "inspect", "make_receipt", "verify_receipt",
+           "Receipt", "Signer", "Decrypter", "TrustStore", "KeyList", "Metadata", "FileEntry",
+           "OpenResult", "SealResult", "PackageInfo", "ReceiptInfo", "RecipientInfo",
+           "STATUSES", "URGENCIES", "CHUNK_SIZE", "VERSION"]

@@ -38,9 +38,9 @@ def unpack(data: bytes, what: str, *, max_len: int,
         raise error(f"{what} is larger than the {max_len}-byte limit")
     try:
         obj = msgpack.unpackb(bytes(data), raw=False, use_list=True, strict_map_key=True,
-                              max_buffer_size=max_len, timestamp=0)
+                              timestamp=0)
     except (ValueError, TypeError, UnicodeDecodeError, msgpack.UnpackException,
-            msgpack.ExtraData, RecursionError) as exc:
+            msgpack.ExtraData, RecursionError, OverflowError) as exc:
         raise error(f"{what} is not valid msgpack ({type(exc).__name__})") from None
     try:
         again = pack(obj)

@@ -1,0 +1,134 @@
+"""The confidential metadata: GB/T 9704 document elements and the file list.
+
+It travels as the first bytes of the encrypted payload:
+
+    u32be length ‖ canonical msgpack map
+
+so titles, document numbers, remarks and file names are never in the clear.
+The file contents follow it, in the order of ``files``.
+"""
+
+from __future__ import annotations
+
+import struct
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+from shangmi.errors import MalformedPackage, PolicyError
+
+from .encoding import check_str, fields, pack, unpack
+from .paths import check_names
+
+MAX_METADATA_SIZE = 1 << 20
+MAX_FILES = 1000
+MAX_FIELD_BYTES = 64 * 1024
+MAX_FILE_SIZE = (1 << 48) - 1
+
+# 密级: documents carrying these labels are state secrets and may not be
+# protected with commercial cryptography (密码法 arts. 7-8).  A label is
+# classified when it *begins* with one of these (e.g. "机密★10年"), which
+# leaves 工作秘密 and 商业秘密 (not state secrets) allowed.
+CLASSIFIED_PREFIXES = ("绝密", "机密", "秘密", "絕密", "機密")
+
+
+def check_label(label: str | None) -> None:
+    """Raise ``PolicyError`` if ``label`` marks a state secret."""
+    if label is None:
+        return
+    norm = unicodedata.normalize("NFKC", label).strip()
+    if norm.startswith(CLASSIFIED_PREFIXES):
+        raise PolicyError(
+            f"documents labelled {norm[:2]} are state secrets: they must go through the "
+            "classified channel, not smseal (commercial cryptography, 密码法 arts. 7-8)",
+            hint="labels such as 公开, 内部 or 工作秘密 may be sealed")
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Document elements (GB/T 9704-2012) in clear English names.
+
+    ``issuing_unit`` is 发文机关 as the sender wrote it; ``OpenResult.sender``
+    is the name the trust store vouches for.  Dates are ISO ``YYYY-MM-DD``.
+    """
+
+    title: str | None = None              # 标题
+    doc_number: str | None = None         # 发文字号, e.g. 赤政办发〔2007〕43号
+    label: str | None = None              # 密级/敏感标记 (内部, 工作秘密 ...)
+    copy_number: str | None = None        # 份号
+    issuing_unit: str | None = None       # 发文机关
+    signer_name: str | None = None        # 签发人
+    attachments_note: str | None = None   # 附件说明
+    date_written: date | None = None      # 成文日期
+    due: date | None = None               # 办理期限
+    remarks: str | None = None            # 附注
+    files: tuple[FileEntry, ...] = field(default_factory=tuple)
+
+    _TEXT = ("title", "doc_number", "label", "copy_number", "issuing_unit",
+             "signer_name", "attachments_note")
+    _DATES = ("date_written", "due")
+
+    @classmethod
+    def _schema(cls):
+        return ([(n, (str, type(None))) for n in cls._TEXT + cls._DATES]
+                + [("remarks", (str, type(None))), ("files", list)])
+
+    def serialize(self) -> bytes:
+        """``u32be length ‖ msgpack``, the plaintext prefix of the payload."""
+        obj = {n: getattr(self, n) for n in self._TEXT}
+        obj.update({n: (getattr(self, n).isoformat() if getattr(self, n) else None)
+                    for n in self._DATES})
+        obj["remarks"] = self.remarks
+        obj["files"] = [[f.name, f.size] for f in self.files]
+        body = pack(obj)
+        Metadata.parse(body)    # never write what we would refuse to read
+        return struct.pack(">I", len(body)) + body
+
+    @classmethod
+    def parse(cls, body: bytes) -> "Metadata":
+        """Parse the msgpack body; raise ``MalformedPackage`` on anything non-canonical or unsafe."""
+        obj = unpack(body, "the metadata", max_len=MAX_METADATA_SIZE)
+        vals = fields(obj, cls._schema(), "the metadata")
+        n_text = len(cls._TEXT)
+        kw: dict = {}
+        for name, v in zip(cls._TEXT, vals[:n_text]):
+            kw[name] = None if v is None else check_str(v, MAX_FIELD_BYTES, name)
+        for name, v in zip(cls._DATES, vals[n_text:n_text + 2]):
+            kw[name] = None if v is None else _parse_date(v, name)
+        remarks, files = vals[n_text + 2:]
+        kw["remarks"] = None if remarks is None else check_str(remarks, MAX_FIELD_BYTES, "remarks")
+        kw["files"] = _parse_files(files)
+        return cls(**kw)
+
+    @property
+    def payload_size(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+def _parse_date(v: str, name: str) -> date:
+    try:
+        d = date.fromisoformat(v)
+    except ValueError:
+        raise MalformedPackage(f"{name} is not a YYYY-MM-DD date") from None
+    if d.isoformat() != v:
+        raise MalformedPackage(f"{name} is not a YYYY-MM-DD date")
+    return d
+
+
+def _parse_files(files: list) -> tuple[FileEntry, ...]:
+    if not 1 <= len(files) <= MAX_FILES:
+        raise MalformedPackage(f"a package holds 1 to {MAX_FILES} files")
+    out = []
+    for i, f in enumerate(files):
+        if (type(f) is not list or len(f) != 2 or type(f[0]) is not str
+                or type(f[1]) is not int or not 0 <= f[1] <= MAX_FILE_SIZE):
+            raise MalformedPackage(f"file entry {i} must be [name, size]")
+        out.append(FileEntry(f[0], f[1]))
+    check_names([f.name for f in out], MalformedPackage)
+    return tuple(out)

@@ -1,0 +1,255 @@
+"""``open_package`` and ``inspect``: read a sealed package, strictly and without early release.
+
+Security properties of ``open_package``:
+- the sender must be trusted (checked before any decryption) and its SM2
+  signature must verify over the exact header and the SM3 of every
+  ciphertext byte; otherwise nothing is released;
+- plaintext is written only to a private temporary folder beside
+  ``out_dir`` under opaque names, and moved into place only after the
+  signature and the final chunk verify; on any failure it is removed;
+- file names come from a strict check (``paths``) and never leave
+  ``out_dir``; existing files are kept unless ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Sequence, Union
+
+from shangmi import sm2, sm3
+from shangmi.errors import (DecryptionError, InvalidSignature, MalformedInput, MalformedPackage,
+                            NoMatchingKey)
+
+from . import primitives as p
+from . import stream
+from .format import CHUNK_SIZE, SIGNATURE_SIZE, Header, Stanza, read_prelude
+from .metadata import MAX_METADATA_SIZE, Metadata, check_label
+from .placing import place, refuse_existing
+from .protocols import Decrypter, Trusted, as_trust_store, check_sender
+from .results import OpenResult, PackageInfo, RecipientInfo
+from .source import Src, open_source
+
+Keys = Union[Decrypter, Sequence[Decrypter]]
+
+
+def open_package(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike,
+                 overwrite: bool = False) -> OpenResult:
+    """Open ``src`` (path, bytes or binary stream; binary or armored) into ``out_dir``.
+
+    ``key`` is one ``Decrypter`` or a list; ``trusted`` a list of
+    ``sm2.PublicKey`` or a ``TrustStore``.  Raises ``MalformedPackage``,
+    ``NoMatchingKey``, ``DecryptionError``, ``UntrustedSender`` /
+    ``RevokedKey`` / ``ExpiredCertificate`` (from the trust store),
+    ``InvalidTag``, ``InvalidSignature``, ``PolicyError`` (a state-secret
+    label) or ``OutputExists``.  On any of them ``out_dir`` is unchanged.
+    """
+    return _open(src, key=key, trusted=trusted, out_dir=out_dir, overwrite=overwrite,
+                 chunk_size=CHUNK_SIZE)
+
+
+def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike,
+          overwrite: bool, chunk_size: int) -> OpenResult:
+    decrypters = list(key) if isinstance(key, (list, tuple)) else [key]
+    trust = as_trust_store(trusted)
+    out = Path(out_dir)
+    with open_source(src) as (f, _armored, _size):
+        prelude, header = read_prelude(f)
+        sender_key = header.sender_key
+        unit = check_sender(trust, sender_key, header.sealed_datetime)
+        file_key, stanza = _unwrap(header, decrypters)
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = _private_dir_beside(out)
+        try:
+            sink = _FileSink(tmp, out, overwrite)
+            payload_digest, signature = stream.decrypt(
+                p.payload_key(file_key, header.salt), f, sink.write,
+                trailer_size=SIGNATURE_SIZE, chunk_size=chunk_size)
+            verify_signature(sender_key, prelude, payload_digest, signature)
+            sink.check_complete()
+            files = sink.place_all()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return OpenResult(
+        package_id=header.package_id,
+        package_digest=p.package_digest(prelude, payload_digest, signature),
+        sealed_at=header.sealed_datetime, urgency=header.urgency, sender=unit,
+        sender_key=sender_key, recipient_key_id=stanza.key_id, role=stanza.role,
+        recipients=_recipients(header), metadata=sink.metadata, files=tuple(files))
+
+
+def verify_signature(sender_key: sm2.PublicKey, prelude: bytes, payload_digest: bytes,
+                     signature: bytes) -> None:
+    """Raise ``InvalidSignature`` unless the trailer is the sender's signature of this package."""
+    try:
+        sender_key.verify(signature, p.signed_message(prelude, payload_digest), format="raw")
+    except InvalidSignature:
+        raise InvalidSignature("the sender's signature does not verify: the package was altered, "
+                               "re-addressed or not sealed by this sender") from None
+
+
+def _unwrap(header: Header, decrypters: list[Decrypter]) -> tuple[bytes, Stanza]:
+    """Find a stanza addressed to a key we hold and recover the file key from it.
+
+    Only stanzas naming one of our key ids are tried (a package for others
+    costs us no private-key operation).  The recovered key must match the
+    signed commitment, so every recipient reads the same payload.
+    """
+    tried = False
+    for d in decrypters:
+        for st in header.stanzas_for(d.public_key().key_id()):
+            tried = True
+            try:
+                file_key = d.decrypt(st.wrapped)
+            except (DecryptionError, MalformedInput):
+                continue
+            if len(file_key) == p.FILE_KEY_SIZE and p.commitment_matches(file_key, header.salt,
+                                                                          header.commitment):
+                return file_key, st
+    if tried:
+        raise DecryptionError("the file key addressed to us could not be recovered")
+    raise NoMatchingKey("this package is not addressed to any key held here",
+                        hint="a package opens only with the addressed unit's own key (密件不许代领)")
+
+
+def _private_dir_beside(out: Path) -> Path:
+    """A 0700 folder on the same file system as ``out`` (so moving into place is a rename)."""
+    parent = out.resolve().parent
+    try:
+        if os.stat(parent).st_dev == os.stat(out).st_dev:
+            return Path(tempfile.mkdtemp(prefix=".smseal-open-", dir=parent))
+    except OSError:
+        pass  # parent not writable or not statable: use a hidden folder inside out_dir
+    return Path(tempfile.mkdtemp(prefix=".smseal-open-", dir=out))
+
+
+class _FileSink:
+    """Receives payload plaintext in order: metadata first, then each file's bytes."""
+
+    def __init__(self, tmp: Path, out: Path, overwrite: bool) -> None:
+        self._tmp, self._out, self._overwrite = tmp, out, overwrite
+        self._head = bytearray()
+        self.metadata: Metadata | None = None
+        self._index = -1
+        self._left = 0
+        self._f: BinaryIO | None = None
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        if self.metadata is None:
+            view = self._take_metadata(view)
+        while view:
+            if self._left == 0:
+                self._next_file()
+            n = min(self._left, len(view))
+            self._f.write(view[:n])
+            self._left -= n
+            view = view[n:]
+
+    def _take_metadata(self, view: memoryview) -> memoryview:
+        while self.metadata is None and view:
+            need = 4 if len(self._head) < 4 else 4 + struct.unpack(">I", self._head[:4])[0]
+            take = min(need - len(self._head), len(view))
+            self._head += view[:take]
+            view = view[take:]
+            if len(self._head) == 4 and struct.unpack(">I", self._head)[0] > MAX_METADATA_SIZE:
+                raise MalformedPackage("the metadata is larger than its limit")
+            if len(self._head) == need and need > 4:
+                self._got_metadata(Metadata.parse(bytes(self._head[4:])))
+        return view
+
+    def _got_metadata(self, meta: Metadata) -> None:
+        """Refuse a state-secret label or an existing output before any file byte is written."""
+        check_label(meta.label)
+        for entry in meta.files:
+            refuse_existing(self._out / entry.name, self._overwrite)
+        self.metadata = meta
+        self._head = bytearray()
+
+    def _next_file(self) -> None:
+        self._close()
+        self._index += 1
+        files = self.metadata.files
+        while self._index < len(files) and files[self._index].size == 0:
+            open(self._part(self._index), "xb").close()
+            self._index += 1
+        if self._index >= len(files):
+            raise MalformedPackage("the payload is longer than its file list says")
+        self._f = open(self._part(self._index), "xb")
+        self._left = files[self._index].size
+
+    def _part(self, i: int) -> Path:
+        return self._tmp / f"{i}.part"     # opaque: no package-chosen name touches the disk yet
+
+    def _close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+    def check_complete(self) -> None:
+        self._close()
+        if self.metadata is None:
+            raise MalformedPackage("the payload ends inside the metadata")
+        files = self.metadata.files
+        if self._left or any(f.size for f in files[self._index + 1:]):
+            raise MalformedPackage("the payload is shorter than its file list says")
+        for i in range(max(self._index + 1, 0), len(files)):
+            open(self._part(i), "xb").close()     # trailing empty files
+
+    def place_all(self) -> list[Path]:
+        placed: list[Path] = []
+        try:
+            for i, entry in enumerate(self.metadata.files):
+                dst = self._out / entry.name
+                place(self._part(i), dst, self._overwrite)
+                placed.append(dst)
+        except BaseException:
+            if not self._overwrite:
+                for dst in placed:
+                    dst.unlink(missing_ok=True)
+            raise
+        return placed
+
+
+def _recipients(header: Header) -> tuple[RecipientInfo, ...]:
+    return tuple(RecipientInfo(s.role, s.key_id) for s in header.recipients)
+
+
+def inspect(src: Src) -> PackageInfo:
+    """Read the clear header only: no key needed, nothing decrypted, nothing verified.
+
+    Raises ``MalformedPackage`` if the header is not well-formed.  What it
+    shows is unauthenticated until ``open_package`` verifies the signature.
+    """
+    with open_source(src) as (f, armored, size):
+        prelude, header = read_prelude(f)
+    payload = None if size is None else size - len(prelude) - SIGNATURE_SIZE
+    return PackageInfo(version=prelude[7], package_id=header.package_id,
+                       sealed_at=header.sealed_datetime, urgency=header.urgency,
+                       sender_key=header.sender_key, recipients=_recipients(header),
+                       header_size=len(prelude), payload_size=payload, armored=armored)
+
+
+def scan(src: Src) -> tuple[Header, bytes]:
+    """Read a whole package without decrypting it; return (header, package digest).
+
+    Used to check a receipt against the sealed package the sender kept.
+    """
+    with open_source(src) as (f, _armored, _size):
+        prelude, header = read_prelude(f)
+        digest = sm3.SM3()
+        tail = b""
+        while True:
+            piece = f.read(1 << 20)
+            if not piece:
+                break
+            buf = tail + piece
+            digest.update(buf[:-SIGNATURE_SIZE])
+            tail = buf[-SIGNATURE_SIZE:]
+        if len(tail) < SIGNATURE_SIZE:
+            raise MalformedPackage("the package is truncated (signature missing)")
+    return header, p.package_digest(prelude, digest.digest(), tail)
+

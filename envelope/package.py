@@ -1,0 +1,127 @@
+"""``Package``: what is to be sealed — one main document, attachments, and the metadata."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO, Callable, Union
+
+from .format import URGENCIES
+from .metadata import MAX_FILES, MAX_FIELD_BYTES, FileEntry, Metadata, check_label
+from .paths import check_names
+
+FileSpec = Union[str, os.PathLike, tuple[str, Union[bytes, BinaryIO]]]
+
+
+@dataclass
+class _Input:
+    name: str
+    size: int
+    open: Callable[[], BinaryIO]
+
+
+def _input(spec: FileSpec, spool: list) -> _Input:
+    if isinstance(spec, tuple):
+        if len(spec) != 2 or not isinstance(spec[0], str):
+            raise TypeError("a file is a path or a (name, bytes | binary stream) pair")
+        name, content = spec
+        name = unicodedata.normalize("NFC", name)
+        if isinstance(content, (bytes, bytearray, memoryview)):
+            data = bytes(content)
+            return _Input(name, len(data), lambda: io.BytesIO(data))
+        return _stream_input(name, content, spool)
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(f"not a regular file: {path}")
+    name = unicodedata.normalize("NFC", path.name)
+    return _Input(name, path.stat().st_size, lambda: open(path, "rb"))
+
+
+def _stream_input(name: str, stream: BinaryIO, spool: list) -> _Input:
+    """A binary stream: read from where it stands; a stream of unknown length is spooled to disk."""
+    try:
+        start = stream.tell()
+        size = stream.seek(0, os.SEEK_END) - start
+        stream.seek(start)
+
+        def reopen() -> BinaryIO:
+            stream.seek(start)
+            return _Borrowed(stream)
+        return _Input(name, size, reopen)
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        tmp = tempfile.TemporaryFile()
+        spool.append(tmp)
+        shutil.copyfileobj(stream, tmp, 1 << 20)
+        size = tmp.tell()
+
+        def reopen_tmp() -> BinaryIO:
+            tmp.seek(0)
+            return _Borrowed(tmp)
+        return _Input(name, size, reopen_tmp)
+
+
+class _Borrowed:
+    """A stream the caller owns: sealing reads it but does not close it."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+
+    def read(self, n: int = -1) -> bytes:
+        return self._f.read(n)
+
+    def close(self) -> None:
+        pass
+
+
+class Package:
+    """A document package to seal.
+
+    ``main`` and each attachment are a path or ``(name, bytes | binary stream)``.
+    Names are the final path component, normalized to NFC; unsafe names and
+    collisions raise ``ValueError``.  A label marking a state secret (绝密,
+    机密, 秘密) raises ``shangmi.PolicyError``: such documents must go
+    through the classified channel.  ``sender_unit`` is 发文机关.
+    """
+
+    def __init__(self, main: FileSpec, attachments: list[FileSpec] | tuple = (), *,
+                 title: str | None = None, doc_number: str | None = None,
+                 label: str | None = None, urgency: str = "normal", due: date | None = None,
+                 remarks: str | None = None, sender_unit: str | None = None,
+                 copy_number: str | None = None, signer_name: str | None = None,
+                 attachments_note: str | None = None, date_written: date | None = None) -> None:
+        check_label(label)
+        if urgency not in URGENCIES:
+            raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
+        texts = dict(title=title, doc_number=doc_number, label=label, copy_number=copy_number,
+                     issuing_unit=sender_unit, signer_name=signer_name,
+                     attachments_note=attachments_note, remarks=remarks)
+        for k, v in texts.items():
+            if v is not None and (not isinstance(v, str) or len(v.encode()) > MAX_FIELD_BYTES):
+                raise ValueError(f"{k} must be a string of at most {MAX_FIELD_BYTES} bytes")
+        for k, v in (("due", due), ("date_written", date_written)):
+            if v is not None and not isinstance(v, date):
+                raise TypeError(f"{k} must be a datetime.date")
+        if len(attachments) + 1 > MAX_FILES:
+            raise ValueError(f"a package holds at most {MAX_FILES} files")
+        self.urgency = urgency
+        self._spool: list = []
+        self._inputs = [_input(s, self._spool) for s in (main, *attachments)]
+        check_names([i.name for i in self._inputs], ValueError)
+        self._texts = texts
+        self._dates = dict(due=due, date_written=date_written)
+
+    def metadata(self) -> Metadata:
+        return Metadata(**self._texts, **self._dates,
+                        files=tuple(FileEntry(i.name, i.size) for i in self._inputs))
+
+    def inputs(self) -> list[_Input]:
+        return list(self._inputs)
+
+    def __repr__(self) -> str:   # titles are confidential: keep them out of logs
+        return f"<Package {len(self._inputs)} file(s), urgency={self.urgency}>"

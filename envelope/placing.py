@@ -1,0 +1,40 @@
+"""Putting finished files into place without clobbering, and never half-written."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+from shangmi.errors import OutputExists
+
+
+def place(tmp: Path, dst: Path, overwrite: bool) -> None:
+    """Move the finished ``tmp`` to ``dst`` (same file system: an atomic rename).
+
+    Without ``overwrite`` a hard link is made first, which fails if ``dst``
+    exists at that instant: no check-then-rename race.  Raises
+    ``OutputExists``.
+    """
+    if overwrite:
+        os.replace(tmp, dst)
+        return
+    try:
+        os.link(tmp, dst)
+    except FileExistsError:
+        raise OutputExists(f"{dst} already exists", hint="ask to overwrite, or choose another folder") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        # No hard links on this file system (e.g. some network shares): best effort.
+        if os.path.lexists(dst):
+            raise OutputExists(f"{dst} already exists") from None
+        os.rename(tmp, dst)
+        return
+    os.unlink(tmp)
+
+
+def refuse_existing(dst: Path, overwrite: bool) -> None:
+    """Fail early, before any work, when ``dst`` exists and overwriting was not asked for."""
+    if not overwrite and os.path.lexists(dst):
+        raise OutputExists(f"{dst} already exists", hint="ask to overwrite, or choose another folder")

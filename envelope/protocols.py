@@ -1,0 +1,75 @@
+"""What envelope needs from keys and from the directory, as protocols.
+
+A ``shangmi.sm2.PrivateKey`` is both a ``Signer`` and a ``Decrypter``; key
+files and PKCS#11 tokens in ``keystore`` implement the same methods, so
+envelope never knows where a key lives.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, Protocol, Sequence, Union, runtime_checkable
+
+from shangmi import sm2
+from shangmi.errors import UntrustedSender
+
+
+@runtime_checkable
+class Signer(Protocol):
+    def sign(self, data: bytes) -> bytes:
+        """DER SM2 signature of ``data`` under the default signer ID 1234567812345678."""
+
+    def public_key(self) -> sm2.PublicKey: ...
+
+
+@runtime_checkable
+class Decrypter(Protocol):
+    def decrypt(self, wrapped: bytes) -> bytes:
+        """Decrypt a GM/T 0009 DER SM2 ciphertext; raise ``shangmi.DecryptionError`` on failure."""
+
+    def public_key(self) -> sm2.PublicKey: ...
+
+
+@runtime_checkable
+class TrustStore(Protocol):
+    def check_sender(self, key: sm2.PublicKey, sealed_at: datetime) -> str | None:
+        """Return the sender unit's name (or None if unknown name) when `key` is a trusted
+        signing key at `sealed_at`; raise UntrustedSender / RevokedKey / ExpiredCertificate
+        otherwise."""
+
+
+Trusted = Union[TrustStore, Sequence[sm2.PublicKey]]
+
+
+class KeyList:
+    """The simplest trust store: a fixed set of signing keys, with no names and no revocation."""
+
+    def __init__(self, keys: Iterable[sm2.PublicKey]) -> None:
+        self._keys = set()
+        for k in keys:
+            if not isinstance(k, sm2.PublicKey):
+                raise TypeError("trusted= takes sm2.PublicKey objects or a trust store")
+            self._keys.add(k)
+
+    def check_sender(self, key: sm2.PublicKey, sealed_at: datetime) -> str | None:
+        if key not in self._keys:
+            raise UntrustedSender(f"the signing key {key.key_id().hex()} is not trusted",
+                                  hint="import the sending unit's key into the directory")
+        return None
+
+
+def as_trust_store(trusted: Trusted) -> TrustStore:
+    """Accept a list of public keys or anything with ``check_sender``."""
+    if hasattr(trusted, "check_sender"):
+        return trusted  # type: ignore[return-value]
+    if isinstance(trusted, (str, bytes)):
+        raise TypeError("trusted= takes sm2.PublicKey objects or a trust store")
+    return KeyList(trusted)
+
+
+def check_sender(trust: TrustStore, key: sm2.PublicKey, sealed_at: datetime) -> str | None:
+    """Ask the trust store; insist that it answers with a name or None, or raises."""
+    name = trust.check_sender(key, sealed_at)
+    if name is not None and not isinstance(name, str):
+        raise TypeError("check_sender must return a str or None, or raise")
+    return name

@@ -1,0 +1,147 @@
+"""Receipts (签收回执): a recipient's signed statement that it received a package.
+
+    receipt = RECEIPT_MAGIC (8) ‖ u16be body length ‖ body (canonical msgpack) ‖ r ‖ s (64)
+
+The body names the package id, the package digest (which covers every byte
+of the sealed package), the recipient encryption key that opened it, the
+recipient's signing key, the time and the status.  The signature is by the
+recipient's signing key over "smseal/v1 receipt\\0" ‖ everything before it.
+A receipt travels as bytes or, armored, in a mail body.
+"""
+
+from __future__ import annotations
+
+import hmac
+import struct
+import time as _time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Union
+
+from shangmi import sm2
+from shangmi.errors import InvalidKey, InvalidSignature, MalformedPackage, VerificationError
+
+from . import armor as _armor
+from . import primitives as p
+from .encoding import check_bin, der_to_raw, fields, pack, unpack
+from .format import KEY_ID_SIZE, MAX_TIME, PUBLIC_KEY_SIZE, SIGNATURE_SIZE
+from .open import scan
+from .protocols import Signer, Trusted, as_trust_store, check_sender
+from .results import OpenResult, ReceiptInfo, SealResult
+from .source import Src
+
+RECEIPT_MAGIC = b"SMSRCPT\x01"
+STATUSES = ("received", "rejected")        # 已签收 / 拒收
+MAX_RECEIPT_BODY = 1024
+_SCHEMA = (("package_id", bytes), ("package_digest", bytes), ("recipient_key_id", bytes),
+           ("signer", bytes), ("time", int), ("status", str))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A parsed receipt; ``to_bytes()`` / ``armor()`` give its transport forms."""
+
+    package_id: bytes
+    package_digest: bytes
+    recipient_key_id: bytes
+    signer: bytes
+    time: int
+    status: str
+    signature: bytes
+
+    def signed_part(self) -> bytes:
+        body = pack({"package_id": self.package_id, "package_digest": self.package_digest,
+                     "recipient_key_id": self.recipient_key_id, "signer": self.signer,
+                     "time": self.time, "status": self.status})
+        return RECEIPT_MAGIC + struct.pack(">H", len(body)) + body
+
+    def to_bytes(self) -> bytes:
+        return self.signed_part() + self.signature
+
+    def armor(self) -> bytes:
+        return _armor.encode(self.to_bytes(), _armor.RECEIPT)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Receipt":
+        """Parse binary or armored; raise ``MalformedPackage`` on anything non-canonical."""
+        data = bytes(data)
+        if not data.startswith(RECEIPT_MAGIC):
+            if data.lstrip(b" \t\r\n").startswith(b"-----BEGIN"):
+                data = _armor.decode(data, _armor.RECEIPT)
+        if data[:7] != RECEIPT_MAGIC[:7]:
+            raise MalformedPackage("this is not an smseal receipt (bad magic)")
+        if data[7:8] != RECEIPT_MAGIC[7:]:
+            raise MalformedPackage("this receipt version is not supported")
+        if len(data) < 10:
+            raise MalformedPackage("the receipt is truncated")
+        (n,) = struct.unpack(">H", data[8:10])
+        if len(data) != 10 + n + SIGNATURE_SIZE:
+            raise MalformedPackage("the receipt has the wrong length")
+        obj = unpack(data[10:10 + n], "the receipt", max_len=MAX_RECEIPT_BODY)
+        pid, digest, kid, signer, t, status = fields(obj, _SCHEMA, "the receipt")
+        check_bin(pid, p.PACKAGE_ID_SIZE, "the package id")
+        check_bin(digest, 32, "the package digest")
+        check_bin(kid, KEY_ID_SIZE, "the recipient key id")
+        check_bin(signer, PUBLIC_KEY_SIZE, "the signer key")
+        if not 0 <= t <= MAX_TIME:
+            raise MalformedPackage("the receipt time is out of range")
+        if status not in STATUSES:
+            raise MalformedPackage("unknown receipt status")
+        try:
+            sm2.PublicKey.from_bytes(signer)
+        except InvalidKey:
+            raise MalformedPackage("the signer key is not on the SM2 curve") from None
+        return cls(pid, digest, kid, signer, t, status, data[10 + n:])
+
+
+def make_receipt(res: OpenResult, *, signer: Signer, status: str = "received",
+                 when: datetime | None = None) -> Receipt:
+    """Sign a receipt for an opened package with the recipient unit's signing key."""
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+    t = int(_time.time()) if when is None else int(when.timestamp())
+    draft = Receipt(res.package_id, res.package_digest, res.recipient_key_id,
+                    signer.public_key().to_bytes(), t, status, b"")
+    message = p.LABEL_RECEIPT + draft.signed_part()
+    raw = der_to_raw(signer.sign(message))
+    signer.public_key().verify(raw, message, format="raw")
+    return Receipt(**{**draft.__dict__, "signature": raw})
+
+
+Package = Union[Src, OpenResult, SealResult]
+
+
+def verify_receipt(receipt: Union[Receipt, bytes, str], *, package: Package,
+                   trusted: Trusted) -> ReceiptInfo:
+    """Check a receipt against the package it claims to acknowledge.
+
+    ``package`` is the sealed package (path/bytes/stream) or the
+    ``SealResult``/``OpenResult`` recorded for it.  Raises
+    ``MalformedPackage`` (bad encoding), ``VerificationError`` (another
+    package, or a key the package was not addressed to),
+    ``InvalidSignature``, or what the trust store raises for the signer.
+    The caller should also check that ``signer_unit`` is the unit addressed.
+    """
+    if isinstance(receipt, str):
+        receipt = receipt.encode("ascii", "replace")
+    r = receipt if isinstance(receipt, Receipt) else Receipt.from_bytes(receipt)
+    pid, digest, key_ids = _package_facts(package)
+    if not (hmac.compare_digest(r.package_id, pid) and hmac.compare_digest(r.package_digest, digest)):
+        raise VerificationError("the receipt is for another package (id or digest differ)")
+    if r.recipient_key_id not in key_ids:
+        raise VerificationError("the receipt names a key the package was not addressed to")
+    key = sm2.PublicKey.from_bytes(r.signer)
+    try:
+        key.verify(r.signature, p.LABEL_RECEIPT + r.signed_part(), format="raw")
+    except InvalidSignature:
+        raise InvalidSignature("the receipt's signature does not verify") from None
+    when = datetime.fromtimestamp(r.time, timezone.utc)
+    unit = check_sender(as_trust_store(trusted), key, when)
+    return ReceiptInfo(r.package_id, r.package_digest, r.recipient_key_id, key, unit, when, r.status)
+
+
+def _package_facts(package: Package) -> tuple[bytes, bytes, set[bytes]]:
+    if isinstance(package, (OpenResult, SealResult)):
+        return package.package_id, package.package_digest, {x.key_id for x in package.recipients}
+    header, digest = scan(package)
+    return header.package_id, digest, {s.key_id for s in header.recipients}

@@ -1,0 +1,81 @@
+"""What seal, open, inspect and receipts return: plain immutable records, no secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from shangmi import sm2
+
+from .metadata import Metadata
+
+
+@dataclass(frozen=True)
+class RecipientInfo:
+    role: str          # "to" (主送) or "cc" (抄送)
+    key_id: bytes      # first 16 bytes of the SM3 fingerprint of the encryption key
+
+
+@dataclass(frozen=True)
+class SealResult:
+    """What the sender's ledger records.  ``package_digest`` is what receipts sign."""
+
+    package_id: bytes
+    package_digest: bytes
+    sealed_at: datetime
+    recipients: tuple[RecipientInfo, ...]
+    size: int
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    """The clear header, as anyone holding the package can read it (``inspect``)."""
+
+    version: int
+    package_id: bytes
+    sealed_at: datetime
+    urgency: str
+    sender_key: sm2.PublicKey
+    recipients: tuple[RecipientInfo, ...]
+    header_size: int
+    payload_size: int | None      # ciphertext bytes, when the source size is known
+    armored: bool
+
+    @property
+    def sender_key_id(self) -> bytes:
+        return self.sender_key.key_id()
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    """An opened package: its files are in place, and everything was authenticated."""
+
+    package_id: bytes
+    package_digest: bytes
+    sealed_at: datetime
+    urgency: str
+    sender: str | None            # the unit name the trust store vouched for
+    sender_key: sm2.PublicKey
+    recipient_key_id: bytes       # the stanza that was opened
+    role: str
+    recipients: tuple[RecipientInfo, ...]
+    metadata: Metadata
+    files: tuple[Path, ...]       # main document first, then attachments
+
+    @property
+    def main(self) -> Path:
+        return self.files[0]
+
+
+@dataclass(frozen=True)
+class ReceiptInfo:
+    """A verified receipt (签收回执)."""
+
+    package_id: bytes
+    package_digest: bytes
+    recipient_key_id: bytes
+    signer_key: sm2.PublicKey
+    signer_unit: str | None
+    time: datetime
+    status: str

@@ -1,0 +1,185 @@
+"""STREAM: the payload as a sequence of SM4-GCM chunks, on every core, in constant memory.
+
+    chunk i = SM4-GCM(payload key, nonce = u88be(i) ‖ last, plaintext[i·C : (i+1)·C])
+
+with C = 64 KiB in format v1 (a parameter here only so tests can use small
+chunks).  Every chunk but the last holds exactly C plaintext bytes; the last
+holds 1..C bytes, or 0 only when it is the sole chunk, and is the only one
+encrypted with the last flag.  So truncation at a chunk boundary (no chunk
+has the flag), reordering or duplication (counter mismatch), appending
+(a chunk after the flagged one) and an empty final chunk are all detected.
+
+Chunks are independent, so batches of them are encrypted or decrypted on a
+small thread pool (pyca ``cryptography`` ≥ 50 releases the GIL inside SM4);
+the SM3 digest of the ciphertext runs in the calling thread beside them (it
+releases the GIL too).  At most ``_IN_FLIGHT`` batches exist at once, which
+bounds memory whatever the payload size.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import BinaryIO, Callable
+
+from cryptography.exceptions import InvalidTag as _CInvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from shangmi import sm3
+from shangmi.errors import InvalidTag, MalformedPackage
+
+from .format import CHUNK_SIZE, TAG_SIZE
+from .primitives import chunk_nonce
+
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+_BATCH_BYTES = 1 << 20          # work handed to a thread at once: amortizes the hand-off
+_IN_FLIGHT = 2 * WORKERS + 1    # batches queued or running: keeps every core busy, bounds memory
+
+Job = list[tuple[int, bool, bytes]]   # (chunk counter, last flag, data)
+
+
+def _encrypt_batch(key: bytes, job: Job) -> bytes:
+    out = []
+    for ctr, last, pt in job:
+        enc = Cipher(algorithms.SM4(key), modes.GCM(chunk_nonce(ctr, last))).encryptor()
+        out += (enc.update(pt), enc.finalize(), enc.tag)
+    return b"".join(out)
+
+
+def _decrypt_batch(key: bytes, job: Job) -> bytes:
+    out = []
+    for ctr, last, ct in job:
+        dec = Cipher(algorithms.SM4(key), modes.GCM(chunk_nonce(ctr, last), ct[-TAG_SIZE:])).decryptor()
+        try:
+            out += (dec.update(ct[:-TAG_SIZE]), dec.finalize())
+        except _CInvalidTag:
+            # Wrong order, duplicated, altered, or a missing/misplaced last flag.
+            raise InvalidTag(f"payload chunk {ctr} failed authentication") from None
+    return b"".join(out)
+
+
+class _Pipeline:
+    """Runs batch jobs on the pool and hands results back in order, with bounded queueing."""
+
+    def __init__(self, pool: ThreadPoolExecutor, fn, key: bytes, sink: Callable[[bytes], None]):
+        self._pool, self._fn, self._key, self._sink = pool, fn, key, sink
+        self._queue: deque[Future] = deque()
+
+    def submit(self, job: Job) -> None:
+        if len(self._queue) >= _IN_FLIGHT:
+            self._sink(self._queue.popleft().result())
+        self._queue.append(self._pool.submit(self._fn, self._key, job))
+
+    def drain(self) -> None:
+        while self._queue:
+            self._sink(self._queue.popleft().result())
+
+    def cancel(self) -> None:
+        for f in self._queue:
+            f.cancel()
+
+
+def _batch_chunks(chunk_size: int) -> int:
+    return max(1, _BATCH_BYTES // chunk_size)
+
+
+def encrypt(key: bytes, read: Callable[[int], bytes], total: int, write: Callable[[bytes], None],
+            *, chunk_size: int = CHUNK_SIZE) -> bytes:
+    """Encrypt exactly ``total`` plaintext bytes from ``read(n)``; return SM3 of all ciphertext.
+
+    ``read(n)`` must return exactly ``n`` bytes (the caller knows the sizes).
+    """
+    n_chunks = max(1, -(-total // chunk_size))
+    per_batch = _batch_chunks(chunk_size)
+    digest = sm3.SM3()
+
+    def sink(ct: bytes) -> None:
+        digest.update(ct)
+        write(ct)
+
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="smseal-seal") as pool:
+        pipe = _Pipeline(pool, _encrypt_batch, key, sink)
+        try:
+            ctr = 0
+            while ctr < n_chunks:
+                job: Job = []
+                for ctr in range(ctr, min(ctr + per_batch, n_chunks)):
+                    size = min(chunk_size, total - ctr * chunk_size)
+                    job.append((ctr, ctr == n_chunks - 1, read(size)))
+                ctr += 1
+                pipe.submit(job)
+            pipe.drain()
+        finally:
+            pipe.cancel()
+    return digest.digest()
+
+
+class _ChunkReader:
+    """Splits ciphertext into chunks, holding back the fixed-size trailer that follows them.
+
+    The last chunk is recognised by position (what precedes the trailer at
+    end of input), never by a length field an attacker could edit.
+    """
+
+    def __init__(self, src: BinaryIO, ct_chunk: int, trailer_size: int) -> None:
+        self._src, self._ct_chunk, self._trailer_size = src, ct_chunk, trailer_size
+        self._buf = bytearray()
+        self._eof = False
+        self._read_size = max(_BATCH_BYTES, ct_chunk + trailer_size + 1)
+
+    def next(self) -> tuple[bytes, bool]:
+        """Return (chunk, is_last)."""
+        need = self._ct_chunk + self._trailer_size + 1
+        while not self._eof and len(self._buf) < need:
+            piece = self._src.read(self._read_size)
+            if not piece:
+                self._eof = True
+            else:
+                self._buf += piece
+        if len(self._buf) >= need:
+            chunk = bytes(self._buf[:self._ct_chunk])
+            del self._buf[:self._ct_chunk]
+            return chunk, False
+        if len(self._buf) < self._trailer_size + TAG_SIZE:
+            raise MalformedPackage("the package is truncated (payload or signature missing)")
+        chunk = bytes(self._buf[:-self._trailer_size])
+        del self._buf[:-self._trailer_size]
+        return chunk, True
+
+    def trailer(self) -> bytes:
+        return bytes(self._buf)
+
+
+def decrypt(key: bytes, src: BinaryIO, write: Callable[[bytes], None], *, trailer_size: int,
+            chunk_size: int = CHUNK_SIZE) -> tuple[bytes, bytes]:
+    """Decrypt the chunks from ``src`` into ``write``; return (SM3 of the ciphertext, trailer).
+
+    Raises ``InvalidTag`` for an altered, reordered, duplicated or
+    mis-flagged chunk and ``MalformedPackage`` for truncation or an empty
+    final chunk.  ``write`` receives plaintext that is authenticated under
+    the file key only: the caller must hold it back until the sender's
+    signature over the returned digest verifies.
+    """
+    reader = _ChunkReader(src, chunk_size + TAG_SIZE, trailer_size)
+    per_batch = _batch_chunks(chunk_size)
+    digest = sm3.SM3()
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="smseal-open") as pool:
+        pipe = _Pipeline(pool, _decrypt_batch, key, write)
+        try:
+            ctr, last = 0, False
+            while not last:
+                job: Job = []
+                while not last and len(job) < per_batch:
+                    chunk, last = reader.next()
+                    if last and ctr > 0 and len(chunk) == TAG_SIZE:
+                        raise MalformedPackage("the payload ends with an empty final chunk")
+                    job.append((ctr, last, chunk))
+                    ctr += 1
+                pipe.submit(job)
+                for _, _, ct in job:       # hash while the pool decrypts
+                    digest.update(ct)
+            pipe.drain()
+        finally:
+            pipe.cancel()
+    return digest.digest(), reader.trailer()
