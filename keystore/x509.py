@@ -238,14 +238,14 @@ def _sm2_algorithm() -> t.AlgorithmIdentifier:
     return alg
 
 
-def _check_sig_alg(alg: t.AlgorithmIdentifier, what: str) -> None:
+def check_signature_algorithm(alg: t.AlgorithmIdentifier, what: str) -> None:
     if str(alg["algorithm"]) != t.OID_SM2_WITH_SM3:
         raise MalformedInput(f"{what} is not signed SM2-with-SM3 (algorithm {alg['algorithm']})")
     if alg["parameters"].isValue:
         raise MalformedInput(f"{what}: SM2-with-SM3 takes no parameters")
 
 
-def _signature_bytes(bits: univ.BitString, what: str) -> bytes:
+def signature_bytes(bits: univ.BitString, what: str) -> bytes:
     if len(bits) % 8:
         raise MalformedInput(f"{what}: the signature BIT STRING has unused bits")
     return bits.asOctets()
@@ -375,7 +375,7 @@ def _read_extensions(exts: t.Extensions, known: frozenset[str], what: str) -> di
     return out
 
 
-_USAGE_WORDS = {"sign": "signing", "encrypt": "encryption"}
+USAGE_WORDS = {"sign": "signing", "encrypt": "encryption"}
 _CERT_EXTS = frozenset({OID_KEY_USAGE, OID_BASIC_CONSTRAINTS, OID_SUBJECT_KEY_ID,
                         OID_AUTHORITY_KEY_ID})
 
@@ -407,7 +407,7 @@ class Certificate:
         tbs = cert["tbsCertificate"]
         if int(tbs["version"]) != 2:
             raise MalformedInput("only X.509 v3 certificates are accepted")
-        _check_sig_alg(cert["signatureAlgorithm"], "certificate")
+        check_signature_algorithm(cert["signatureAlgorithm"], "certificate")
         if t.encode(tbs["signature"]) != t.encode(cert["signatureAlgorithm"]):
             raise MalformedInput("certificate: the two signature algorithms differ")
         if tbs["issuerUniqueID"].isValue or tbs["subjectUniqueID"].isValue:
@@ -432,7 +432,7 @@ class Certificate:
                    public_key=_public_key(tbs["subjectPublicKeyInfo"], "certificate"),
                    key_usage=_parse_key_usage(exts[OID_KEY_USAGE]), is_ca=ca, path_len=path_len,
                    subject_key_id=ski, authority_key_id=aki,
-                   signature=_signature_bytes(cert["signature"], "certificate"))
+                   signature=signature_bytes(cert["signature"], "certificate"))
 
     @classmethod
     def from_pem(cls, data: bytes | str) -> "Certificate":
@@ -481,7 +481,8 @@ class Certificate:
         return hash(self.der)
 
 
-def classify_usage(key_usage: frozenset[str], is_ca: bool, holder: str) -> Profile:
+def classify_usage(key_usage: frozenset[str], is_ca: bool, holder: str,
+                   what: str = "certificate") -> Profile:
     """Which profile a key usage set belongs to; ``WrongKeyUsage`` names ``holder``."""
     if is_ca:
         if key_usage >= {"keyCertSign"}:
@@ -491,8 +492,9 @@ def classify_usage(key_usage: frozenset[str], is_ca: bool, holder: str) -> Profi
     elif key_usage and key_usage <= PROFILE_USAGE["encrypt"] and "keyEncipherment" in key_usage:
         return "encrypt"
     shown = ", ".join(sorted(key_usage)) or "none"
-    raise WrongKeyUsage(f"the certificate of {holder} has key usage ({shown}), which is "
-                        "neither a signing key, an encryption key nor an authority")
+    raise WrongKeyUsage(f"the {what} of {holder} has key usage ({shown}), which is "
+                        "neither a signing key, an encryption key nor an authority",
+                        unit=holder, reason="key usage")
 
 
 def _check_issued_by(issuer_name: Name, aki: bytes | None, issuer: Certificate, what: str) -> None:
@@ -571,7 +573,7 @@ class CertificationRequest:
         info = req["certificationRequestInfo"]
         if int(info["version"]) != 0:
             raise MalformedInput("certification request: unknown version")
-        _check_sig_alg(req["signatureAlgorithm"], "certification request")
+        check_signature_algorithm(req["signatureAlgorithm"], "certification request")
         key_usage = None
         for attr in info["attributes"]:
             if str(attr["type"]) != OID_EXTENSION_REQUEST:
@@ -587,7 +589,7 @@ class CertificationRequest:
                    subject=Name._from_asn1(info["subject"]),
                    public_key=_public_key(info["subjectPKInfo"], "certification request"),
                    key_usage=key_usage,
-                   signature=_signature_bytes(req["signature"], "certification request"))
+                   signature=signature_bytes(req["signature"], "certification request"))
 
     @classmethod
     def from_pem(cls, data: bytes | str) -> "CertificationRequest":
@@ -603,7 +605,7 @@ class CertificationRequest:
         if self.key_usage is None:
             raise WrongKeyUsage(f"the request of {holder} does not say whether its key is for "
                                 "signing or for encryption (no keyUsage requested)")
-        profile = classify_usage(self.key_usage, False, holder)
+        profile = classify_usage(self.key_usage, False, holder, "request")
         assert profile != "root"
         return profile
 
@@ -673,7 +675,7 @@ class CRL:
         tbs = crl["tbsCertList"]
         if not tbs["version"].isValue or int(tbs["version"]) != 1:
             raise MalformedInput("only X.509 v2 CRLs are accepted")
-        _check_sig_alg(crl["signatureAlgorithm"], "CRL")
+        check_signature_algorithm(crl["signatureAlgorithm"], "CRL")
         if t.encode(tbs["signature"]) != t.encode(crl["signatureAlgorithm"]):
             raise MalformedInput("CRL: the two signature algorithms differ")
         exts = _read_extensions(tbs["crlExtensions"],
@@ -694,7 +696,7 @@ class CRL:
                    authority_key_id=_parse_aki(exts[OID_AUTHORITY_KEY_ID])
                    if OID_AUTHORITY_KEY_ID in exts else None,
                    revoked=tuple(entries.values()),
-                   signature=_signature_bytes(crl["signatureValue"], "CRL"),
+                   signature=signature_bytes(crl["signatureValue"], "CRL"),
                    _by_serial=entries)
 
     @classmethod
@@ -796,7 +798,7 @@ def check_certificate(cert: Certificate, at: datetime, crl: CRL | None, *,
     certificate enters the directory.
     """
     at = _utc(at)
-    kind = _USAGE_WORDS[usage] + " " if usage else ""
+    kind = USAGE_WORDS[usage] + " " if usage else ""
     label = f"the {kind}certificate of {cert.unit_name} (serial {serial_hex(cert.serial)})"
     if crl is not None:
         if crl.issuer != cert.issuer:
@@ -804,14 +806,20 @@ def check_certificate(cert: Certificate, at: datetime, crl: CRL | None, *,
         entry = crl.lookup(cert.serial)
         if entry is not None and entry.applies_at(at):
             raise RevokedKey(f"{label} was revoked on {entry.date:%Y-%m-%d %H:%M} UTC "
-                             f"(reason: {entry.reason})")
+                             f"(reason: {entry.reason})", unit=cert.unit_name,
+                             reason=entry.reason, serial=serial_hex(cert.serial))
     if at < cert.not_before:
-        raise ExpiredCertificate(f"{label} is not valid before {cert.not_before:%Y-%m-%d %H:%M} UTC")
+        raise ExpiredCertificate(f"{label} is not valid before {cert.not_before:%Y-%m-%d %H:%M} UTC",
+                                 unit=cert.unit_name, reason="not yet valid",
+                                 serial=serial_hex(cert.serial))
     if at > cert.not_after:
-        raise ExpiredCertificate(f"{label} expired on {cert.not_after:%Y-%m-%d %H:%M} UTC")
+        raise ExpiredCertificate(f"{label} expired on {cert.not_after:%Y-%m-%d %H:%M} UTC",
+                                 unit=cert.unit_name, reason="expired",
+                                 serial=serial_hex(cert.serial))
     if usage is not None and cert.usage != usage:
-        raise WrongKeyUsage(f"{label} is not valid for {_USAGE_WORDS[usage]} "
-                            f"(its key usage is {', '.join(sorted(cert.key_usage))})")
+        raise WrongKeyUsage(f"{label} is not valid for {USAGE_WORDS[usage]} "
+                            f"(its key usage is {', '.join(sorted(cert.key_usage))})",
+                            unit=cert.unit_name, reason="key usage")
 
 
 # --- PEM -----------------------------------------------------------------------------------

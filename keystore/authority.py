@@ -1,0 +1,339 @@
+"""The confidentiality bureau's (保密局) certification authority.
+
+    home/
+      authority.key   the root key, encrypted PKCS#8 (PBES2 + SM4-CBC), 0600 — absent
+                      when the key lives on a token (``signer=``)
+      root.pem        the self-signed root certificate offices pin
+      state.json      issued certificates, revocations, CRL number, bundle version (0600)
+      lock            serialises writers (flock)
+
+    a = Authority.init(home, "某市保密局", password=b"...")       # or signer=token_key
+    certs = a.issue(request_file_bytes)                          # [signing DER, encryption DER]
+    a.revoke("某市财政局", "keyCompromise")                      # or a serial
+    bundle = a.publish()                                          # signed directory bundle
+
+Security properties
+- The root key is written once, encrypted, 0600 and atomically; it is never
+  logged, shown or kept in ``state.json``.  A token key never leaves the token.
+- ``issue`` certifies a key only after checking both proofs of possession,
+  the dual-key rule (signing ≠ encryption key) and that the key is not
+  already certified to another unit or for the other usage, and not a key
+  revoked for compromise.  Serials are 127 random bits (positive, 16 octets).
+- Revocations are permanent and stay in every later CRL, also after the
+  certificate expires: a thief of a revoked key could otherwise backdate a
+  package to before the expiry.
+- CRL numbers and bundle versions only grow (kept in ``state.json`` and
+  written atomically under the lock), so offices can refuse rollbacks.
+- Every certificate, CRL and bundle is re-parsed and verified before it is
+  returned: a faulty signer cannot produce an unverifiable artefact.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import re
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Iterator
+
+from shangmi import sm2
+from shangmi.errors import (DuplicateEntry, KeyNotFound, KeystoreError, MalformedInput,
+                            PolicyError, WrongPassphrase)
+
+from . import bundle, x509
+from .atomic import create_atomic, write_atomic
+from .x509 import CRL, Certificate, Name, RevokedEntry, Signer
+
+STATE_FORMAT = "smseal-authority-v1"
+KEY_FILE, ROOT_FILE, STATE_FILE, LOCK_FILE = "authority.key", "root.pem", "state.json", "lock"
+ROOT_VALIDITY_DAYS = 20 * 365
+UNIT_VALIDITY_DAYS = 2 * 365
+CRL_VALIDITY_DAYS = 30
+_MAX_STATE = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """One certificate the authority issued, as its state records it."""
+
+    certificate: Certificate
+    revoked: RevokedEntry | None
+
+    @property
+    def serial(self) -> int:
+        return self.certificate.serial
+
+    @property
+    def unit(self) -> str:
+        return self.certificate.unit_name
+
+
+class Authority:
+    """An opened authority: its root certificate and a signer for its key."""
+
+    def __init__(self, home: Path, root: Certificate, signer: Signer) -> None:
+        self.home = home
+        self.root = root
+        self._signer = signer
+
+    def __repr__(self) -> str:
+        return f"<Authority {self.name} at {self.home}>"
+
+    @property
+    def name(self) -> str:
+        return self.root.unit_name
+
+    # --- creation and opening -------------------------------------------------------------
+
+    @classmethod
+    def init(cls, home: str | Path, name: str = "某市保密局", *, password: bytes | None = None,
+             signer: Signer | None = None, organization: str | None = None,
+             country: str | None = "CN", validity_days: int = ROOT_VALIDITY_DAYS,
+             iterations: int | None = None, now: datetime | None = None) -> "Authority":
+        """Create the authority in the empty or new folder ``home``.
+
+        Exactly one of ``password`` (a new software key, written encrypted)
+        and ``signer`` (an existing key, e.g. on a token) is given.
+        ``DuplicateEntry`` if an authority already lives there.
+        """
+        home = Path(home)
+        if (password is None) == (signer is None):
+            raise ValueError("give either password= (a new key file) or signer= (a token key)")
+        if password is not None and not password:
+            raise ValueError("the authority key needs a non-empty passphrase")
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if (home / STATE_FILE).exists() or (home / KEY_FILE).exists():
+            raise DuplicateEntry(f"an authority already exists in {home}")
+        key = sm2.PrivateKey.generate() if signer is None else None
+        active: Signer = key if key is not None else signer  # type: ignore[assignment]
+        now = now or x509.utcnow()
+        subject = Name.build(name, organization=organization, country=country)
+        root = x509.issue_certificate(active, None, subject, active.public_key(),
+                                      serial=_new_serial(set()), not_before=now,
+                                      not_after=now + timedelta(days=validity_days),
+                                      profile="root")
+        with _locked(home):
+            if key is not None:
+                create_atomic(home / KEY_FILE, key.to_pem(password, iterations=iterations))
+            create_atomic(home / ROOT_FILE, root.to_pem())
+            _save(home, {"format": STATE_FORMAT, "key": "file" if key else "external",
+                         "crl_number": 0, "bundle_version": 0, "issued": []})
+        return cls(home, root, active)
+
+    @classmethod
+    def open(cls, home: str | Path, *, password: bytes | None = None,
+             signer: Signer | None = None) -> "Authority":
+        """Open an existing authority with its key file's passphrase or its token signer."""
+        home = Path(home)
+        state = _load(home)
+        root = bundle.load_root((home / ROOT_FILE).read_bytes())
+        if state["key"] == "file":
+            if signer is not None or password is None:
+                raise ValueError("this authority's key is a file: give password=")
+            try:
+                signer = sm2.PrivateKey.from_pem((home / KEY_FILE).read_bytes(), password=password)
+            except WrongPassphrase:
+                raise WrongPassphrase("wrong passphrase for the authority key") from None
+        elif signer is None:
+            raise ValueError("this authority's key is on a token: give signer=")
+        if signer.public_key() != root.public_key:
+            raise KeystoreError(f"the key given is not the key of {root.unit_name}")
+        return cls(home, root, signer)
+
+    # --- issuing ------------------------------------------------------------------------
+
+    def issue(self, request: bytes | str, *, validity_days: int = UNIT_VALIDITY_DAYS,
+              now: datetime | None = None) -> list[bytes]:
+        """Certify a unit request file; returns [signing DER, encryption DER].
+
+        Both certificates share notBefore/notAfter (capped at the root's
+        notAfter).  A unit that already holds certificates gets a new
+        generation (rotation); the old ones stay valid until they expire or
+        are revoked.
+        """
+        req = bundle.parse_request(request)
+        now = now or x509.utcnow()
+        not_after = min(now + timedelta(days=validity_days), self.root.not_after)
+        if not_after <= now:
+            raise PolicyError(f"the authority certificate of {self.name} has expired")
+        with self._transaction() as state:
+            records = _records(state)
+            for csr in (req.signing, req.encryption):
+                _check_key_reuse(records, csr.public_key, req.name, csr.usage)
+            serials = {r.serial for r in records}
+            out = []
+            for csr in (req.signing, req.encryption):
+                serial = _new_serial(serials)
+                serials.add(serial)
+                cert = x509.issue_certificate(self._signer, self.root, req.subject,
+                                              csr.public_key, serial=serial, not_before=now,
+                                              not_after=not_after, profile=csr.usage)
+                state["issued"].append({"serial": x509.serial_hex(serial), "unit": req.name,
+                                        "usage": csr.usage,
+                                        "certificate": base64.b64encode(cert.der).decode(),
+                                        "revoked": None})
+                out.append(cert.der)
+        return out
+
+    def issue_file(self, request: bytes | str, **kwargs: Any) -> bytes:
+        """``issue`` and encode the result as the unit certificates file (PEM)."""
+        sign, enc = (Certificate.from_der(d) for d in self.issue(request, **kwargs))
+        return bundle.encode_unit_certificates(sign, enc, self.root)
+
+    # --- revocation -------------------------------------------------------------------------
+
+    def revoke(self, target: str | int, reason: str = "unspecified", *,
+               now: datetime | None = None) -> list[int]:
+        """Revoke one certificate (serial, as int or hex) or every unexpired one of a unit.
+
+        Returns the serials revoked.  ``KeyNotFound`` if nothing matches or all
+        matching certificates are already revoked.
+        """
+        if reason not in x509.revocation_reasons():
+            raise ValueError(f"reason must be one of: {', '.join(x509.revocation_reasons())}")
+        now = now or x509.utcnow()
+        with self._transaction() as state:
+            records = _records(state)
+            chosen = _select(records, target, now)
+            todo = [r for r in chosen if r.revoked is None]
+            if not todo:
+                raise KeyNotFound(f"{target}: already revoked", unit=str(target))
+            wanted = {x509.serial_hex(r.serial) for r in todo}
+            for entry in state["issued"]:
+                if entry["serial"] in wanted:
+                    entry["revoked"] = {"date": now.isoformat(), "reason": reason}
+        return sorted(r.serial for r in todo)
+
+    def certificates(self) -> list[IssuedCertificate]:
+        """Everything issued so far, in issue order."""
+        return _records(_load(self.home))
+
+    # --- publication ------------------------------------------------------------------------
+
+    def crl(self, *, now: datetime | None = None,
+            validity_days: int = CRL_VALIDITY_DAYS) -> CRL:
+        """A new CRL (next CRL number) listing every revocation ever made."""
+        now = now or x509.utcnow()
+        with self._transaction() as state:
+            return self._new_crl(state, now, validity_days)
+
+    def publish(self, *, now: datetime | None = None,
+                crl_validity_days: int = CRL_VALIDITY_DAYS) -> bytes:
+        """The next signed directory bundle: unrevoked, unexpired certificates and a new CRL."""
+        now = now or x509.utcnow()
+        with self._transaction() as state:
+            crl = self._new_crl(state, now, crl_validity_days)
+            current = [r.certificate for r in _records(state)
+                       if r.revoked is None and r.certificate.valid_at(now)]
+            state["bundle_version"] += 1
+            version = state["bundle_version"]
+            data = bundle.build_bundle(self._signer, self.root, current, crl,
+                                       version=version, issued=now)
+            bundle.verify_bundle(data, self.root, installed_version=version - 1, now=now)
+        return data
+
+    def _new_crl(self, state: dict, now: datetime, validity_days: int) -> CRL:
+        state["crl_number"] += 1
+        revoked = [r.revoked for r in _records(state) if r.revoked is not None]
+        return x509.issue_crl(self._signer, self.root, number=state["crl_number"],
+                              this_update=now, next_update=now + timedelta(days=validity_days),
+                              revoked=revoked)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[dict]:
+        """Load the state under the lock, let the caller change it, save it if no error."""
+        with _locked(self.home):
+            state = _load(self.home)
+            yield state
+            _save(self.home, state)
+
+
+# --- state ---------------------------------------------------------------------------------
+
+@contextmanager
+def _locked(home: Path) -> Iterator[None]:
+    with open(home / LOCK_FILE, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _load(home: Path) -> dict:
+    try:
+        with open(home / STATE_FILE, "rb") as f:
+            raw = f.read(_MAX_STATE + 1)
+    except FileNotFoundError:
+        raise KeyNotFound(f"no authority in {home} (run 'smseal authority init')") from None
+    try:
+        state = json.loads(raw)
+    except ValueError:
+        raise MalformedInput(f"{home / STATE_FILE} is damaged") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise MalformedInput(f"{home / STATE_FILE} is not an smseal authority state")
+    return state
+
+
+def _save(home: Path, state: dict) -> None:
+    data = json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True).encode()
+    write_atomic(home / STATE_FILE, data)
+
+
+def _records(state: dict) -> list[IssuedCertificate]:
+    out = []
+    for entry in state["issued"]:
+        cert = Certificate.from_der(base64.b64decode(entry["certificate"]))
+        rev = entry["revoked"]
+        revoked = None if rev is None else RevokedEntry(
+            cert.serial, datetime.fromisoformat(rev["date"]), rev["reason"])
+        out.append(IssuedCertificate(cert, revoked))
+    return out
+
+
+def _new_serial(taken: set[int]) -> int:
+    """127 random bits with the top one set: positive, exactly 16 octets in DER."""
+    while True:
+        serial = secrets.randbits(127) | (1 << 126)
+        if serial not in taken:
+            return serial
+
+
+def _check_key_reuse(records: list[IssuedCertificate], key: sm2.PublicKey, unit: str,
+                     usage: str) -> None:
+    for r in records:
+        cert = r.certificate
+        if cert.public_key != key:
+            continue
+        if cert.unit_name != unit or cert.usage != usage:
+            raise PolicyError(f"this key is already certified as the {cert.usage} key of "
+                              f"{cert.unit_name}; each key serves one unit and one purpose",
+                              unit=unit)
+        if r.revoked is not None and r.revoked.reason not in x509.TIME_BOUNDED_REASONS:
+            raise PolicyError(f"this key of {unit} was revoked ({r.revoked.reason}); "
+                              "the unit must make a new key", unit=unit, reason=r.revoked.reason)
+
+
+_SERIAL_RE = re.compile(r"(?:0x)?([0-9a-fA-F]{2}(?::?[0-9a-fA-F]{2})*|[0-9a-fA-F])")
+
+
+def _select(records: list[IssuedCertificate], target: str | int,
+            now: datetime) -> list[IssuedCertificate]:
+    """A unit name selects its unexpired certificates; otherwise a serial selects one."""
+    if isinstance(target, str):
+        by_unit = [r for r in records if r.unit == target]
+        if by_unit:
+            return [r for r in by_unit if r.certificate.not_after >= now] or by_unit
+        m = _SERIAL_RE.fullmatch(target.strip())
+        if m is None:
+            raise KeyNotFound(f"no unit named {target} and not a serial number", unit=target)
+        target = int(m.group(1).replace(":", ""), 16)
+    found = [r for r in records if r.serial == target]
+    if not found:
+        raise KeyNotFound(f"no certificate with serial {x509.serial_hex(target)}")
+    return found
