@@ -178,3 +178,33 @@ def test_keystore_wrong_pin_changes_nothing(softhsm: SoftHsm, tmp_path: Path):
         with pytest.raises(WrongPin):
             ks.generate("某某局", encryption=softhsm.uri(PIN_TOKEN))
         assert ks.list() == []
+
+
+def test_package_sealed_in_software_opens_with_token_key(softhsm_token: SoftHsm, tmp_path: Path):
+    """End to end: 某某局 (software keys) seals to 赤峰市… whose encryption key is on the token;
+    the recipient opens it with the token key, trusting the sender through its Directory."""
+    from envelope import Package, open_package, seal
+    from keystore import Directory, make_card
+
+    sender_home, recipient_home = tmp_path / "sender", tmp_path / "recipient"
+    with Keystore(sender_home, passphrase=pin_callback(), kdf_iterations=1000) as sender_ks, \
+            Keystore(recipient_home, passphrase=pin_callback(), kdf_iterations=1000) as recipient_ks, \
+            Directory(sender_home) as sender_dir, Directory(recipient_home) as recipient_dir:
+        sender_ks.generate("某某局")
+        recipient_ks.generate("赤峰市人民政府办公室", encryption=softhsm_token.uri())
+        # exchange cards both ways
+        s_id, r_id = sender_ks.get("某某局"), recipient_ks.get("赤峰市人民政府办公室")
+        recipient_dir.import_card(make_card("某某局", sender_ks.signer("某某局"), s_id.current("enc").public_key))
+        sender_dir.import_card(make_card("赤峰市人民政府办公室", recipient_ks.signer("赤峰市人民政府办公室"),
+                                         r_id.current("enc").public_key))
+        sealed = tmp_path / "pkg.smseal"
+        seal(Package(("通知.txt", "关于开展检查的通知".encode()), title="关于开展检查的通知",
+                     doc_number="赤政办发〔2007〕43号", label="内部"),
+             sender=sender_ks.signer("某某局"), to=sender_dir.encryption_key("赤峰市人民政府办公室"),
+             out=sealed)
+        stanza_ids = [r_id.current("enc").key_id]
+        _, token_key = recipient_ks.find_decrypter(stanza_ids)
+        assert isinstance(token_key, TokenKey)
+        result = open_package(sealed, key=token_key, trusted=recipient_dir, out_dir=tmp_path / "out")
+        assert (tmp_path / "out" / "通知.txt").read_text() == "关于开展检查的通知"
+        assert result.sender == "某某局" and result.recipient_key_id == stanza_ids[0]
