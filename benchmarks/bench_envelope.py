@@ -1,0 +1,117 @@
+"""Seal and open a large package (1 main + 3 cc recipients) next to the OpenSSL CLI pipeline.
+
+    .venv/bin/python benchmarks/bench_envelope.py [--size 1G] [--dir /tmp]
+
+Each step runs in a fresh helper process that runs the step as its child
+and reports ``getrusage(RUSAGE_CHILDREN).ru_maxrss``: the peak RSS of the
+largest process of that step alone (smseal's Python process, or the larger
+of the two openssl commands).  Wall time is measured around the helper.
+
+OpenSSL pipeline doing comparable work:
+    seal: openssl enc -sm4-cbc (encrypt)  then  openssl dgst -sm3 -sign key.pem
+          -sigopt distid:1234567812345678 over the ciphertext
+    open: openssl dgst -sm3 -verify ... -sigopt distid:...  then  openssl enc -d -sm4-cbc
+(OpenSSL's single recipient key wrap is not even included: the comparison favours it.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DISTID = "distid:1234567812345678"
+
+
+def parse_size(text: str) -> int:
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].upper() in units else int(text)
+
+
+def measure(argv: list[str]) -> tuple[float, float]:
+    """Run ``argv`` under a helper that reports the peak RSS of the whole step; return (s, MiB)."""
+    helper = ("import resource,subprocess,sys,json;"
+              "rc=subprocess.run(sys.argv[1:]).returncode;"
+              "print(json.dumps([rc,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))")
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", helper, *argv], check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    rc, rss_kib = json.loads(out.stdout.strip().splitlines()[-1])
+    if rc:
+        raise SystemExit(f"step failed: {' '.join(argv)}\n{out.stderr}")
+    return wall, rss_kib / 1024
+
+
+def sh(*cmds: str) -> list[str]:
+    return ["/bin/sh", "-c", " && ".join(cmds)]
+
+
+SEAL = """
+import sys; sys.path.insert(0, {root!r})
+from shangmi import sm2
+from envelope import Package, seal
+d = {d!r}
+k = lambda n: sm2.PrivateKey.from_pem(open(d + n, 'rb').read())
+seal(Package(d + '/doc.bin'), sender=k('/sender.pem'), to=k('/to.pem').public_key(),
+     cc=[k('/cc%d.pem' % i).public_key() for i in range(3)], out=d + '/doc.smseal')
+"""
+OPEN = """
+import sys; sys.path.insert(0, {root!r})
+from shangmi import sm2
+from envelope import open_package
+d = {d!r}
+k = lambda n: sm2.PrivateKey.from_pem(open(d + n, 'rb').read())
+open_package(d + '/doc.smseal', key=k('/cc2.pem'), trusted=[k('/sender.pem').public_key()],
+             out_dir=d + '/opened')
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", default="1G", help="payload size, e.g. 256M, 1G, 4G")
+    ap.add_argument("--dir", default=None, help="where to put the temporary files")
+    args = ap.parse_args()
+    size = parse_size(args.size)
+    d = tempfile.mkdtemp(prefix="bench-envelope-", dir=args.dir)
+    try:
+        sys.path.insert(0, str(ROOT))
+        from shangmi import sm2
+        for name in ("sender", "to", "cc0", "cc1", "cc2"):
+            Path(d, name + ".pem").write_bytes(sm2.PrivateKey.generate().to_pem())
+        with open(f"{d}/doc.bin", "wb") as f:
+            block = os.urandom(1 << 20)
+            for _ in range(size >> 20):
+                f.write(block)
+            f.write(block[:size & ((1 << 20) - 1)])
+        key, iv = os.urandom(16).hex(), os.urandom(16).hex()
+        subprocess.run(["openssl", "pkey", "-in", f"{d}/sender.pem", "-pubout", "-out", f"{d}/sender.pub"],
+                       check=True, capture_output=True)
+        rows = []
+        rows.append(("smseal seal", *measure([sys.executable, "-c", SEAL.format(root=str(ROOT), d=d)])))
+        rows.append(("openssl seal (enc -sm4-cbc; dgst -sm3 -sign)", *measure(sh(
+            f"openssl enc -sm4-cbc -K {key} -iv {iv} -in {d}/doc.bin -out {d}/doc.cbc",
+            f"openssl dgst -sm3 -sign {d}/sender.pem -sigopt {DISTID} -out {d}/doc.sig {d}/doc.cbc"))))
+        os.unlink(f"{d}/doc.bin")   # disk: keep at most two payload-sized files
+        rows.append(("smseal open", *measure([sys.executable, "-c", OPEN.format(root=str(ROOT), d=d)])))
+        shutil.rmtree(f"{d}/opened")
+        rows.append(("openssl open (dgst -sm3 -verify; enc -d)", *measure(sh(
+            f"openssl dgst -sm3 -verify {d}/sender.pub -sigopt {DISTID} -signature {d}/doc.sig {d}/doc.cbc",
+            f"openssl enc -d -sm4-cbc -K {key} -iv {iv} -in {d}/doc.cbc -out {d}/doc.out"))))
+        print(f"payload {size / (1 << 20):.0f} MiB, 1 main + 3 cc recipients, {os.cpu_count()} cores")
+        print(f"{'step':48} {'wall s':>8} {'MB/s':>8} {'peak RSS MiB':>13}")
+        for name, wall, rss in rows:
+            print(f"{name:48} {wall:8.2f} {size / wall / 1e6:8.1f} {rss:13.1f}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
