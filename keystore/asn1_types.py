@@ -1,10 +1,12 @@
-"""ASN.1 structures for the bureau's PKI (RFC 5280, RFC 2986), as pyasn1 types.
+"""ASN.1 for the bureau's PKI (RFC 5280, RFC 2986): pyasn1 types and small encodings.
 
-Only the subset smseal writes and reads: certificates, certification
-requests, CRLs and the signed directory bundle.  Extension *values* (key
-usage, basic constraints, key identifiers, CRL number, reason code) are
-small and are read and written with the strict ``shangmi.der`` helpers in
-``keystore.x509`` instead.
+The pyasn1 types cover the subset smseal writes and reads: certificates,
+certification requests, CRLs and the signed directory bundle.  The second
+half holds the small values ``keystore.x509`` builds them from: ``Name``
+(UTF8String names such as 某市保密局), times, the SM2-with-SM3 algorithm
+identifier, extension values (key usage, basic constraints, key
+identifiers; read and written with the strict ``shangmi.der`` helpers) and
+PEM.
 
 ``strict_decode`` is the only way these types are parsed: pyasn1's DER
 decoder is lenient in places, so the decoded value is re-encoded and must
@@ -17,12 +19,18 @@ bytes that were parsed.
 
 from __future__ import annotations
 
-from typing import TypeVar
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterable, TypeVar
 
 from pyasn1.codec.der import decoder, encoder
 from pyasn1.error import PyAsn1Error
 from pyasn1.type import char, constraint, namedtype, tag, univ, useful
 
+from shangmi import der
 from shangmi.errors import MalformedInput
 
 OID_SM2_WITH_SM3 = "1.2.156.10197.1.501"
@@ -51,7 +59,7 @@ class RelativeDistinguishedName(univ.SetOf):
     subtypeSpec = constraint.ValueSizeConstraint(1, 16)
 
 
-class Name(univ.SequenceOf):
+class RDNSequence(univ.SequenceOf):
     """RFC 5280 Name; its only CHOICE alternative, RDNSequence, encodes identically."""
 
     componentType = RelativeDistinguishedName()
@@ -105,9 +113,9 @@ class TBSCertificate(univ.Sequence):
             "version", univ.Integer(0).subtype(explicitTag=_ctx(0))),
         namedtype.NamedType("serialNumber", univ.Integer()),
         namedtype.NamedType("signature", AlgorithmIdentifier()),
-        namedtype.NamedType("issuer", Name()),
+        namedtype.NamedType("issuer", RDNSequence()),
         namedtype.NamedType("validity", Validity()),
-        namedtype.NamedType("subject", Name()),
+        namedtype.NamedType("subject", RDNSequence()),
         namedtype.NamedType("subjectPublicKeyInfo", SubjectPublicKeyInfo()),
         namedtype.OptionalNamedType(
             "issuerUniqueID", univ.BitString().subtype(implicitTag=_ctx(1, False))),
@@ -149,7 +157,7 @@ class Attributes(univ.SetOf):
 class CertificationRequestInfo(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("version", univ.Integer()),
-        namedtype.NamedType("subject", Name()),
+        namedtype.NamedType("subject", RDNSequence()),
         namedtype.NamedType("subjectPKInfo", SubjectPublicKeyInfo()),
         namedtype.NamedType("attributes", Attributes()),
     )
@@ -182,7 +190,7 @@ class TBSCertList(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType("version", univ.Integer()),
         namedtype.NamedType("signature", AlgorithmIdentifier()),
-        namedtype.NamedType("issuer", Name()),
+        namedtype.NamedType("issuer", RDNSequence()),
         namedtype.NamedType("thisUpdate", Time()),
         namedtype.OptionalNamedType("nextUpdate", Time()),
         namedtype.OptionalNamedType("revokedCertificates", RevokedCertificates()),
@@ -260,3 +268,315 @@ def strict_decode(data: bytes, spec: T, what: str, limit: int = MAX_OBJECT_SIZE)
 def encode(value: univ.Asn1Item) -> bytes:
     """DER-encode a pyasn1 value."""
     return encoder.encode(value)
+
+
+# === small values: names, times, algorithms, extensions, PEM ===========================
+
+OID_KEY_USAGE = "2.5.29.15"
+OID_BASIC_CONSTRAINTS = "2.5.29.19"
+OID_SUBJECT_KEY_ID = "2.5.29.14"
+OID_AUTHORITY_KEY_ID = "2.5.29.35"
+OID_CRL_NUMBER = "2.5.29.20"
+OID_REASON_CODE = "2.5.29.21"
+OID_EXTENSION_REQUEST = "1.2.840.113549.1.9.14"
+
+KEY_USAGE_BITS = ("digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
+                  "keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly")
+
+_ATTR_OIDS = {"C": "2.5.4.6", "ST": "2.5.4.8", "L": "2.5.4.7", "O": "2.5.4.10",
+              "OU": "2.5.4.11", "CN": "2.5.4.3"}
+_ATTR_NAMES = {v: k for k, v in _ATTR_OIDS.items()}
+_STRING_TAGS = {0x0C: "utf-8", 0x13: "ascii", 0x16: "ascii", 0x1E: "utf-16-be"}
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+# --- names ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Name:
+    """A distinguished name: ``attributes`` in encoding order as (type, value).
+
+    Types are "C", "ST", "L", "O", "OU", "CN" or a dotted OID.  Two names are
+    equal when their DER encodings are equal.
+    """
+
+    attributes: tuple[tuple[str, str], ...]
+    der: bytes = field(repr=False)
+
+    @classmethod
+    def build(cls, common_name: str, *, organization: str | None = None,
+              unit: str | None = None, country: str | None = None,
+              province: str | None = None, locality: str | None = None) -> "Name":
+        """C, ST, L, O, OU, CN in that order; UTF8String except C (PrintableString)."""
+        pairs = [("C", country), ("ST", province), ("L", locality), ("O", organization),
+                 ("OU", unit), ("CN", common_name)]
+        rdns = RDNSequence()
+        for i, (kind, value) in enumerate((k, v) for k, v in pairs if v is not None):
+            _check_name_value(kind, value)
+            atv = AttributeTypeAndValue()
+            atv["type"] = univ.ObjectIdentifier(_ATTR_OIDS[kind])
+            string = (der.tlv(0x13, value.encode("ascii")) if kind == "C"
+                      else encode(char.UTF8String(value)))
+            atv["value"] = univ.Any(string)
+            rdn = RelativeDistinguishedName()
+            rdn.append(atv)
+            rdns.append(rdn)
+        return cls.from_asn1(rdns)
+
+    @classmethod
+    def from_asn1(cls, rdns: RDNSequence) -> "Name":
+        attrs = []
+        for rdn in rdns:
+            for atv in rdn:
+                oid = str(atv["type"])
+                attrs.append((_ATTR_NAMES.get(oid, oid), _decode_string(bytes(atv["value"]))))
+        return cls(tuple(attrs), encode(rdns))
+
+    def get(self, kind: str) -> str | None:
+        """The value of the only attribute of type ``kind``; None if absent."""
+        values = [v for k, v in self.attributes if k == kind]
+        if len(values) > 1:
+            raise MalformedInput(f"the name has {len(values)} {kind} attributes")
+        return values[0] if values else None
+
+    @property
+    def common_name(self) -> str:
+        cn = self.get("CN")
+        if cn is None:
+            raise MalformedInput("the name has no common name (CN)")
+        return cn
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Name) and other.der == self.der
+
+    def __hash__(self) -> int:
+        return hash(self.der)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.attributes)
+
+
+def _check_name_value(kind: str, value: str) -> None:
+    if not isinstance(value, str) or not value.strip() or len(value) > 64 or _BAD_CHARS.search(value):
+        raise ValueError(f"{kind} must be 1 to 64 printable characters")
+    if kind == "C" and not re.fullmatch(r"[A-Z]{2}", value):
+        raise ValueError("C must be a two-letter country code such as CN")
+
+
+def _decode_string(encoded: bytes) -> str:
+    tag = encoded[:1][0] if encoded else -1
+    codec = _STRING_TAGS.get(tag)
+    if codec is None:
+        raise MalformedInput("a name attribute is not a UTF8, Printable, IA5 or BMP string")
+    try:
+        value = der.Reader(encoded).read(tag).decode(codec)
+    except UnicodeDecodeError:
+        raise MalformedInput("a name attribute is not valid text") from None
+    if _BAD_CHARS.search(value):
+        raise MalformedInput("a name attribute holds control characters")
+    return value
+
+# --- small encodings -------------------------------------------------------------------
+
+def utc(dt: datetime) -> datetime:
+    if dt.tzinfo is None:
+        raise ValueError("datetimes must be timezone-aware")
+    return dt.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def encode_time(dt: datetime) -> Time:
+    """UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5)."""
+    dt = utc(dt)
+    out = Time()
+    if 1950 <= dt.year < 2050:
+        out["utcTime"] = dt.strftime("%y%m%d%H%M%SZ")
+    else:
+        out["generalTime"] = dt.strftime("%Y%m%d%H%M%SZ")
+    return out
+
+
+def decode_time(value: Time) -> datetime:
+    """Only the RFC 5280 forms: seconds present, 'Z', no fractions."""
+    kind = value.getName()
+    text = str(value.getComponent())
+    if kind == "utcTime" and re.fullmatch(r"\d{12}Z", text):
+        year = int(text[:2])
+        text = ("19" if year >= 50 else "20") + text
+    elif not (kind == "generalTime" and re.fullmatch(r"\d{14}Z", text)):
+        raise MalformedInput(f"time {text!r} is not in the RFC 5280 form")
+    try:
+        return datetime.strptime(text, "%Y%m%d%H%M%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise MalformedInput(f"time {text!r} is not a valid date") from None
+
+
+def sm2_algorithm() -> AlgorithmIdentifier:
+    alg = AlgorithmIdentifier()
+    alg["algorithm"] = univ.ObjectIdentifier(OID_SM2_WITH_SM3)
+    return alg
+
+
+def check_signature_algorithm(alg: AlgorithmIdentifier, what: str) -> None:
+    if str(alg["algorithm"]) != OID_SM2_WITH_SM3:
+        raise MalformedInput(f"{what} is not signed SM2-with-SM3 (algorithm {alg['algorithm']})")
+    if alg["parameters"].isValue:
+        raise MalformedInput(f"{what}: SM2-with-SM3 takes no parameters")
+
+
+def signature_bytes(bits: univ.BitString, what: str) -> bytes:
+    if len(bits) % 8:
+        raise MalformedInput(f"{what}: the signature BIT STRING has unused bits")
+    return bits.asOctets()
+
+
+
+
+# --- extensions ------------------------------------------------------------------------
+
+def only_element(value: bytes, tag: int) -> bytes:
+    """The content of ``value``, which must be exactly one element with ``tag``."""
+    rd = der.Reader(value)
+    content = rd.read(tag)
+    rd.done()
+    return content
+
+
+def key_usage_value(usage: frozenset[str]) -> bytes:
+    bits = [KEY_USAGE_BITS.index(u) for u in usage]
+    n = max(bits) + 1
+    value = sum(1 << (n - 1 - b) for b in bits)
+    nbytes = (n + 7) // 8
+    unused = nbytes * 8 - n
+    return der.tlv(der.BIT_STRING, bytes([unused]) + (value << unused).to_bytes(nbytes, "big"))
+
+
+def parse_key_usage(value: bytes) -> frozenset[str]:
+    content = only_element(value, der.BIT_STRING)
+    if not content or content[0] > 7 or len(content) > 3 or (len(content) == 1 and content[0]):
+        raise MalformedInput("malformed keyUsage")
+    unused, body = content[0], content[1:]
+    if not body or body[-1] & ((1 << unused) - 1) or not body[-1] >> unused & 1:
+        raise MalformedInput("keyUsage is not in DER form (trailing zero bits)")
+    n = len(body) * 8 - unused
+    bits = int.from_bytes(body, "big") >> unused
+    names = {KEY_USAGE_BITS[i] for i in range(min(n, len(KEY_USAGE_BITS)))
+             if bits >> (n - 1 - i) & 1}
+    if n > len(KEY_USAGE_BITS) and bits & ((1 << (n - len(KEY_USAGE_BITS))) - 1):
+        raise MalformedInput("keyUsage sets unknown bits")
+    return frozenset(names)
+
+
+def basic_constraints_value(ca: bool, path_len: int | None) -> bytes:
+    items = [der.tlv(0x01, b"\xff")] if ca else []
+    if path_len is not None:
+        items.append(der.integer(path_len))
+    return der.seq(*items)
+
+
+def _sole_sequence(value: bytes) -> der.Reader:
+    outer = der.Reader(value)
+    inner = outer.sub()
+    outer.done()
+    return inner
+
+
+def parse_basic_constraints(value: bytes) -> tuple[bool, int | None]:
+    rd = _sole_sequence(value)
+    ca, path_len = False, None
+    if not rd.at_end() and rd.peek_tag() == 0x01:
+        if rd.read(0x01) != b"\xff":
+            raise MalformedInput("basicConstraints cA must be TRUE when present (DER)")
+        ca = True
+    if not rd.at_end():
+        path_len = rd.integer()
+        if path_len < 0 or not ca:
+            raise MalformedInput("basicConstraints pathLen without cA")
+    rd.done()
+    return ca, path_len
+
+
+def aki_value(key_id: bytes) -> bytes:
+    return der.seq(der.tlv(0x80, key_id))
+
+
+def parse_aki(value: bytes) -> bytes | None:
+    rd = _sole_sequence(value)
+    key_id = rd.read(0x80) if not rd.at_end() and rd.peek_tag() == 0x80 else None
+    for field_tag in (0xA1, 0x82):  # authorityCertIssuer, authorityCertSerialNumber: ignored
+        if not rd.at_end() and rd.peek_tag() == field_tag:
+            rd.read(field_tag)
+    rd.done()
+    return key_id
+
+
+def extension(oid: str, value: bytes, critical: bool = False) -> Extension:
+    ext = Extension()
+    ext["extnID"] = univ.ObjectIdentifier(oid)
+    if critical:
+        ext["critical"] = True
+    ext["extnValue"] = univ.OctetString(value)
+    return ext
+
+
+def extensions_of(items: Iterable[Extension], spec: Extensions | None = None) -> Extensions:
+    exts = Extensions() if spec is None else spec.clone()
+    for e in items:
+        exts.append(e)
+    return exts
+
+
+def read_extensions(exts: Extensions, known: frozenset[str], what: str) -> dict[str, bytes]:
+    """Map OID → extnValue; refuse duplicates and unknown critical extensions."""
+    out: dict[str, bytes] = {}
+    if not exts.isValue:
+        return out
+    for ext in exts:
+        oid = str(ext["extnID"])
+        if oid in out:
+            raise MalformedInput(f"{what}: extension {oid} appears twice")
+        if bool(ext["critical"]) and oid not in known:
+            raise MalformedInput(f"{what}: unknown critical extension {oid}")
+        out[oid] = bytes(ext["extnValue"])
+    return out
+
+# --- PEM -----------------------------------------------------------------------------------
+
+_PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.S)
+
+
+def pem_encode(label: str, body: bytes) -> bytes:
+    b64 = base64.b64encode(body)
+    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
+    return (f"-----BEGIN {label}-----\n".encode() + b"\n".join(lines)
+            + f"\n-----END {label}-----\n".encode())
+
+
+def pem_blocks(data: bytes | str, label: str, *, limit: int = 1 << 20) -> list[bytes]:
+    """The DER bodies of every PEM block labelled ``label``, in order.
+
+    Text outside blocks (comments) is ignored; input above ``limit`` bytes
+    and bodies that are not strict base64 are refused with ``MalformedInput``.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > limit:
+        raise MalformedInput(f"the PEM input is too large ({len(data)} bytes)")
+    out = []
+    for m in _PEM_RE.finditer(bytes(data)):
+        if m.group(1).decode() != label:
+            continue
+        try:
+            out.append(base64.b64decode(b"".join(m.group(2).split()), validate=True))
+        except binascii.Error:
+            raise MalformedInput(f"a {label} PEM block is not valid base64") from None
+    return out
+
+
+def pem_decode(data: bytes | str, label: str, *, limit: int = 1 << 20) -> bytes:
+    """The one PEM block labelled ``label``; DER input is passed through."""
+    if isinstance(data, (bytes, bytearray)) and data[:1] == b"\x30":
+        return bytes(data)
+    blocks = pem_blocks(data, label, limit=limit)
+    if len(blocks) != 1:
+        raise MalformedInput(f"expected one {label} PEM block, found {len(blocks)}")
+    return blocks[0]

@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import json
+import os
 import re
 import secrets
 from contextlib import contextmanager
@@ -147,16 +148,24 @@ class Authority:
 
     # --- issuing ------------------------------------------------------------------------
 
-    def issue(self, request: bytes | str, *, validity_days: int = UNIT_VALIDITY_DAYS,
-              now: datetime | None = None) -> list[bytes]:
+    def issue(self, request: bytes | str, *, unit_name: str | None = None,
+              validity_days: int = UNIT_VALIDITY_DAYS, now: datetime | None = None) -> list[bytes]:
         """Certify a unit request file; returns [signing DER, encryption DER].
 
+        The subject is the request's, rewritten in this authority's encoding
+        (UTF8String; only C, ST, L, O, OU and CN, each once).  ``unit_name``,
+        when given, must equal the requested common name (``PolicyError``):
+        the bureau decides which unit a request is for, not the request.
         Both certificates share notBefore/notAfter (capped at the root's
         notAfter).  A unit that already holds certificates gets a new
         generation (rotation); the old ones stay valid until they expire or
         are revoked.
         """
         req = bundle.parse_request(request)
+        if unit_name is not None and req.name != unit_name:
+            raise PolicyError(f"the request is for {req.name}, not for {unit_name}",
+                              unit=unit_name)
+        subject = _unit_subject(req.subject)
         now = now or x509.utcnow()
         not_after = min(now + timedelta(days=validity_days), self.root.not_after)
         if not_after <= now:
@@ -164,13 +173,13 @@ class Authority:
         with self._transaction() as state:
             records = _records(state)
             for csr in (req.signing, req.encryption):
-                _check_key_reuse(records, csr.public_key, req.name, csr.usage)
+                _check_key_reuse(records, csr.public_key, req.name, csr.usage, now)
             serials = {r.serial for r in records}
             out = []
             for csr in (req.signing, req.encryption):
                 serial = _new_serial(serials)
                 serials.add(serial)
-                cert = x509.issue_certificate(self._signer, self.root, req.subject,
+                cert = x509.issue_certificate(self._signer, self.root, subject,
                                               csr.public_key, serial=serial, not_before=now,
                                               not_after=not_after, profile=csr.usage)
                 state["issued"].append({"serial": x509.serial_hex(serial), "unit": req.name,
@@ -234,7 +243,7 @@ class Authority:
             version = state["bundle_version"]
             data = bundle.build_bundle(self._signer, self.root, current, crl,
                                        version=version, issued=now)
-            bundle.verify_bundle(data, self.root, installed_version=version - 1, now=now)
+            bundle.verify_bundle(data, self.root, installed_version=version - 1)
         return data
 
     def _new_crl(self, state: dict, now: datetime, validity_days: int) -> CRL:
@@ -257,12 +266,12 @@ class Authority:
 
 @contextmanager
 def _locked(home: Path) -> Iterator[None]:
-    with open(home / LOCK_FILE, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _load(home: Path) -> dict:
@@ -287,13 +296,33 @@ def _save(home: Path, state: dict) -> None:
 
 def _records(state: dict) -> list[IssuedCertificate]:
     out = []
-    for entry in state["issued"]:
-        cert = Certificate.from_der(base64.b64decode(entry["certificate"]))
-        rev = entry["revoked"]
-        revoked = None if rev is None else RevokedEntry(
-            cert.serial, datetime.fromisoformat(rev["date"]), rev["reason"])
-        out.append(IssuedCertificate(cert, revoked))
+    try:
+        for entry in state["issued"]:
+            cert = Certificate.from_der(base64.b64decode(entry["certificate"], validate=True))
+            rev = entry["revoked"]
+            revoked = None if rev is None else RevokedEntry(
+                cert.serial, datetime.fromisoformat(rev["date"]), rev["reason"])
+            out.append(IssuedCertificate(cert, revoked))
+    except (KeyError, TypeError, ValueError):
+        raise MalformedInput(f"the authority's {STATE_FILE} is damaged") from None
     return out
+
+
+def _unit_subject(requested: Name) -> Name:
+    known = {"C": "country", "ST": "province", "L": "locality", "O": "organization",
+             "OU": "unit"}
+    fields: dict[str, str] = {}
+    for kind, _ in requested.attributes:
+        if kind != "CN" and kind not in known:
+            raise PolicyError(f"the request's name has an attribute {kind} the authority does "
+                              "not certify (only C, ST, L, O, OU, CN)")
+        value = requested.get(kind)  # MalformedInput if repeated
+        if kind != "CN":
+            fields[known[kind]] = value  # type: ignore[assignment]
+    try:
+        return Name.build(requested.common_name, **fields)
+    except ValueError as exc:
+        raise PolicyError(f"the requested name cannot be certified: {exc}") from None
 
 
 def _new_serial(taken: set[int]) -> int:
@@ -305,7 +334,9 @@ def _new_serial(taken: set[int]) -> int:
 
 
 def _check_key_reuse(records: list[IssuedCertificate], key: sm2.PublicKey, unit: str,
-                     usage: str) -> None:
+                     usage: str, now: datetime) -> None:
+    """One key, one unit, one usage; no second live certificate for a key (the bundle
+    lists each key once); never again after a revocation for compromise."""
     for r in records:
         cert = r.certificate
         if cert.public_key != key:
@@ -317,6 +348,10 @@ def _check_key_reuse(records: list[IssuedCertificate], key: sm2.PublicKey, unit:
         if r.revoked is not None and r.revoked.reason not in x509.TIME_BOUNDED_REASONS:
             raise PolicyError(f"this key of {unit} was revoked ({r.revoked.reason}); "
                               "the unit must make a new key", unit=unit, reason=r.revoked.reason)
+        if r.revoked is None and cert.not_after >= now:
+            raise PolicyError(f"this {usage} key of {unit} already has a valid certificate "
+                              f"(serial {x509.serial_hex(cert.serial)}); revoke it as "
+                              "superseded first, or make new keys", unit=unit)
 
 
 _SERIAL_RE = re.compile(r"(?:0x)?([0-9a-fA-F]{2}(?::?[0-9a-fA-F]{2})*|[0-9a-fA-F])")

@@ -298,12 +298,15 @@ def build_bundle(signer: Signer, root: Certificate, certificates: list[Certifica
     return t.encode(signed)
 
 
-def verify_bundle(data: bytes, root: Certificate, *, installed_version: int | None = None,
-                  now: datetime | None = None) -> Directory:
+def verify_bundle(data: bytes, root: Certificate, *,
+                  installed_version: int | None = None) -> Directory:
     """Verify a directory bundle against the pinned ``root``; see the module docstring.
 
     Nothing is installed here: the caller replaces its directory only after
     this returns, so a refused bundle leaves the installed directory as it was.
+    Certificates are checked on the bundle's issue date; whether one may be
+    used *now* is ``check_certificate``'s job (``Directory.pick``), so a bundle
+    stays installable after one of its certificates expires.
     """
     signed = t.strict_decode(data, t.SignedDirectory(), "directory bundle", MAX_BUNDLE_SIZE)
     tbs = signed["tbsDirectory"]

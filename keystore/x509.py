@@ -2,9 +2,21 @@
 
 Everything is signed SM2-with-SM3 (OID 1.2.156.10197.1.501, no parameters)
 under the signer ID ``1234567812345678`` (GM/T 0009 §10, what GM/T 0015
-certificates, GmSSL, BouncyCastle and Chinese CAs use).  OpenSSL 3.0 verifies
-certificate signatures with an *empty* ID unless told otherwise, so its
-commands need ``-vfyopt distid:1234567812345678`` (see tests/test_x509_openssl.py).
+certificates, GmSSL, BouncyCastle and Chinese CAs use).
+
+OpenSSL 3.0 (measured with 3.0.19, tests/test_x509_openssl.py) hashes an
+*empty* ID into Z unless told otherwise:
+- ``openssl verify -vfyopt distid:1234567812345678 -CAfile root.pem unit.pem``
+  accepts our certificates; without ``-vfyopt`` it reports "certificate
+  signature failure".  (The option covers the certificates on the command
+  line; the root's own self-signature is not checked by default.)
+- ``openssl req -verify -vfyopt distid:1234567812345678`` accepts our requests.
+- ``openssl crl -verify`` and ``openssl verify -crl_check`` cannot be given an
+  ID and refuse any CRL signed with the standard ID, ours included; the CRL
+  signature checks with ``openssl dgst -sm3 -sigopt distid:... -verify`` over
+  the tbsCertList.  We keep the standard ID rather than sign CRLs differently.
+- ``openssl req -x509``/``x509 -req`` without ``-sigopt distid:...`` sign with
+  the empty ID; such certificates are refused here (``InvalidSignature``).
 
 Security properties
 - Parsing is strict (``asn1_types.strict_decode``): only canonical DER, size
@@ -26,14 +38,11 @@ Security properties
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Literal, Protocol
 
-from pyasn1.type import char, univ
+from pyasn1.type import univ
 
 from shangmi import der
 from shangmi.errors import (ExpiredCertificate, InvalidKey, InvalidSignature,
@@ -42,22 +51,19 @@ from shangmi.sm2 import DEFAULT_UID, PublicKey
 from shangmi.sm3 import digest as sm3
 
 from . import asn1_types as t
+from .asn1_types import (  # noqa: F401  (Name, PEM and time helpers are part of this API)
+    OID_KEY_USAGE, OID_BASIC_CONSTRAINTS, OID_SUBJECT_KEY_ID, OID_AUTHORITY_KEY_ID,
+    OID_CRL_NUMBER, OID_REASON_CODE, OID_EXTENSION_REQUEST, KEY_USAGE_BITS, Name, utc,
+    encode_time, decode_time, sm2_algorithm, check_signature_algorithm, signature_bytes,
+    only_element, key_usage_value, parse_key_usage, basic_constraints_value,
+    parse_basic_constraints, aki_value, parse_aki, extension, extensions_of, read_extensions,
+    pem_encode, pem_blocks, pem_decode)
 
 Usage = Literal["sign", "encrypt"]
 Profile = Literal["root", "sign", "encrypt"]
 
 SIGNER_ID = DEFAULT_UID
 
-OID_KEY_USAGE = "2.5.29.15"
-OID_BASIC_CONSTRAINTS = "2.5.29.19"
-OID_SUBJECT_KEY_ID = "2.5.29.14"
-OID_AUTHORITY_KEY_ID = "2.5.29.35"
-OID_CRL_NUMBER = "2.5.29.20"
-OID_REASON_CODE = "2.5.29.21"
-OID_EXTENSION_REQUEST = "1.2.840.113549.1.9.14"
-
-KEY_USAGE_BITS = ("digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
-                  "keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly")
 PROFILE_USAGE: dict[str, frozenset[str]] = {
     "root": frozenset({"keyCertSign", "cRLSign"}),
     "sign": frozenset({"digitalSignature", "nonRepudiation"}),
@@ -77,11 +83,6 @@ _REASON_NAMES = {v: k for k, v in REASONS.items()}
 TIME_BOUNDED_REASONS = frozenset({"affiliationChanged", "superseded", "cessationOfOperation",
                                   "privilegeWithdrawn"})
 
-_ATTR_OIDS = {"C": "2.5.4.6", "ST": "2.5.4.8", "L": "2.5.4.7", "O": "2.5.4.10",
-              "OU": "2.5.4.11", "CN": "2.5.4.3"}
-_ATTR_NAMES = {v: k for k, v in _ATTR_OIDS.items()}
-_STRING_TAGS = {0x0C: "utf-8", 0x13: "ascii", 0x16: "ascii", 0x1E: "utf-16-be"}
-_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
 class WrongKeyUsage(PolicyError):
@@ -111,146 +112,6 @@ def serial_hex(serial: int) -> str:
     return h if len(h) % 2 == 0 else "0" + h
 
 
-# --- names ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Name:
-    """A distinguished name: ``attributes`` in encoding order as (type, value).
-
-    Types are "C", "ST", "L", "O", "OU", "CN" or a dotted OID.  Two names are
-    equal when their DER encodings are equal.
-    """
-
-    attributes: tuple[tuple[str, str], ...]
-    der: bytes = field(repr=False)
-
-    @classmethod
-    def build(cls, common_name: str, *, organization: str | None = None,
-              unit: str | None = None, country: str | None = None,
-              province: str | None = None, locality: str | None = None) -> "Name":
-        """C, ST, L, O, OU, CN in that order; UTF8String except C (PrintableString)."""
-        pairs = [("C", country), ("ST", province), ("L", locality), ("O", organization),
-                 ("OU", unit), ("CN", common_name)]
-        rdns = t.Name()
-        for i, (kind, value) in enumerate((k, v) for k, v in pairs if v is not None):
-            _check_name_value(kind, value)
-            atv = t.AttributeTypeAndValue()
-            atv["type"] = univ.ObjectIdentifier(_ATTR_OIDS[kind])
-            string = (der.tlv(0x13, value.encode("ascii")) if kind == "C"
-                      else t.encode(char.UTF8String(value)))
-            atv["value"] = univ.Any(string)
-            rdn = t.RelativeDistinguishedName()
-            rdn.append(atv)
-            rdns.append(rdn)
-        return cls._from_asn1(rdns)
-
-    @classmethod
-    def _from_asn1(cls, rdns: t.Name) -> "Name":
-        attrs = []
-        for rdn in rdns:
-            for atv in rdn:
-                oid = str(atv["type"])
-                attrs.append((_ATTR_NAMES.get(oid, oid), _decode_string(bytes(atv["value"]))))
-        return cls(tuple(attrs), t.encode(rdns))
-
-    def get(self, kind: str) -> str | None:
-        """The value of the only attribute of type ``kind``; None if absent."""
-        values = [v for k, v in self.attributes if k == kind]
-        if len(values) > 1:
-            raise MalformedInput(f"the name has {len(values)} {kind} attributes")
-        return values[0] if values else None
-
-    @property
-    def common_name(self) -> str:
-        cn = self.get("CN")
-        if cn is None:
-            raise MalformedInput("the name has no common name (CN)")
-        return cn
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Name) and other.der == self.der
-
-    def __hash__(self) -> int:
-        return hash(self.der)
-
-    def __str__(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self.attributes)
-
-
-def _check_name_value(kind: str, value: str) -> None:
-    if not isinstance(value, str) or not value.strip() or len(value) > 64 or _BAD_CHARS.search(value):
-        raise ValueError(f"{kind} must be 1 to 64 printable characters")
-    if kind == "C" and not re.fullmatch(r"[A-Z]{2}", value):
-        raise ValueError("C must be a two-letter country code such as CN")
-
-
-def _decode_string(encoded: bytes) -> str:
-    tag = encoded[:1][0] if encoded else -1
-    codec = _STRING_TAGS.get(tag)
-    if codec is None:
-        raise MalformedInput("a name attribute is not a UTF8, Printable, IA5 or BMP string")
-    try:
-        value = der.Reader(encoded).read(tag).decode(codec)
-    except UnicodeDecodeError:
-        raise MalformedInput("a name attribute is not valid text") from None
-    if _BAD_CHARS.search(value):
-        raise MalformedInput("a name attribute holds control characters")
-    return value
-
-
-# --- small encodings -------------------------------------------------------------------
-
-def _utc(dt: datetime) -> datetime:
-    if dt.tzinfo is None:
-        raise ValueError("datetimes must be timezone-aware")
-    return dt.astimezone(timezone.utc).replace(microsecond=0)
-
-
-def encode_time(dt: datetime) -> t.Time:
-    """UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5)."""
-    dt = _utc(dt)
-    out = t.Time()
-    if 1950 <= dt.year < 2050:
-        out["utcTime"] = dt.strftime("%y%m%d%H%M%SZ")
-    else:
-        out["generalTime"] = dt.strftime("%Y%m%d%H%M%SZ")
-    return out
-
-
-def decode_time(value: t.Time) -> datetime:
-    """Only the RFC 5280 forms: seconds present, 'Z', no fractions."""
-    kind = value.getName()
-    text = str(value.getComponent())
-    if kind == "utcTime" and re.fullmatch(r"\d{12}Z", text):
-        year = int(text[:2])
-        text = ("19" if year >= 50 else "20") + text
-    elif not (kind == "generalTime" and re.fullmatch(r"\d{14}Z", text)):
-        raise MalformedInput(f"time {text!r} is not in the RFC 5280 form")
-    try:
-        return datetime.strptime(text, "%Y%m%d%H%M%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        raise MalformedInput(f"time {text!r} is not a valid date") from None
-
-
-def _sm2_algorithm() -> t.AlgorithmIdentifier:
-    alg = t.AlgorithmIdentifier()
-    alg["algorithm"] = univ.ObjectIdentifier(t.OID_SM2_WITH_SM3)
-    return alg
-
-
-def check_signature_algorithm(alg: t.AlgorithmIdentifier, what: str) -> None:
-    if str(alg["algorithm"]) != t.OID_SM2_WITH_SM3:
-        raise MalformedInput(f"{what} is not signed SM2-with-SM3 (algorithm {alg['algorithm']})")
-    if alg["parameters"].isValue:
-        raise MalformedInput(f"{what}: SM2-with-SM3 takes no parameters")
-
-
-def signature_bytes(bits: univ.BitString, what: str) -> bytes:
-    if len(bits) % 8:
-        raise MalformedInput(f"{what}: the signature BIT STRING has unused bits")
-    return bits.asOctets()
-
-
 def _public_key(spki: t.SubjectPublicKeyInfo, what: str) -> PublicKey:
     try:
         return PublicKey.from_der(t.encode(spki))
@@ -271,108 +132,6 @@ def _positive_serial(value: univ.Integer, what: str) -> int:
 
 def _sign(signer: Signer, data: bytes) -> univ.BitString:
     return univ.BitString.fromOctetString(signer.sign(data))
-
-
-# --- extensions ------------------------------------------------------------------------
-
-def _only(value: bytes, tag: int) -> bytes:
-    """The content of ``value``, which must be exactly one element with ``tag``."""
-    rd = der.Reader(value)
-    content = rd.read(tag)
-    rd.done()
-    return content
-
-
-def _key_usage_value(usage: frozenset[str]) -> bytes:
-    bits = [KEY_USAGE_BITS.index(u) for u in usage]
-    n = max(bits) + 1
-    value = sum(1 << (n - 1 - b) for b in bits)
-    nbytes = (n + 7) // 8
-    unused = nbytes * 8 - n
-    return der.tlv(der.BIT_STRING, bytes([unused]) + (value << unused).to_bytes(nbytes, "big"))
-
-
-def _parse_key_usage(value: bytes) -> frozenset[str]:
-    content = _only(value, der.BIT_STRING)
-    if not content or content[0] > 7 or len(content) > 3 or (len(content) == 1 and content[0]):
-        raise MalformedInput("malformed keyUsage")
-    unused, body = content[0], content[1:]
-    if not body or body[-1] & ((1 << unused) - 1) or not body[-1]:
-        raise MalformedInput("keyUsage is not in DER form")
-    n = len(body) * 8 - unused
-    bits = int.from_bytes(body, "big") >> unused
-    names = {KEY_USAGE_BITS[i] for i in range(min(n, len(KEY_USAGE_BITS)))
-             if bits >> (n - 1 - i) & 1}
-    if n > len(KEY_USAGE_BITS) and bits & ((1 << (n - len(KEY_USAGE_BITS))) - 1):
-        raise MalformedInput("keyUsage sets unknown bits")
-    return frozenset(names)
-
-
-def _basic_constraints_value(ca: bool, path_len: int | None) -> bytes:
-    items = [der.tlv(0x01, b"\xff")] if ca else []
-    if path_len is not None:
-        items.append(der.integer(path_len))
-    return der.seq(*items)
-
-
-def _parse_basic_constraints(value: bytes) -> tuple[bool, int | None]:
-    rd = der.Reader(value).sub()
-    ca, path_len = False, None
-    if not rd.at_end() and rd.peek_tag() == 0x01:
-        if rd.read(0x01) != b"\xff":
-            raise MalformedInput("basicConstraints cA must be TRUE when present (DER)")
-        ca = True
-    if not rd.at_end():
-        path_len = rd.integer()
-        if path_len < 0 or not ca:
-            raise MalformedInput("basicConstraints pathLen without cA")
-    rd.done()
-    return ca, path_len
-
-
-def _aki_value(key_id: bytes) -> bytes:
-    return der.seq(der.tlv(0x80, key_id))
-
-
-def _parse_aki(value: bytes) -> bytes | None:
-    rd = der.Reader(value).sub()
-    key_id = rd.read(0x80) if not rd.at_end() and rd.peek_tag() == 0x80 else None
-    for tag in (0xA1, 0x82):  # authorityCertIssuer, authorityCertSerialNumber: ignored
-        if not rd.at_end() and rd.peek_tag() == tag:
-            rd.read(tag)
-    rd.done()
-    return key_id
-
-
-def _extension(oid: str, value: bytes, critical: bool = False) -> t.Extension:
-    ext = t.Extension()
-    ext["extnID"] = univ.ObjectIdentifier(oid)
-    if critical:
-        ext["critical"] = True
-    ext["extnValue"] = univ.OctetString(value)
-    return ext
-
-
-def _extensions(items: Iterable[t.Extension], spec: t.Extensions | None = None) -> t.Extensions:
-    exts = t.Extensions() if spec is None else spec.clone()
-    for e in items:
-        exts.append(e)
-    return exts
-
-
-def _read_extensions(exts: t.Extensions, known: frozenset[str], what: str) -> dict[str, bytes]:
-    """Map OID → extnValue; refuse duplicates and unknown critical extensions."""
-    out: dict[str, bytes] = {}
-    if not exts.isValue:
-        return out
-    for ext in exts:
-        oid = str(ext["extnID"])
-        if oid in out:
-            raise MalformedInput(f"{what}: extension {oid} appears twice")
-        if bool(ext["critical"]) and oid not in known:
-            raise MalformedInput(f"{what}: unknown critical extension {oid}")
-        out[oid] = bytes(ext["extnValue"])
-    return out
 
 
 USAGE_WORDS = {"sign": "signing", "encrypt": "encryption"}
@@ -412,25 +171,25 @@ class Certificate:
             raise MalformedInput("certificate: the two signature algorithms differ")
         if tbs["issuerUniqueID"].isValue or tbs["subjectUniqueID"].isValue:
             raise MalformedInput("certificate: unique identifiers are not supported")
-        exts = _read_extensions(tbs["extensions"], _CERT_EXTS, "certificate")
+        exts = read_extensions(tbs["extensions"], _CERT_EXTS, "certificate")
         if OID_KEY_USAGE not in exts:
             raise MalformedInput("certificate has no keyUsage extension")
-        ca, path_len = _parse_basic_constraints(exts[OID_BASIC_CONSTRAINTS]) \
+        ca, path_len = parse_basic_constraints(exts[OID_BASIC_CONSTRAINTS]) \
             if OID_BASIC_CONSTRAINTS in exts else (False, None)
-        ski = _only(exts[OID_SUBJECT_KEY_ID], der.OCTET_STRING) if OID_SUBJECT_KEY_ID in exts else None
-        aki = _parse_aki(exts[OID_AUTHORITY_KEY_ID]) if OID_AUTHORITY_KEY_ID in exts else None
+        ski = only_element(exts[OID_SUBJECT_KEY_ID], der.OCTET_STRING) if OID_SUBJECT_KEY_ID in exts else None
+        aki = parse_aki(exts[OID_AUTHORITY_KEY_ID]) if OID_AUTHORITY_KEY_ID in exts else None
         not_before = decode_time(tbs["validity"]["notBefore"])
         not_after = decode_time(tbs["validity"]["notAfter"])
         if not_after < not_before:
             raise MalformedInput("certificate: notAfter is before notBefore")
-        subject = Name._from_asn1(tbs["subject"])
+        subject = Name.from_asn1(tbs["subject"])
         subject.common_name  # noqa: B018 - every certificate here names its holder
         return cls(der=bytes(data), tbs_der=t.encode(tbs),
                    serial=_positive_serial(tbs["serialNumber"], "certificate"),
-                   issuer=Name._from_asn1(tbs["issuer"]), subject=subject,
+                   issuer=Name.from_asn1(tbs["issuer"]), subject=subject,
                    not_before=not_before, not_after=not_after,
                    public_key=_public_key(tbs["subjectPublicKeyInfo"], "certificate"),
-                   key_usage=_parse_key_usage(exts[OID_KEY_USAGE]), is_ca=ca, path_len=path_len,
+                   key_usage=parse_key_usage(exts[OID_KEY_USAGE]), is_ca=ca, path_len=path_len,
                    subject_key_id=ski, authority_key_id=aki,
                    signature=signature_bytes(cert["signature"], "certificate"))
 
@@ -457,7 +216,7 @@ class Certificate:
         return sm3(self.der)
 
     def valid_at(self, at: datetime) -> bool:
-        return self.not_before <= _utc(at) <= self.not_after
+        return self.not_before <= utc(at) <= self.not_after
 
     def verify_signature(self, issuer: "Certificate") -> None:
         """Check that ``issuer`` (a CA certificate, or self) signed this certificate.
@@ -530,24 +289,24 @@ def issue_certificate(signer: Signer, issuer: Certificate | None, subject: Name,
     tbs = t.TBSCertificate()
     tbs["version"] = 2
     tbs["serialNumber"] = serial
-    tbs["signature"] = _sm2_algorithm()
-    tbs["issuer"] = t.strict_decode(issuer_name.der, t.Name(), "issuer name")
+    tbs["signature"] = sm2_algorithm()
+    tbs["issuer"] = t.strict_decode(issuer_name.der, t.RDNSequence(), "issuer name")
     tbs["validity"]["notBefore"] = encode_time(not_before)
     tbs["validity"]["notAfter"] = encode_time(not_after)
-    tbs["subject"] = t.strict_decode(subject.der, t.Name(), "subject name")
+    tbs["subject"] = t.strict_decode(subject.der, t.RDNSequence(), "subject name")
     tbs["subjectPublicKeyInfo"] = _spki(public_key)
     is_ca = profile == "root"
-    tbs["extensions"] = _extensions([
-        _extension(OID_BASIC_CONSTRAINTS, _basic_constraints_value(is_ca, 0 if is_ca else None),
+    tbs["extensions"] = extensions_of([
+        extension(OID_BASIC_CONSTRAINTS, basic_constraints_value(is_ca, 0 if is_ca else None),
                    critical=True),
-        _extension(OID_KEY_USAGE, _key_usage_value(PROFILE_USAGE[profile]), critical=True),
-        _extension(OID_SUBJECT_KEY_ID, der.octets(key_identifier(public_key))),
-        _extension(OID_AUTHORITY_KEY_ID, _aki_value(issuer_kid)),
+        extension(OID_KEY_USAGE, key_usage_value(PROFILE_USAGE[profile]), critical=True),
+        extension(OID_SUBJECT_KEY_ID, der.octets(key_identifier(public_key))),
+        extension(OID_AUTHORITY_KEY_ID, aki_value(issuer_kid)),
     ], tbs["extensions"])
     tbs_der = t.encode(tbs)
     cert = t.Certificate()
     cert["tbsCertificate"] = tbs
-    cert["signatureAlgorithm"] = _sm2_algorithm()
+    cert["signatureAlgorithm"] = sm2_algorithm()
     cert["signature"] = _sign(signer, tbs_der)
     out = Certificate.from_der(t.encode(cert))
     out.verify_signature(out if issuer is None else issuer)
@@ -582,11 +341,11 @@ class CertificationRequest:
                 raise MalformedInput("certification request: more than one extensionRequest")
             exts = t.strict_decode(bytes(attr["values"][0]), t.Extensions(),
                                    "requested extensions")
-            found = _read_extensions(exts, _CERT_EXTS, "certification request")
-            key_usage = _parse_key_usage(found[OID_KEY_USAGE]) if OID_KEY_USAGE in found \
+            found = read_extensions(exts, _CERT_EXTS, "certification request")
+            key_usage = parse_key_usage(found[OID_KEY_USAGE]) if OID_KEY_USAGE in found \
                 else None
         return cls(der=bytes(data), info_der=t.encode(info),
-                   subject=Name._from_asn1(info["subject"]),
+                   subject=Name.from_asn1(info["subject"]),
                    public_key=_public_key(info["subjectPKInfo"], "certification request"),
                    key_usage=key_usage,
                    signature=signature_bytes(req["signature"], "certification request"))
@@ -624,9 +383,9 @@ def build_request(signer: Signer, subject: Name, usage: Usage) -> CertificationR
         raise ValueError("usage must be 'sign' or 'encrypt'")
     info = t.CertificationRequestInfo()
     info["version"] = 0
-    info["subject"] = t.strict_decode(subject.der, t.Name(), "subject name")
+    info["subject"] = t.strict_decode(subject.der, t.RDNSequence(), "subject name")
     info["subjectPKInfo"] = _spki(signer.public_key())
-    exts = _extensions([_extension(OID_KEY_USAGE, _key_usage_value(PROFILE_USAGE[usage]),
+    exts = extensions_of([extension(OID_KEY_USAGE, key_usage_value(PROFILE_USAGE[usage]),
                                    critical=True)])
     attr = t.Attribute()
     attr["type"] = univ.ObjectIdentifier(OID_EXTENSION_REQUEST)
@@ -634,7 +393,7 @@ def build_request(signer: Signer, subject: Name, usage: Usage) -> CertificationR
     info["attributes"].append(attr)
     req = t.CertificationRequest()
     req["certificationRequestInfo"] = info
-    req["signatureAlgorithm"] = _sm2_algorithm()
+    req["signatureAlgorithm"] = sm2_algorithm()
     req["signature"] = _sign(signer, t.encode(info))
     out = CertificationRequest.from_der(t.encode(req))
     out.verify()
@@ -651,7 +410,7 @@ class RevokedEntry:
 
     def applies_at(self, at: datetime) -> bool:
         """True if the certificate counts as revoked for something done at ``at``."""
-        return self.reason not in TIME_BOUNDED_REASONS or _utc(at) >= self.date
+        return self.reason not in TIME_BOUNDED_REASONS or utc(at) >= self.date
 
 
 @dataclass(frozen=True, eq=False)
@@ -678,7 +437,7 @@ class CRL:
         check_signature_algorithm(crl["signatureAlgorithm"], "CRL")
         if t.encode(tbs["signature"]) != t.encode(crl["signatureAlgorithm"]):
             raise MalformedInput("CRL: the two signature algorithms differ")
-        exts = _read_extensions(tbs["crlExtensions"],
+        exts = read_extensions(tbs["crlExtensions"],
                                 frozenset({OID_CRL_NUMBER, OID_AUTHORITY_KEY_ID}), "CRL")
         number = _crl_number(exts[OID_CRL_NUMBER]) if OID_CRL_NUMBER in exts else None
         if number is not None and not 0 <= number < 1 << 159:
@@ -690,10 +449,10 @@ class CRL:
                 raise MalformedInput(f"CRL lists serial {serial_hex(entry.serial)} twice")
             entries[entry.serial] = entry
         next_update = decode_time(tbs["nextUpdate"]) if tbs["nextUpdate"].isValue else None
-        return cls(der=bytes(data), tbs_der=t.encode(tbs), issuer=Name._from_asn1(tbs["issuer"]),
+        return cls(der=bytes(data), tbs_der=t.encode(tbs), issuer=Name.from_asn1(tbs["issuer"]),
                    this_update=decode_time(tbs["thisUpdate"]), next_update=next_update,
                    number=number,
-                   authority_key_id=_parse_aki(exts[OID_AUTHORITY_KEY_ID])
+                   authority_key_id=parse_aki(exts[OID_AUTHORITY_KEY_ID])
                    if OID_AUTHORITY_KEY_ID in exts else None,
                    revoked=tuple(entries.values()),
                    signature=signature_bytes(crl["signatureValue"], "CRL"),
@@ -730,10 +489,10 @@ def _crl_number(value: bytes) -> int:
 
 def _parse_entry(item: t.RevokedCertificate) -> RevokedEntry:
     serial = _positive_serial(item["userCertificate"], "CRL entry")
-    exts = _read_extensions(item["crlEntryExtensions"], frozenset({OID_REASON_CODE}), "CRL entry")
+    exts = read_extensions(item["crlEntryExtensions"], frozenset({OID_REASON_CODE}), "CRL entry")
     reason = "unspecified"
     if OID_REASON_CODE in exts:
-        code = _only(exts[OID_REASON_CODE], 0x0A)
+        code = only_element(exts[OID_REASON_CODE], 0x0A)
         if len(code) != 1 or code[0] not in _REASON_NAMES:
             raise MalformedInput(f"CRL entry {serial_hex(serial)}: unknown reason code")
         reason = _REASON_NAMES[code[0]]
@@ -745,8 +504,8 @@ def issue_crl(signer: Signer, issuer: Certificate, *, number: int, this_update: 
     """Build, sign, re-parse and verify a v2 CRL (entries sorted by serial)."""
     tbs = t.TBSCertList()
     tbs["version"] = 1
-    tbs["signature"] = _sm2_algorithm()
-    tbs["issuer"] = t.strict_decode(issuer.subject.der, t.Name(), "issuer name")
+    tbs["signature"] = sm2_algorithm()
+    tbs["issuer"] = t.strict_decode(issuer.subject.der, t.RDNSequence(), "issuer name")
     tbs["thisUpdate"] = encode_time(this_update)
     tbs["nextUpdate"] = encode_time(next_update)
     entries = sorted(revoked, key=lambda e: e.serial)
@@ -760,16 +519,16 @@ def issue_crl(signer: Signer, issuer: Certificate, *, number: int, this_update: 
             item["revocationDate"] = encode_time(e.date)
             if e.reason != "unspecified":  # RFC 5280: omit reasonCode for unspecified
                 code = der.tlv(0x0A, bytes([REASONS[e.reason]]))
-                item["crlEntryExtensions"] = _extensions(
-                    [_extension(OID_REASON_CODE, code)], item["crlEntryExtensions"])
+                item["crlEntryExtensions"] = extensions_of(
+                    [extension(OID_REASON_CODE, code)], item["crlEntryExtensions"])
             seq.append(item)
-    tbs["crlExtensions"] = _extensions([
-        _extension(OID_AUTHORITY_KEY_ID, _aki_value(key_identifier(signer.public_key()))),
-        _extension(OID_CRL_NUMBER, der.integer(number)),
+    tbs["crlExtensions"] = extensions_of([
+        extension(OID_AUTHORITY_KEY_ID, aki_value(key_identifier(signer.public_key()))),
+        extension(OID_CRL_NUMBER, der.integer(number)),
     ], tbs["crlExtensions"])
     crl = t.CertificateList()
     crl["tbsCertList"] = tbs
-    crl["signatureAlgorithm"] = _sm2_algorithm()
+    crl["signatureAlgorithm"] = sm2_algorithm()
     crl["signatureValue"] = _sign(signer, t.encode(tbs))
     out = CRL.from_der(t.encode(crl))
     out.verify_signature(issuer)
@@ -797,7 +556,7 @@ def check_certificate(cert: Certificate, at: datetime, crl: CRL | None, *,
     The signature and chain are *not* checked here: that is done once, when the
     certificate enters the directory.
     """
-    at = _utc(at)
+    at = utc(at)
     kind = USAGE_WORDS[usage] + " " if usage else ""
     label = f"the {kind}certificate of {cert.unit_name} (serial {serial_hex(cert.serial)})"
     if crl is not None:
@@ -820,49 +579,6 @@ def check_certificate(cert: Certificate, at: datetime, crl: CRL | None, *,
         raise WrongKeyUsage(f"{label} is not valid for {USAGE_WORDS[usage]} "
                             f"(its key usage is {', '.join(sorted(cert.key_usage))})",
                             unit=cert.unit_name, reason="key usage")
-
-
-# --- PEM -----------------------------------------------------------------------------------
-
-_PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.S)
-
-
-def pem_encode(label: str, body: bytes) -> bytes:
-    b64 = base64.b64encode(body)
-    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
-    return (f"-----BEGIN {label}-----\n".encode() + b"\n".join(lines)
-            + f"\n-----END {label}-----\n".encode())
-
-
-def pem_blocks(data: bytes | str, label: str, *, limit: int = 1 << 20) -> list[bytes]:
-    """The DER bodies of every PEM block labelled ``label``, in order.
-
-    Text outside blocks (comments) is ignored; input above ``limit`` bytes
-    and bodies that are not strict base64 are refused with ``MalformedInput``.
-    """
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if len(data) > limit:
-        raise MalformedInput(f"the PEM input is too large ({len(data)} bytes)")
-    out = []
-    for m in _PEM_RE.finditer(bytes(data)):
-        if m.group(1).decode() != label:
-            continue
-        try:
-            out.append(base64.b64decode(b"".join(m.group(2).split()), validate=True))
-        except binascii.Error:
-            raise MalformedInput(f"a {label} PEM block is not valid base64") from None
-    return out
-
-
-def pem_decode(data: bytes | str, label: str, *, limit: int = 1 << 20) -> bytes:
-    """The one PEM block labelled ``label``; DER input is passed through."""
-    if isinstance(data, (bytes, bytearray)) and data[:1] == b"\x30":
-        return bytes(data)
-    blocks = pem_blocks(data, label, limit=limit)
-    if len(blocks) != 1:
-        raise MalformedInput(f"expected one {label} PEM block, found {len(blocks)}")
-    return blocks[0]
 
 
 def utcnow() -> datetime:

@@ -287,3 +287,31 @@ def test_certificates_file_checks(ca, finance, tmp_path):
     with pytest.raises(MalformedInput, match="holds 2"):
         bundle.parse_unit_certificates(b"".join(
             x509.pem_encode("CERTIFICATE", b) for b in blocks[:2]))
+
+
+def _openssl_request(tmp_path, subj: str) -> bytes:
+    """A unit request made with the openssl command only (two keys, two CSRs)."""
+    out = b""
+    for usage, ku in (("sign", "digitalSignature,nonRepudiation"),
+                      ("enc", "keyEncipherment,keyAgreement")):
+        key = tmp_path / f"{usage}.key"
+        openssl("genpkey", "-algorithm", "SM2", "-out", key)
+        out += openssl("req", "-new", "-key", key, "-sm3", "-sigopt", DISTID, "-utf8",
+                       "-subj", subj, "-addext", f"keyUsage=critical,{ku}")
+    return out
+
+
+def test_request_made_with_openssl_is_certified(ca, tmp_path):
+    certs = ca.issue(_openssl_request(tmp_path, f"/C=CN/O=某市/CN={FINANCE}"), unit_name=FINANCE)
+    sign = Certificate.from_der(certs[0])
+    assert sign.subject == Name.build(FINANCE, organization="某市", country="CN")
+    key = sm2.PrivateKey.from_pem((tmp_path / "sign.key").read_bytes())
+    assert sign.public_key == key.public_key() and sign.usage == "sign"
+
+
+def test_issue_checks_the_unit_name_and_subject(ca, tmp_path, finance):
+    with pytest.raises(PolicyError, match=f"for {FINANCE}, not for 某县档案局"):
+        ca.issue(finance.request(), unit_name="某县档案局")
+    with pytest.raises(PolicyError, match="emailAddress|1.2.840.113549.1.9.1"):
+        ca.issue(_openssl_request(tmp_path, f"/CN={FINANCE}/emailAddress=cz@example.cn"))
+    assert ca.certificates() == []

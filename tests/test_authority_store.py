@@ -165,7 +165,11 @@ def test_key_reuse_is_refused(home):
         auth.issue(_request("某县档案局", sign=sign))
     with pytest.raises(PolicyError, match="one unit and one purpose"):
         auth.issue(_request(UNIT, sign=enc, enc=sign))
-    auth.issue(_request(UNIT, sign, enc))  # renewal of the same keys is allowed
+    with pytest.raises(PolicyError, match="already has a valid certificate"):
+        auth.issue(_request(UNIT, sign, enc))
+    auth.revoke(UNIT, "superseded")
+    auth.issue(_request(UNIT, sign, enc))  # renewal of the same keys, once the old is retired
+    bundle.verify_bundle(auth.publish(), auth.root)
     auth.revoke(UNIT, "keyCompromise")
     with pytest.raises(PolicyError, match="keyCompromise.*new key"):
         auth.issue(_request(UNIT, sign, sm2.PrivateKey.generate()))

@@ -43,8 +43,8 @@ def _resign(der: bytes, mutate, key=ROOT_KEY) -> bytes:
 
 def _set_extension(tbs, oid: str, value: bytes, critical: bool):
     exts = [e for e in tbs["extensions"] if str(e["extnID"]) != oid]
-    exts.append(x509._extension(oid, value, critical))
-    tbs["extensions"] = x509._extensions(exts, tbs["extensions"])
+    exts.append(x509.extension(oid, value, critical))
+    tbs["extensions"] = x509.extensions_of(exts, tbs["extensions"])
 
 
 # --- round trips -------------------------------------------------------------------------------
@@ -133,10 +133,10 @@ def test_crl_round_trip():
     (lambda tbs: _set_extension(tbs, "1.2.3.4", b"\x05\x00", True), MalformedInput,
      "unknown critical extension"),
     (lambda tbs: tbs["extensions"].append(tbs["extensions"][0]), MalformedInput, "twice"),
-    (lambda tbs: _set_extension(tbs, x509.OID_KEY_USAGE, x509._key_usage_value(
+    (lambda tbs: _set_extension(tbs, x509.OID_KEY_USAGE, x509.key_usage_value(
         frozenset({"digitalSignature", "keyEncipherment"})), True), WrongKeyUsage, UNIT),
     (lambda tbs: tbs.__setitem__("subject", t.strict_decode(
-        Name.build("x", organization="o").der[:0] + b"\x30\x00", t.Name(), "n")),
+        Name.build("x", organization="o").der[:0] + b"\x30\x00", t.RDNSequence(), "n")),
      MalformedInput, "common name"),
 ])
 def test_bad_certificates_are_refused(mutate, error, words):
@@ -316,3 +316,10 @@ def test_crl_of_another_issuer_is_refused():
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError):
         x509.check_certificate(SIGN, datetime(2027, 3, 2), None)
+
+
+def test_key_usage_must_be_minimal_der():
+    assert x509.key_usage_value(frozenset({"digitalSignature"})) == bytes.fromhex("03020780")
+    for bad in ("03020080", "0301 00", "030100", "03020700", "0304 07800000"):
+        with pytest.raises(MalformedInput):
+            x509.parse_key_usage(bytes.fromhex(bad.replace(" ", "")))
