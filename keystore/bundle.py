@@ -44,7 +44,7 @@ Security properties of ``verify_bundle`` (the offices' check):
 Rotation: a unit may hold several generations of certificates; the
 authority publishes every one that is neither revoked nor expired.  A reader
 picks, per usage, the certificate with the latest notBefore among those that
-pass ``check_certificate`` at the time of use (``Directory.pick``); older
+pass ``check_certificate`` at the time of use (``VerifiedDirectory.pick``); older
 ones stay available to verify signatures made while they were current.
 """
 
@@ -97,7 +97,7 @@ def make_request(subject: Name, signing_key: Signer, encryption_key: Signer) -> 
     if signing_key.public_key() == encryption_key.public_key():
         raise ValueError("the signing and the encryption key must be different keys")
     sign = x509.build_request(signing_key, subject, "sign")
-    enc = x509.build_request(encryption_key, subject, "encrypt")
+    enc = x509.build_request(encryption_key, subject, "enc")
     return sign.to_pem() + enc.to_pem()
 
 
@@ -116,9 +116,9 @@ def parse_request(data: bytes | str) -> UnitRequest:
     for req in reqs:
         req.verify()
         by_usage[req.usage] = req
-    if set(by_usage) != {"sign", "encrypt"}:
+    if set(by_usage) != {"sign", "enc"}:
         raise MalformedInput("a unit request needs one signing and one encryption request")
-    sign, enc = by_usage["sign"], by_usage["encrypt"]
+    sign, enc = by_usage["sign"], by_usage["enc"]
     if sign.subject != enc.subject:
         raise MalformedInput(f"the two requests name different units ({sign.subject} and "
                              f"{enc.subject})")
@@ -169,7 +169,7 @@ def parse_unit_certificates(data: bytes | str, *, pinned_root: Certificate | Non
                               f"trusted authority {pinned_root.unit_name}",
                               unit=root.unit_name)
     at = now or x509.utcnow()
-    for cert, usage in ((sign, "sign"), (enc, "encrypt")):
+    for cert, usage in ((sign, "sign"), (enc, "enc")):
         _check_unit_cert(cert, root)
         x509.check_certificate(cert, at, None, usage=usage)
     if sign.subject != enc.subject:
@@ -235,7 +235,7 @@ class Unit:
 
 
 @dataclass(frozen=True)
-class Directory:
+class VerifiedDirectory:
     """A verified directory bundle.  Only ``verify_bundle`` makes one."""
 
     version: int
@@ -299,13 +299,13 @@ def build_bundle(signer: Signer, root: Certificate, certificates: list[Certifica
 
 
 def verify_bundle(data: bytes, root: Certificate, *,
-                  installed_version: int | None = None) -> Directory:
+                  installed_version: int | None = None) -> VerifiedDirectory:
     """Verify a directory bundle against the pinned ``root``; see the module docstring.
 
     Nothing is installed here: the caller replaces its directory only after
     this returns, so a refused bundle leaves the installed directory as it was.
     Certificates are checked on the bundle's issue date; whether one may be
-    used *now* is ``check_certificate``'s job (``Directory.pick``), so a bundle
+    used *now* is ``check_certificate``'s job (``VerifiedDirectory.pick``), so a bundle
     stays installable after one of its certificates expires.
     """
     signed = t.strict_decode(data, t.SignedDirectory(), "directory bundle", MAX_BUNDLE_SIZE)
@@ -339,7 +339,7 @@ def verify_bundle(data: bytes, root: Certificate, *,
                               unit=authority)
     crl = CRL.from_der(bytes(tbs["crl"]))
     crl.verify_signature(root)
-    return Directory(version=version, issued=issued, authority=root,
+    return VerifiedDirectory(version=version, issued=issued, authority=root,
                      units=_units(tbs["certificates"], root, issued), crl=crl, der=bytes(data))
 
 
@@ -364,12 +364,12 @@ def _units(encoded: t.EncodedCertificates, root: Certificate, issued: datetime) 
             raise MalformedInput(f"directory bundle: the key of {cert.unit_name} appears in "
                                  "two certificates")
         keys.add(cert.public_key)
-        grouped.setdefault(cert.unit_name, {"sign": [], "encrypt": []})[usage].append(cert)
+        grouped.setdefault(cert.unit_name, {"sign": [], "enc": []})[usage].append(cert)
 
     def newest_first(certs: list[Certificate]) -> tuple[Certificate, ...]:
         return tuple(sorted(certs, key=lambda c: (c.not_before, c.serial), reverse=True))
 
-    return tuple(Unit(name, newest_first(g["sign"]), newest_first(g["encrypt"]))
+    return tuple(Unit(name, newest_first(g["sign"]), newest_first(g["enc"]))
                  for name, g in sorted(grouped.items()))
 
 

@@ -59,15 +59,15 @@ from .asn1_types import (  # noqa: F401  (Name, PEM and time helpers are part of
     parse_basic_constraints, aki_value, parse_aki, extension, extensions_of, read_extensions,
     pem_encode, pem_blocks, pem_decode)
 
-Usage = Literal["sign", "encrypt"]
-Profile = Literal["root", "sign", "encrypt"]
+Usage = Literal["sign", "enc"]
+Profile = Literal["root", "sign", "enc"]
 
 SIGNER_ID = DEFAULT_UID
 
 PROFILE_USAGE: dict[str, frozenset[str]] = {
     "root": frozenset({"keyCertSign", "cRLSign"}),
     "sign": frozenset({"digitalSignature", "nonRepudiation"}),
-    "encrypt": frozenset({"keyEncipherment", "dataEncipherment", "keyAgreement"}),
+    "enc": frozenset({"keyEncipherment", "dataEncipherment", "keyAgreement"}),
 }
 
 #: CRL reason codes (RFC 5280 §5.3.1).  6 (certificateHold) and 8 (removeFromCRL)
@@ -134,7 +134,7 @@ def _sign(signer: Signer, data: bytes) -> univ.BitString:
     return univ.BitString.fromOctetString(signer.sign(data))
 
 
-USAGE_WORDS = {"sign": "signing", "encrypt": "encryption"}
+USAGE_WORDS = {"sign": "signing", "enc": "encryption"}
 _CERT_EXTS = frozenset({OID_KEY_USAGE, OID_BASIC_CONSTRAINTS, OID_SUBJECT_KEY_ID,
                         OID_AUTHORITY_KEY_ID})
 
@@ -207,7 +207,7 @@ class Certificate:
 
     @property
     def usage(self) -> Profile:
-        """"root", "sign" or "encrypt"; ``WrongKeyUsage`` for any other mix."""
+        """"root", "sign" or "enc"; ``WrongKeyUsage`` for any other mix."""
         return classify_usage(self.key_usage, self.is_ca, self.unit_name)
 
     @property
@@ -248,8 +248,8 @@ def classify_usage(key_usage: frozenset[str], is_ca: bool, holder: str,
             return "root"
     elif key_usage and key_usage <= PROFILE_USAGE["sign"] and "digitalSignature" in key_usage:
         return "sign"
-    elif key_usage and key_usage <= PROFILE_USAGE["encrypt"] and "keyEncipherment" in key_usage:
-        return "encrypt"
+    elif key_usage and key_usage <= PROFILE_USAGE["enc"] and "keyEncipherment" in key_usage:
+        return "enc"
     shown = ", ".join(sorted(key_usage)) or "none"
     raise WrongKeyUsage(f"the {what} of {holder} has key usage ({shown}), which is "
                         "neither a signing key, an encryption key nor an authority",
@@ -277,7 +277,7 @@ def issue_certificate(signer: Signer, issuer: Certificate | None, subject: Name,
     raises ``InvalidSignature`` instead of producing a bad certificate.
     """
     if profile not in PROFILE_USAGE:
-        raise ValueError("profile must be 'root', 'sign' or 'encrypt'")
+        raise ValueError("profile must be 'root', 'sign' or 'enc'")
     if (issuer is None) != (profile == "root"):
         raise ValueError("a root is self-signed and only a root is self-signed")
     if not 0 < serial < 1 << 159:
@@ -359,7 +359,7 @@ class CertificationRequest:
 
     @property
     def usage(self) -> Usage:
-        """"sign" or "encrypt", from the requested keyUsage; ``WrongKeyUsage`` otherwise."""
+        """"sign" or "enc", from the requested keyUsage; ``WrongKeyUsage`` otherwise."""
         holder = self.subject.get("CN") or str(self.subject)
         if self.key_usage is None:
             raise WrongKeyUsage(f"the request of {holder} does not say whether its key is for "
@@ -379,8 +379,8 @@ class CertificationRequest:
 
 def build_request(signer: Signer, subject: Name, usage: Usage) -> CertificationRequest:
     """A PKCS#10 request for ``signer``'s key, asking for the keyUsage of ``usage``."""
-    if usage not in ("sign", "encrypt"):
-        raise ValueError("usage must be 'sign' or 'encrypt'")
+    if usage not in ("sign", "enc"):
+        raise ValueError("usage must be 'sign' or 'enc'")
     info = t.CertificationRequestInfo()
     info["version"] = 0
     info["subject"] = t.strict_decode(subject.der, t.RDNSequence(), "subject name")

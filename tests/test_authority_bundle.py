@@ -58,7 +58,7 @@ def test_issue_publish_verify(ca, finance):
     assert unit.signing_key == finance.sign.public_key()
     assert unit.encryption_key == finance.enc.public_key()
     assert unit.not_after - unit.not_before == timedelta(days=730)
-    assert d.pick(FINANCE, "encrypt", x509.utcnow()) == certs.encryption
+    assert d.pick(FINANCE, "enc", x509.utcnow()) == certs.encryption
     with pytest.raises(KeyNotFound, match="某区"):
         d.unit("某区")
     assert bundle.verify_bundle(ca.publish(), ca.root, installed_version=1).version == 2
@@ -226,7 +226,7 @@ def test_rotation_keeps_both_generations_and_picks_the_newest(ca, finance):
     assert unit.signing == (new[0], old[0]) and unit.encryption == (new[1], old[1])
     assert unit.encryption_key == new_office.enc.public_key()
     now = x509.utcnow()
-    assert d.pick(FINANCE, "encrypt", now) == new[1]
+    assert d.pick(FINANCE, "enc", now) == new[1]
     assert d.pick(FINANCE, "sign", t1 + timedelta(days=1)) == old[0]  # new one not yet valid
     # the old generation is retired: superseded keeps old signatures verifiable
     ca.revoke(x509.serial_hex(old[0].serial), "superseded")
@@ -250,7 +250,7 @@ def test_pick_reports_why_nothing_qualifies(ca, finance):
 def test_request_file_checks(finance):
     good = finance.request()
     req = bundle.parse_request(good)
-    assert req.name == FINANCE and req.signing.usage == "sign" and req.encryption.usage == "encrypt"
+    assert req.name == FINANCE and req.signing.usage == "sign" and req.encryption.usage == "enc"
     blocks = x509.pem_blocks(good, "CERTIFICATE REQUEST")
     pem = [x509.pem_encode("CERTIFICATE REQUEST", b) for b in blocks]
     assert bundle.parse_request(pem[1] + pem[0]).name == FINANCE  # order does not matter
@@ -258,10 +258,10 @@ def test_request_file_checks(finance):
         bundle.parse_request(pem[0])
     with pytest.raises(MalformedInput, match="one signing and one encryption"):
         bundle.parse_request(pem[0] + pem[0])
-    other = x509.build_request(finance.enc, Name.build("别的单位"), "encrypt")
+    other = x509.build_request(finance.enc, Name.build("别的单位"), "enc")
     with pytest.raises(MalformedInput, match="different units"):
         bundle.parse_request(pem[0] + other.to_pem())
-    same_key = x509.build_request(finance.sign, Name.build(FINANCE), "encrypt")
+    same_key = x509.build_request(finance.sign, Name.build(FINANCE), "enc")
     with pytest.raises(MalformedInput, match="same key"):
         bundle.parse_request(pem[0] + same_key.to_pem())
     tampered = bytearray(blocks[0])

@@ -228,8 +228,8 @@ def test_read_and_verify_openssl_issued_leaf(ossl):
     root = Certificate.from_pem((ossl / "ca.pem").read_bytes())
     leaf = Certificate.from_pem((ossl / "leaf.pem").read_bytes())
     leaf.verify_signature(root)
-    assert leaf.usage == "encrypt" and leaf.authority_key_id == root.subject_key_id
-    x509.check_certificate(leaf, x509.utcnow(), None, usage="encrypt")
+    assert leaf.usage == "enc" and leaf.authority_key_id == root.subject_key_id
+    x509.check_certificate(leaf, x509.utcnow(), None, usage="enc")
 
 
 def test_openssl_certificate_signed_with_empty_id_is_refused(ossl):

@@ -30,7 +30,7 @@ def _unit_cert(profile="sign", serial=0x1234, days=365, subject=UNIT, key=None):
 
 
 SIGN = _unit_cert("sign", 0x51)
-ENC = _unit_cert("encrypt", 0x52)
+ENC = _unit_cert("enc", 0x52)
 
 
 def _resign(der: bytes, mutate, key=ROOT_KEY) -> bytes:
@@ -59,7 +59,7 @@ def test_certificate_round_trip_fields():
     assert cert.subject_key_id == cert.public_key.fingerprint()[:20]
     assert cert.subject_key_id[:16] == cert.public_key.key_id()
     assert cert.authority_key_id == ROOT.subject_key_id
-    assert ENC.usage == "encrypt"
+    assert ENC.usage == "enc"
     assert ENC.key_usage == {"keyEncipherment", "dataEncipherment", "keyAgreement"}
     assert ROOT.usage == "root" and ROOT.is_ca and ROOT.path_len == 0
     assert Certificate.from_pem(SIGN.to_pem()) == SIGN
@@ -91,7 +91,7 @@ def test_names_are_utf8_and_checked():
 
 def test_request_round_trip_and_usage():
     key = sm2.PrivateKey.generate()
-    for usage in ("sign", "encrypt"):
+    for usage in ("sign", "enc"):
         req = x509.build_request(key, Name.build(UNIT), usage)
         again = CertificationRequest.from_pem(req.to_pem())
         again.verify()
@@ -218,7 +218,7 @@ def test_signature_by_another_key_is_refused():
 
 def test_request_with_bad_self_signature_or_no_usage():
     key = sm2.PrivateKey.generate()
-    req = x509.build_request(key, Name.build(UNIT), "encrypt")
+    req = x509.build_request(key, Name.build(UNIT), "enc")
     der = bytearray(req.der)
     der[-5] ^= 1
     with pytest.raises(SmsealError):
@@ -231,7 +231,7 @@ def test_request_with_bad_self_signature_or_no_usage():
     bare.verify()
     with pytest.raises(WrongKeyUsage, match="signing or for encryption"):
         bare.usage  # noqa: B018
-    other = x509.build_request(sm2.PrivateKey.generate(), Name.build(UNIT), "encrypt")
+    other = x509.build_request(sm2.PrivateKey.generate(), Name.build(UNIT), "enc")
     swapped = t.strict_decode(other.der, t.CertificationRequest(), "r")
     swapped["certificationRequestInfo"]["subjectPKInfo"] = x509._spki(key.public_key())
     with pytest.raises(InvalidSignature):
@@ -264,7 +264,7 @@ def _crl(*entries):
 
 def test_check_certificate_accepts_a_good_certificate():
     x509.check_certificate(SIGN, T0 + timedelta(days=10), _crl(), usage="sign")
-    x509.check_certificate(ENC, T0 + timedelta(days=10), None, usage="encrypt")
+    x509.check_certificate(ENC, T0 + timedelta(days=10), None, usage="enc")
 
 
 def test_compromised_key_is_refused_at_any_time():
@@ -296,7 +296,7 @@ def test_expired_and_not_yet_valid_are_refused():
 
 def test_wrong_usage_is_refused():
     with pytest.raises(WrongKeyUsage, match=f"encryption certificate of {UNIT}") as exc:
-        x509.check_certificate(SIGN, T0, None, usage="encrypt")
+        x509.check_certificate(SIGN, T0, None, usage="enc")
     assert isinstance(exc.value, PolicyError)
     with pytest.raises(WrongKeyUsage):
         x509.check_certificate(ENC, T0, None, usage="sign")
