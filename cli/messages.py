@@ -42,6 +42,8 @@ ERRORS: dict[str, str] = {
     "OutputExists": N_("{path} already exists; nothing was overwritten. Choose another name or add --force."),
     "TransportError": N_("Delivery failed ({detail}). The package was kept; try again later."),
     "UnsupportedAlgorithm": N_("Not supported: {detail}"),
+    "ConfigError": N_("{detail}"),
+    "UsageError": N_("{detail}"),
     "SmsealError": N_("Error: {detail}"),
 }
 

@@ -1,0 +1,57 @@
+"""Writing outputs safely: into a temporary file beside the destination, then
+linked or renamed into place, so nothing is ever half-written and an existing
+file is never overwritten unless asked."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from shangmi import OutputExists
+
+
+@contextmanager
+def atomic_output(dest: str | os.PathLike, *, overwrite: bool = False, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """Yield a binary file to write; on success it appears at ``dest`` in one step.
+
+    On any exception the temporary file is removed and ``dest`` is untouched.
+    """
+    dest = Path(dest)
+    if dest.exists() and not overwrite:
+        raise OutputExists(f"{dest} already exists", path=str(dest))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        if overwrite:
+            os.replace(tmp, dest)
+        else:
+            try:
+                os.link(tmp, dest)  # fails if dest appeared meanwhile: no race
+            except FileExistsError:
+                raise OutputExists(f"{dest} already exists", path=str(dest)) from None
+            except OSError:  # file systems without hard links (some network shares)
+                if dest.exists():
+                    raise OutputExists(f"{dest} already exists", path=str(dest)) from None
+                os.rename(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_atomic(dest: str | os.PathLike, data: bytes, *, overwrite: bool = False, mode: int = 0o644) -> None:
+    with atomic_output(dest, overwrite=overwrite, mode=mode) as f:
+        f.write(data)
+
+
+def safe_component(name: str) -> str:
+    """A unit name as one folder name: no separators, no dot names, no control characters."""
+    cleaned = "".join("_" if (c in '/\\:*?"<>|' or ord(c) < 32) else c for c in name).strip().strip(".")
+    return cleaned or "_"
