@@ -5,6 +5,12 @@ from __future__ import annotations
 import importlib
 
 MODULES = [
+    "cmd_init",
+    "cmd_keys",
+    "cmd_seal",
+    "cmd_open",
+    "cmd_receipts",
+    "cmd_quickstart",
     "cmd_selftest",
 ]
 

@@ -104,15 +104,15 @@ class Ledger:
                 db.execute("INSERT OR IGNORE INTO sent_recipients (package_id, unit, role, key_id) VALUES (?,?,?,?)",
                            (package_id, unit, role, key_id))
 
-    def sent_digest(self, package_id: str) -> bytes | None:
+    def sent_record(self, package_id: str) -> tuple[bytes, str, list[tuple[str, str, bytes]]] | None:
+        """(package digest, sealed_at, [(unit, role, key_id)]) of a package we sent, or None."""
         with self._connect() as db:
-            row = db.execute("SELECT digest FROM sent WHERE package_id = ?", (package_id,)).fetchone()
-        return row[0] if row else None
-
-    def sent_path(self, package_id: str) -> str | None:
-        with self._connect() as db:
-            row = db.execute("SELECT path FROM sent WHERE package_id = ?", (package_id,)).fetchone()
-        return row[0] if row else None
+            row = db.execute("SELECT digest, sealed_at FROM sent WHERE package_id = ?", (package_id,)).fetchone()
+            if row is None:
+                return None
+            recips = db.execute("SELECT unit, role, key_id FROM sent_recipients WHERE package_id = ?",
+                                (package_id,)).fetchall()
+        return row[0], row[1], [tuple(r) for r in recips]
 
     def record_receipt(self, package_id: str, key_id: bytes, at: datetime, status: str, receipt: bytes) -> bool:
         """Mark a recipient as having signed; False if that recipient was already recorded."""

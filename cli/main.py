@@ -60,6 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except shangmi.SmsealError as exc:
         console.error(exc)
         return exc.exit_code
+    except (ValueError, TypeError) as exc:
+        # The libraries raise these for inputs they refuse (a bad file name, a bad
+        # unit name); --verbose shows the traceback in case it is a bug instead.
+        if args.verbose:
+            raise
+        console.fail(str(exc))
+        return EXIT_USAGE
     except KeyboardInterrupt:
         console.fail(_("Interrupted; nothing was left half-written."))
         return EXIT_INTERRUPTED

@@ -8,6 +8,7 @@ anyway), never the confidential title.
 
 from __future__ import annotations
 
+import shutil
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -18,7 +19,7 @@ from typing import Protocol
 from shangmi import TransportError
 
 from .config import Config
-from .fsutil import safe_component, write_atomic
+from .fsutil import atomic_output, safe_component
 from .i18n import _
 
 PACKAGE_SUFFIX = ".smx"
@@ -28,7 +29,7 @@ RECEIPT_SUFFIX = ".receipt"
 class Transport(Protocol):
     name: str
 
-    def deliver_package(self, data: bytes, unit: str, package_id: str, urgency: str) -> str: ...
+    def deliver_package(self, package: Path, unit: str, package_id: str, urgency: str) -> str: ...
 
     def deliver_receipt(self, data: bytes, unit: str, package_id: str) -> str: ...
 
@@ -44,7 +45,7 @@ class OutboxTransport:
     def inbox(self, unit: str) -> Path:
         return self.root / safe_component(unit)
 
-    def _put(self, folder: Path, name: str, data: bytes) -> str:
+    def _put(self, folder: Path, name: str, data: bytes | Path) -> str:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             dest = folder / name
@@ -52,13 +53,18 @@ class OutboxTransport:
             while dest.exists():  # the same receipt sent twice is kept, not overwritten
                 dest = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
                 n += 1
-            write_atomic(dest, data)
+            with atomic_output(dest) as out:
+                if isinstance(data, Path):
+                    with open(data, "rb") as src:
+                        shutil.copyfileobj(src, out, 1 << 20)  # streams: packages can be large
+                else:
+                    out.write(data)
             return str(dest)
         except OSError as exc:
             raise TransportError(f"cannot write to {folder}: {exc.strerror}") from None
 
-    def deliver_package(self, data: bytes, unit: str, package_id: str, urgency: str) -> str:
-        return self._put(self.inbox(unit) / "packages", package_id + PACKAGE_SUFFIX, data)
+    def deliver_package(self, package: Path, unit: str, package_id: str, urgency: str) -> str:
+        return self._put(self.inbox(unit) / "packages", package_id + PACKAGE_SUFFIX, Path(package))
 
     def deliver_receipt(self, data: bytes, unit: str, package_id: str) -> str:
         return self._put(self.inbox(unit) / "receipts", package_id + RECEIPT_SUFFIX, data)
@@ -104,7 +110,8 @@ class SMTPTransport:
             raise TransportError(f"mail server {s.host}:{s.port}: {type(exc).__name__}: {exc}") from None
         return to
 
-    def deliver_package(self, data: bytes, unit: str, package_id: str, urgency: str) -> str:
+    def deliver_package(self, package: Path, unit: str, package_id: str, urgency: str) -> str:
+        data = Path(package).read_bytes()  # a mail message holds its attachment whole anyway
         subject = f"{_URGENCY_TAG.get(urgency, '')}smseal 公文文件包 {package_id}"
         body = _("A sealed document package is attached. Open it with: smseal open {name}\n").format(
             name=package_id + PACKAGE_SUFFIX)

@@ -299,13 +299,17 @@ class Directory:
 
     @staticmethod
     def _check_valid(unit: Unit, k: DirectoryKey, at: datetime) -> None:
+        # unit= and reason= let the command line name both in a translated sentence.
         if unit.revoked_at is not None and unit.revoked_at <= at:
-            raise RevokedKey(f"unit {unit.name} was revoked on {to_text(unit.revoked_at)}"
-                             f" ({unit.revocation_reason})")
+            reason = f"{to_text(unit.revoked_at)}: {unit.revocation_reason}"
+            raise RevokedKey(f"unit {unit.name} was revoked on {reason}", unit=unit.name, reason=reason)
         if k.revoked_at is not None and k.revoked_at <= at:
+            reason = f"{to_text(k.revoked_at)}: {k.revocation_reason}"
             raise RevokedKey(f"this {'signing' if k.role == 'sign' else 'encryption'} key of {unit.name} "
-                             f"was revoked on {to_text(k.revoked_at)} ({k.revocation_reason})")
+                             f"was revoked on {reason}", unit=unit.name, reason=reason)
         if k.not_before is not None and at < k.not_before:
-            raise ExpiredCertificate(f"the key of {unit.name} is not valid before {to_text(k.not_before)}")
+            reason = f"not valid before {to_text(k.not_before)}"
+            raise ExpiredCertificate(f"the key of {unit.name} is {reason}", unit=unit.name, reason=reason)
         if k.not_after is not None and at > k.not_after:
-            raise ExpiredCertificate(f"the key of {unit.name} expired on {to_text(k.not_after)}")
+            reason = f"expired on {to_text(k.not_after)}"
+            raise ExpiredCertificate(f"the key of {unit.name} {reason}", unit=unit.name, reason=reason)

@@ -1,0 +1,147 @@
+"""``smseal open`` (verify, decrypt, write the files, sign a receipt),
+``smseal verify`` (signature and integrity, nothing decrypted) and
+``smseal inspect`` (the clear header only)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .cmd_seal import URGENCY_LABEL
+from .context import App, UsageError
+from .fsutil import write_atomic
+from .i18n import _
+from .progress import CountingReader, Progress
+from .transport import make as make_transport
+
+
+def register(sub) -> None:
+    p = sub.add_parser("open", help=_("verify and open a package addressed to this unit"))
+    p.add_argument("package", help=_("the package file (.smx)"))
+    p.add_argument("-o", "--output", metavar="DIR", help=_("folder for the documents (default: a new folder here)"))
+    p.add_argument("--receipt-out", metavar="FILE", help=_("write the signed receipt to FILE instead of sending it"))
+    p.add_argument("--no-receipt", action="store_true", help=_("do not make a receipt now"))
+    p.add_argument("--via", choices=["outbox", "smtp"], help=_("how to send the receipt back (default from config.ini)"))
+    p.add_argument("--force", action="store_true", help=_("overwrite files that already exist in the folder"))
+    p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
+    p.set_defaults(func=run_open)
+    v = sub.add_parser("verify", help=_("check a package's signature and integrity without decrypting it"))
+    v.add_argument("package")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=run_verify)
+    i = sub.add_parser("inspect", help=_("show a package's clear header (unverified)"))
+    i.add_argument("package")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=run_inspect)
+
+
+def _existing(path: str) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(_("File not found: {path}").format(path=path))
+    return p
+
+
+def run_open(args, console) -> int:
+    from envelope import inspect, make_receipt, open_package
+
+    if args.receipt_out and args.no_receipt:
+        raise UsageError(_("--receipt-out and --no-receipt exclude each other."))
+    src = _existing(args.package)
+    app = App(args, console)
+    try:
+        info = inspect(src)
+        pid = info.package_id.hex()
+        _kid, decrypter = app.keystore.find_decrypter([r.key_id for r in info.recipients])
+        out = Path(args.output or f"{pid[:16]}")
+        earlier = app.ledger.already_received(pid)
+        progress = Progress(_("Opening"), src.stat().st_size)
+        with open(src, "rb") as f:
+            try:
+                res = open_package(CountingReader(f, progress), key=decrypter, trusted=app.directory,
+                                   out_dir=out, overwrite=args.force)
+            finally:
+                progress.finish()
+        meta = res.metadata
+        app.ledger.record_received(package_id=pid, sender_unit=res.sender, sender_key_id=res.sender_key.key_id(),
+                                   title=meta.title, doc_number=meta.doc_number, urgency=res.urgency,
+                                   due=meta.due, out_dir=str(out.resolve()))
+        receipt_where = None
+        if not args.no_receipt:
+            receipt = make_receipt(res, signer=app.keystore.signer(app.unit))
+            if args.receipt_out:
+                write_atomic(args.receipt_out, receipt.to_bytes())
+                receipt_where = args.receipt_out
+            else:
+                receipt_where = make_transport(app.config, args.via).deliver_receipt(
+                    receipt.to_bytes(), res.sender or "", pid)
+            app.ledger.mark_receipt_sent(pid)
+        if args.json:
+            console.json({"package_id": pid, "sender": res.sender, "urgency": res.urgency, "role": res.role,
+                          "title": meta.title, "doc_number": meta.doc_number, "label": meta.label,
+                          "due": meta.due, "remarks": meta.remarks, "files": [str(f) for f in res.files],
+                          "receipt": receipt_where, "already_received": earlier})
+            return 0
+        if earlier:
+            console.note(_("Note: this package was already received on {when}; this is a repeat delivery.")
+                         .format(when=earlier))
+        console.print(_("Opened package {pid} from {sender} (signature verified).").format(
+            pid=pid, sender=res.sender or _("an unnamed trusted key")))
+        urg = URGENCY_LABEL.get(res.urgency)
+        if urg:
+            console.print(_("  urgency: {u}").format(u=urg))
+        for label, value in ((_("title"), meta.title), (_("document number"), meta.doc_number),
+                             (_("label"), meta.label), (_("due"), meta.due), (_("remarks"), meta.remarks)):
+            if value:
+                console.print(f"  {label}: {value}")
+        console.print(_("  role: {role}").format(role=_("main recipient (主送)") if res.role == "to"
+                                                 else _("copy recipient (抄送)")))
+        for f in res.files:
+            console.print(f"  → {f}")
+        if receipt_where:
+            console.print(_("Signed receipt: {where}").format(where=receipt_where))
+        return 0
+    finally:
+        app.close()
+
+
+def run_verify(args, console) -> int:
+    from envelope import verify_package
+
+    src = _existing(args.package)
+    app = App(args, console)
+    try:
+        res = verify_package(src, trusted=app.directory)
+        if args.json:
+            console.json({"package_id": res.package_id.hex(), "sender": res.sender, "valid": True,
+                          "sealed_at": res.sealed_at.isoformat(), "urgency": res.urgency})
+        else:
+            console.print(_("Valid: package {pid} was sealed by {sender} on {when} and has not been altered.")
+                          .format(pid=res.package_id.hex(), sender=res.sender or "?", when=res.sealed_at))
+        return 0
+    finally:
+        app.close()
+
+
+def run_inspect(args, console) -> int:
+    from envelope import inspect
+
+    info = inspect(_existing(args.package))
+    recips = [{"role": r.role, "key_id": r.key_id.hex()} for r in info.recipients]
+    if args.json:
+        console.json({"version": info.version, "package_id": info.package_id.hex(),
+                      "sealed_at": info.sealed_at.isoformat(), "urgency": info.urgency,
+                      "sender_key_id": info.sender_key_id.hex(), "recipients": recips,
+                      "header_size": info.header_size, "payload_size": info.payload_size,
+                      "armored": info.armored, "verified": False})
+        return 0
+    console.print(_("Package {pid} (format v{v}, unverified header)").format(pid=info.package_id.hex(), v=info.version))
+    console.print(_("  sealed at: {t}").format(t=info.sealed_at))
+    console.print(_("  urgency: {u}").format(u=URGENCY_LABEL.get(info.urgency) or _("normal")))
+    console.print(_("  sender key id: {k}").format(k=info.sender_key_id.hex()))
+    for r in recips:
+        console.print(_("  recipient ({role}): {k}").format(role=_("主送") if r["role"] == "to" else _("抄送"),
+                                                           k=r["key_id"]))
+    if info.payload_size is not None:
+        console.print(_("  encrypted payload: {n:,} bytes").format(n=info.payload_size))
+    return 0

@@ -1,0 +1,92 @@
+"""Everything a command needs from SMSEAL_HOME, opened lazily: config, own keys,
+the directory of units, the ledger, and how to ask for passphrases."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from functools import cached_property
+from pathlib import Path
+
+from shangmi import SmsealError
+
+from . import home as _home
+from .config import Config
+from .i18n import _
+from .ledger import Ledger
+
+
+class UsageError(SmsealError):
+    """The command was used wrongly; the message says how to use it."""
+
+    exit_code = 2
+
+
+def passphrase_callback(console):
+    """Answer from SMSEAL_PASSPHRASE / SMSEAL_PIN, else ask on the terminal."""
+    from keystore import Purpose, env_passphrase
+
+    from_env = env_passphrase()
+
+    def answer(prompt) -> bytes:
+        purpose = getattr(prompt, "purpose", None)
+        var = "SMSEAL_PIN" if purpose is Purpose.PIN else "SMSEAL_PASSPHRASE"
+        if os.environ.get(var):
+            return from_env(prompt)
+        if not sys.stdin.isatty():
+            raise UsageError(_("A passphrase is needed: set {var}, or run smseal in a terminal.").format(var=var))
+        label = _("PIN for the security token: ") if purpose is Purpose.PIN else _("Passphrase ({what}): ").format(
+            what=getattr(prompt, "subject", "") or str(prompt))
+        first = getpass.getpass(label)
+        if purpose is Purpose.NEW:
+            if getpass.getpass(_("Repeat the passphrase: ")) != first:
+                raise UsageError(_("The two passphrases differ; nothing was created."))
+        return first.encode("utf-8")
+
+    return answer
+
+
+class App:
+    def __init__(self, args, console) -> None:
+        self.console = console
+        self.home: Path = _home.resolve(getattr(args, "home", None))
+        self.config = Config(self.home)
+
+    @cached_property
+    def keystore(self):
+        from keystore import Keystore
+
+        module = self.config.get("pkcs11", "module")
+        return Keystore(self.home, passphrase=passphrase_callback(self.console), pkcs11_module=module)
+
+    @cached_property
+    def directory(self):
+        from keystore import Directory
+
+        return Directory(self.home)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(self.home)
+
+    @property
+    def unit(self) -> str:
+        name = self.config.get("unit", "name")
+        if not name:
+            raise UsageError(_("This computer has no unit yet: run 'smseal init --unit NAME' first."))
+        return name
+
+    def close(self) -> None:
+        if "directory" in self.__dict__:
+            self.directory.close()
+        if "keystore" in self.__dict__:
+            self.keystore.close()
+
+
+def confirm(question: str, assume_yes: bool) -> bool:
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(_("Confirmation needed: run in a terminal, or add --yes after checking the fingerprint."))
+    return input(question + " [y/N] ").strip().lower() in ("y", "yes", "是", "shi")
