@@ -106,6 +106,9 @@ class Metadata:
         kw["files"] = _parse_files(files)
         return cls(**kw)
 
+    def __repr__(self) -> str:   # titles and names are confidential: keep them out of logs
+        return f"<Metadata {len(self.files)} file(s), {self.payload_size} bytes>"
+
     @property
     def payload_size(self) -> int:
         return sum(f.size for f in self.files)

@@ -101,13 +101,11 @@ def encrypt(key: bytes, read: Callable[[int], bytes], total: int, write: Callabl
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="smseal-seal") as pool:
         pipe = _Pipeline(pool, _encrypt_batch, key, sink)
         try:
-            ctr = 0
-            while ctr < n_chunks:
+            for first in range(0, n_chunks, per_batch):
                 job: Job = []
-                for ctr in range(ctr, min(ctr + per_batch, n_chunks)):
+                for ctr in range(first, min(first + per_batch, n_chunks)):
                     size = min(chunk_size, total - ctr * chunk_size)
                     job.append((ctr, ctr == n_chunks - 1, read(size)))
-                ctr += 1
                 pipe.submit(job)
             pipe.drain()
         finally:

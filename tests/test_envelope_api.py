@@ -194,3 +194,10 @@ def test_private_key_objects_are_signer_and_decrypter():
     from envelope import Decrypter, Signer
     k = sm2.PrivateKey.generate()
     assert isinstance(k, Signer) and isinstance(k, Decrypter)
+
+
+def test_reprs_do_not_leak(sealed, tmp_path, tmp_path_factory):
+    res = open_package(sealed, key=TO, trusted=TRUSTED, out_dir=tmp_path / "o")
+    text = repr(res) + repr(make(tmp_path_factory.mktemp("m"))) + repr(TO)
+    for secret in (TITLE, DOCNO, "请于"):
+        assert secret not in text
