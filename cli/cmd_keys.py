@@ -26,6 +26,9 @@ def register(sub) -> None:
     li.add_argument("--json", action="store_true")
     li.set_defaults(func=list_)
     p.set_defaults(func=lambda a, c: (_usage(p)))
+    from . import cmd_certs
+
+    cmd_certs.register_keys(ks)
 
 
 def _usage(p) -> int:

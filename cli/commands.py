@@ -10,6 +10,8 @@ MODULES = [
     "cmd_seal",
     "cmd_open",
     "cmd_receipts",
+    "cmd_directory",
+    "cmd_authority",
     "cmd_quickstart",
     "cmd_selftest",
 ]

@@ -1,0 +1,150 @@
+"""``smseal authority``: the confidentiality bureau's commands — init, issue, revoke, publish, list.
+
+The authority lives in SMSEAL_HOME/authority (key file 0600 or a token key,
+root.pem, state).  Its key's passphrase comes from SMSEAL_PASSPHRASE or a prompt.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .context import App, UsageError, passphrase_callback
+from .fsutil import write_atomic
+from .i18n import _
+
+
+def register(sub) -> None:
+    p = sub.add_parser("authority", help=_("for the confidentiality bureau: certificates and the directory"))
+    s = p.add_subparsers(dest="authority_command", metavar="ACTION")
+    i = s.add_parser("init", help=_("create the authority's key and root certificate"))
+    i.add_argument("--name", required=True, help=_("e.g. 某市保密局"))
+    i.add_argument("--token", metavar="PKCS11_URI", help=_("keep the authority key on a token (needs SM2 signing)"))
+    i.add_argument("--profile", help=_("vendor profile of the token"))
+    i.add_argument("--validity-days", type=int, default=7300)
+    i.set_defaults(func=run_init)
+    iss = s.add_parser("issue", help=_("certify a unit's request file"))
+    iss.add_argument("request", help=_("the unit's .csr file"))
+    iss.add_argument("-o", "--output", required=True, help=_("the certificates file to give back (.certs)"))
+    iss.add_argument("--unit", help=_("refuse unless the request is for this unit"))
+    iss.add_argument("--validity-days", type=int, default=730)
+    iss.add_argument("--force", action="store_true")
+    iss.set_defaults(func=run_issue)
+    r = s.add_parser("revoke", help=_("revoke a unit's certificates, or one by serial number"))
+    r.add_argument("target", metavar="UNIT|SERIAL")
+    r.add_argument("--reason", default="unspecified",
+                   choices=["unspecified", "keyCompromise", "affiliationChanged", "superseded",
+                            "cessationOfOperation", "privilegeWithdrawn"])
+    r.set_defaults(func=run_revoke)
+    pub = s.add_parser("publish", help=_("write the signed directory bundle (all current certificates + CRL)"))
+    pub.add_argument("-o", "--output", required=True)
+    pub.add_argument("--force", action="store_true")
+    pub.set_defaults(func=run_publish)
+    li = s.add_parser("list", help=_("certificates issued"))
+    li.add_argument("--json", action="store_true")
+    li.set_defaults(func=run_list)
+    p.set_defaults(func=lambda a, c: (p.print_help(), 2)[1])
+
+
+def _ask_passphrase(app: App, purpose_name: str) -> bytes:
+    from keystore import Prompt, Purpose
+
+    return passphrase_callback(app.console)(Prompt(_("authority key"), getattr(Purpose, purpose_name),
+                                                   _("authority key")))
+
+
+def _authority_home(app: App) -> Path:
+    return app.home / "authority"
+
+
+def _open(app: App):
+    from keystore.authority import Authority
+
+    home = _authority_home(app)
+    if not (home / "root.pem").exists():
+        raise UsageError(_("No authority here: run 'smseal authority init --name NAME' first."))
+    token_identity = app.config.get("authority", "token_identity")
+    if token_identity:
+        return Authority.open(home, signer=app.keystore.signer(token_identity))
+    return Authority.open(home, password=_ask_passphrase(app, "UNLOCK"))
+
+
+def run_init(args, console) -> int:
+    from keystore import fingerprint_words
+    from keystore.authority import Authority
+
+    app = App(args, console)
+    try:
+        home = _authority_home(app)
+        if args.token:
+            ident = f"{args.name} (authority)"
+            app.keystore.generate(ident, signing=args.token, encryption="software", profile=args.profile)
+            auth = Authority.init(home, args.name, signer=app.keystore.signer(ident),
+                                  validity_days=args.validity_days)
+            app.config.set("authority", "token_identity", ident)
+        else:
+            auth = Authority.init(home, args.name, password=_ask_passphrase(app, "NEW"),
+                                  validity_days=args.validity_days)
+        console.print(_("Created the authority {name} in {home}.").format(name=auth.name, home=home))
+        console.print(_("Root certificate: {path}").format(path=home / "root.pem"))
+        console.print(_("Root key fingerprint (publish it so offices can check it):"))
+        console.print("  " + fingerprint_words(auth.root.public_key))
+        return 0
+    finally:
+        app.close()
+
+
+def run_issue(args, console) -> int:
+    app = App(args, console)
+    try:
+        try:
+            request = Path(args.request).read_bytes()
+        except OSError:
+            raise UsageError(_("File not found: {path}").format(path=args.request)) from None
+        auth = _open(app)
+        out = auth.issue_file(request, unit_name=args.unit, validity_days=args.validity_days)
+        write_atomic(args.output, out, overwrite=args.force)
+        console.print(_("Issued the certificates; give {path} back to the unit.").format(path=args.output))
+        return 0
+    finally:
+        app.close()
+
+
+def run_revoke(args, console) -> int:
+    app = App(args, console)
+    try:
+        serials = _open(app).revoke(args.target, args.reason)
+        console.print(_("Revoked {n} certificate(s): {serials}. Publish a new bundle so offices learn of it.")
+                      .format(n=len(serials), serials=", ".join(f"{s:x}" for s in serials)))
+        return 0
+    finally:
+        app.close()
+
+
+def run_publish(args, console) -> int:
+    app = App(args, console)
+    try:
+        data = _open(app).publish()
+        write_atomic(args.output, data, overwrite=args.force)
+        console.print(_("Wrote the signed directory bundle to {path}.").format(path=args.output))
+        return 0
+    finally:
+        app.close()
+
+
+def run_list(args, console) -> int:
+    app = App(args, console)
+    try:
+        auth = _open(app)
+        rows = [{"unit": c.unit, "serial": f"{c.serial:x}", "usage": sorted(c.certificate.key_usage),
+                 "not_after": c.certificate.not_after.isoformat(),
+                 "revoked": (f"{c.revoked.date.isoformat()} {c.revoked.reason}" if c.revoked else None)}
+                for c in auth.certificates()]
+        if args.json:
+            console.json(rows)
+        else:
+            for r in rows:
+                state = _("  REVOKED {what}").format(what=r["revoked"]) if r["revoked"] else ""
+                console.print(f"  {r['unit']}  {r['serial']}  {','.join(r['usage'])}  → {r['not_after']}{state}")
+        return 0
+    finally:
+        app.close()

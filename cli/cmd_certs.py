@@ -1,0 +1,91 @@
+"""``smseal keys request`` / ``keys install`` / ``keys rotate``: certificates from the bureau for this unit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shangmi import InvalidKey, UnsupportedMechanism
+
+from .context import App, UsageError
+from .fsutil import write_atomic
+from .i18n import _
+from .trust import Trust
+
+
+def register_keys(ks) -> None:
+    r = ks.add_parser("request", help=_("write a certificate request for this unit's keys"))
+    r.add_argument("-o", "--output", required=True, help=_("request file to give to the bureau (.csr)"))
+    r.add_argument("--organization", help=_("O= in the certificate subject"))
+    r.add_argument("--force", action="store_true")
+    r.set_defaults(func=run_request)
+    i = ks.add_parser("install", help=_("install the certificates the bureau issued for this unit"))
+    i.add_argument("certs", help=_("the .certs file from the bureau"))
+    i.set_defaults(func=run_install)
+    ro = ks.add_parser("rotate", help=_("make new keys (old ones are kept to open old packages)"))
+    ro.add_argument("--role", choices=["sign", "enc", "both"], default="both")
+    ro.set_defaults(func=run_rotate)
+
+
+def run_request(args, console) -> int:
+    from keystore.bundle import make_request
+    from keystore.x509 import Name
+
+    app = App(args, console)
+    try:
+        unit = app.unit
+        signer = app.keystore.signer(unit)
+        enc = app.keystore.decrypter(unit)
+        if not hasattr(enc, "sign"):
+            raise UnsupportedMechanism("the encryption key's token cannot sign, so it cannot sign its own "
+                                       "certificate request")
+        data = make_request(Name.build(unit, organization=args.organization), signer, enc)
+        write_atomic(args.output, data, overwrite=args.force)
+        console.print(_("Wrote the certificate request of {unit} to {path}; take it to the bureau.")
+                      .format(unit=unit, path=args.output))
+        return 0
+    finally:
+        app.close()
+
+
+def run_install(args, console) -> int:
+    from keystore.bundle import parse_unit_certificates
+
+    app = App(args, console)
+    try:
+        try:
+            data = Path(args.certs).read_bytes()
+        except OSError:
+            raise UsageError(_("File not found: {path}").format(path=args.certs)) from None
+        certs = parse_unit_certificates(data, pinned_root=Trust(app.home).pinned_root())
+        ident = app.keystore.get(app.unit)
+        mine = {k.public_key for k in ident.keys}
+        if certs.signing.public_key not in mine or certs.encryption.public_key not in mine:
+            raise InvalidKey("these certificates are for keys this unit does not hold", unit=ident.name)
+        if certs.name != ident.name:
+            raise InvalidKey(f"these certificates are for {certs.name}, not {ident.name}")
+        folder = app.home / "certs"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        dest = folder / f"{certs.signing.serial:x}.certs"
+        write_atomic(dest, data, overwrite=True)
+        console.print(_("Installed the certificates of {unit} (valid until {until}).").format(
+            unit=ident.name, until=certs.signing.not_after.date()))
+        return 0
+    finally:
+        app.close()
+
+
+def run_rotate(args, console) -> int:
+    from keystore import fingerprint_words
+
+    app = App(args, console)
+    try:
+        roles = ["sign", "enc"] if args.role == "both" else [args.role]
+        for role in roles:
+            info = app.keystore.rotate(app.unit, role)
+            console.print(_("New {role} key, generation {g}: {fp}").format(
+                role=role, g=info.generation, fp=fingerprint_words(info.public_key)))
+        console.print(_("Old keys are kept, so packages sealed to them still open. Next: smseal keys request "
+                        "-o new.csr, and export a new card."))
+        return 0
+    finally:
+        app.close()
