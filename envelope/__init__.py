@@ -9,14 +9,16 @@ signature of a trusted sender verifies over every byte.
 
 from .format import CHUNK_SIZE, URGENCIES, VERSION
 from .metadata import FileEntry, Metadata
-from .open import inspect, open_package
+from .open import inspect, open_package, verify_package
 from .package import Package
 from .protocols import Decrypter, KeyList, Signer, TrustStore
 from .receipt import STATUSES, Receipt, make_receipt, verify_receipt
-from .results import OpenResult, PackageInfo, ReceiptInfo, RecipientInfo, SealResult
+from .results import (OpenResult, PackageInfo, ReceiptInfo, RecipientInfo, SealResult,
+                      VerifyResult)
 from .seal import seal
 
 __all__ = ["Package", "seal", "open_package", "inspect", "make_receipt", "verify_receipt",
+           "verify_package", "VerifyResult",
            "Receipt", "Signer", "Decrypter", "TrustStore", "KeyList", "Metadata", "FileEntry",
            "OpenResult", "SealResult", "PackageInfo", "ReceiptInfo", "RecipientInfo",
            "STATUSES", "URGENCIES", "CHUNK_SIZE", "VERSION"]

@@ -30,7 +30,7 @@ from .format import CHUNK_SIZE, SIGNATURE_SIZE, Header, Stanza, read_prelude
 from .metadata import MAX_METADATA_SIZE, Metadata, check_label
 from .placing import place, refuse_existing
 from .protocols import Decrypter, Trusted, as_trust_store, check_sender
-from .results import OpenResult, PackageInfo, RecipientInfo
+from .results import OpenResult, PackageInfo, RecipientInfo, VerifyResult
 from .source import Src, open_source
 
 Keys = Union[Decrypter, Sequence[Decrypter]]
@@ -61,7 +61,7 @@ def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike,
         sender_key = header.sender_key
         unit = check_sender(trust, sender_key, header.sealed_datetime)
         file_key, stanza = _unwrap(header, decrypters)
-        out.mkdir(parents=True, exist_ok=True)
+        created = _make_dirs(out)
         tmp = _private_dir_beside(out)
         try:
             sink = _FileSink(tmp, out, overwrite)
@@ -71,6 +71,13 @@ def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike,
             verify_signature(sender_key, prelude, payload_digest, signature)
             sink.check_complete()
             files = sink.place_all()
+        except BaseException:
+            for d in created:          # a refused package leaves no trace, not even out_dir
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+            raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return OpenResult(
@@ -113,6 +120,17 @@ def _unwrap(header: Header, decrypters: list[Decrypter]) -> tuple[bytes, Stanza]
         raise DecryptionError("the file key addressed to us could not be recovered")
     raise NoMatchingKey("this package is not addressed to any key held here",
                         hint="a package opens only with the addressed unit's own key (密件不许代领)")
+
+
+def _make_dirs(out: Path) -> list[Path]:
+    """Create ``out`` and its missing parents; return those created, deepest first."""
+    missing = []
+    d = out
+    while not d.exists() and d != d.parent:
+        missing.append(d)
+        d = d.parent
+    out.mkdir(parents=True, exist_ok=True)
+    return missing
 
 
 def _private_dir_beside(out: Path) -> Path:
@@ -233,11 +251,8 @@ def inspect(src: Src) -> PackageInfo:
                        header_size=len(prelude), payload_size=payload, armored=armored)
 
 
-def scan(src: Src) -> tuple[Header, bytes]:
-    """Read a whole package without decrypting it; return (header, package digest).
-
-    Used to check a receipt against the sealed package the sender kept.
-    """
+def _read_all(src: Src) -> tuple[bytes, Header, bytes, bytes]:
+    """Read a whole package without decrypting: (prelude, header, payload digest, signature)."""
     with open_source(src) as (f, _armored, _size):
         prelude, header = read_prelude(f)
         digest = sm3.SM3()
@@ -251,5 +266,30 @@ def scan(src: Src) -> tuple[Header, bytes]:
             tail = buf[-SIGNATURE_SIZE:]
         if len(tail) < SIGNATURE_SIZE:
             raise MalformedPackage("the package is truncated (signature missing)")
-    return header, p.package_digest(prelude, digest.digest(), tail)
+    return prelude, header, digest.digest(), tail
 
+
+def scan(src: Src) -> tuple[Header, bytes]:
+    """Read a whole package without decrypting it; return (header, package digest).
+
+    Used to check a receipt against the sealed package the sender kept.
+    """
+    prelude, header, payload_digest, signature = _read_all(src)
+    return header, p.package_digest(prelude, payload_digest, signature)
+
+
+def verify_package(src: Src, *, trusted: Trusted) -> VerifyResult:
+    """Check, without any decryption key, that a trusted sender sealed exactly these bytes.
+
+    For a mail room, an archive or a sender's own copy: the signature covers
+    the header and every ciphertext byte.  It does not decrypt, so it says
+    nothing about the plaintext; ``open_package`` checks that too.  Raises
+    ``MalformedPackage``, what the trust store raises, or ``InvalidSignature``.
+    """
+    prelude, header, payload_digest, signature = _read_all(src)
+    unit = check_sender(as_trust_store(trusted), header.sender_key, header.sealed_datetime)
+    verify_signature(header.sender_key, prelude, payload_digest, signature)
+    return VerifyResult(package_id=header.package_id,
+                        package_digest=p.package_digest(prelude, payload_digest, signature),
+                        sealed_at=header.sealed_datetime, urgency=header.urgency, sender=unit,
+                        sender_key=header.sender_key, recipients=_recipients(header))

@@ -48,6 +48,19 @@ class PackageInfo:
 
 
 @dataclass(frozen=True)
+class VerifyResult:
+    """A package whose sender signature verified (``verify_package``); nothing was decrypted."""
+
+    package_id: bytes
+    package_digest: bytes
+    sealed_at: datetime
+    urgency: str
+    sender: str | None
+    sender_key: sm2.PublicKey
+    recipients: tuple[RecipientInfo, ...]
+
+
+@dataclass(frozen=True)
 class OpenResult:
     """An opened package: its files are in place, and everything was authenticated."""
 
