@@ -79,8 +79,9 @@ def test_ledger_overdue(tmp_path):
 
 
 def test_outbox_transport(tmp_path):
-    t = OutboxTransport(tmp_path)
-    p1 = t.deliver_package(b"pkg", "财政局", "abc", "urgent")
+    t = OutboxTransport(tmp_path / "out")
+    (tmp_path / "pkg").write_bytes(b"pkg")
+    p1 = t.deliver_package(tmp_path / "pkg", "财政局", "abc", "urgent")
     assert open(p1, "rb").read() == b"pkg"
     r1 = t.deliver_receipt(b"r1", "市政府办公室", "abc")
     r2 = t.deliver_receipt(b"r2", "市政府办公室", "abc")
@@ -105,7 +106,8 @@ def test_smtp_delivery(tmp_path, smtp_server):
     cfg = _smtp_config(tmp_path, smtp_server)
     t = SMTPTransport(cfg)
     assert PASSWORD not in repr(t.settings)
-    t.deliver_package(b"\x00sealed bytes", "财政局", "pkg123", "extra-urgent")
+    (tmp_path / "p.smx").write_bytes(b"\x00sealed bytes")
+    t.deliver_package(tmp_path / "p.smx", "财政局", "pkg123", "extra-urgent")
     ((rcpts, msg, name, content),) = list(smtp_server.mailbox.attachments())
     assert rcpts == ["czj@example.gov.cn"] and name == "pkg123.smx" and content == b"\x00sealed bytes"
     assert "特急" in msg["Subject"]
