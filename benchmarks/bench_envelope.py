@@ -74,12 +74,13 @@ open_package(d + '/doc.smseal', key=k('/cc2.pem'), trusted=[k('/sender.pem').pub
 """
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="1G", help="payload size, e.g. 256M, 1G, 4G")
     ap.add_argument("--dir", default=None, help="where to put the temporary files")
-    args = ap.parse_args()
-    size = parse_size(args.size)
+    ap.add_argument("--quick", action="store_true", help="256 MiB instead of --size")
+    args = ap.parse_args(argv)
+    size = parse_size("256M" if args.quick else args.size)
     d = tempfile.mkdtemp(prefix="bench-envelope-", dir=args.dir)
     try:
         sys.path.insert(0, str(ROOT))

@@ -63,6 +63,7 @@ def run_open(args, console) -> int:
             finally:
                 progress.finish()
         meta = res.metadata
+        _warn_if_no_longer_valid(app, res)
         app.ledger.record_received(package_id=pid, sender_unit=res.sender, sender_key_id=res.sender_key.key_id(),
                                    title=meta.title, doc_number=meta.doc_number, urgency=res.urgency,
                                    due=meta.due, out_dir=str(out.resolve()))
@@ -103,6 +104,21 @@ def run_open(args, console) -> int:
         return 0
     finally:
         app.close()
+
+
+def _warn_if_no_longer_valid(app: App, res) -> None:
+    """The package was accepted for the time it says it was sealed; if the sender's key
+    is revoked or expired *today*, say so: a revoked unit could backdate a package."""
+    from shangmi import ExpiredCertificate, RevokedKey
+
+    from .ledger import now
+
+    try:
+        app.directory.check_sender(res.sender_key, now())
+    except (RevokedKey, ExpiredCertificate) as exc:
+        app.console.note(_("Warning: the sender's key is no longer valid today ({detail}); the package says it "
+                           "was sealed before that. If in doubt, confirm with the sender by phone.")
+                         .format(detail=exc))
 
 
 def run_verify(args, console) -> int:

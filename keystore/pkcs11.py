@@ -280,15 +280,13 @@ class TokenSession:
         The token marks it CKA_ALWAYS_SENSITIVE=False / CKA_NEVER_EXTRACTABLE=False,
         truthfully: the value did exist outside the token once.
         """
-        from shangmi import _keyfile  # the PKCS#8 reader: the token needs the scalar itself
-
-        d, _ = _keyfile.pkcs8_decode(key.to_der())
+        d = key.private_bytes()  # the token needs the scalar itself
         key_id = secrets.token_bytes(16)
         pub_t, priv_t = self._templates(profile, role, label, key_id)
         pub_t.append((PyKCS11.CKA_EC_POINT, tuple(prof.encode_ec_point(key.public_key()))))
         if profile.ec_params is not None:
             priv_t.append((PyKCS11.CKA_EC_PARAMS, tuple(profile.ec_params)))
-        priv_t.append((PyKCS11.CKA_VALUE, tuple(d.to_bytes(32, "big"))))
+        priv_t.append((PyKCS11.CKA_VALUE, tuple(d)))
         del d
         with self.lock:
             try:

@@ -375,6 +375,11 @@ class PrivateKey:
     def public_key(self) -> PublicKey:
         return self._pub
 
+    def private_bytes(self) -> bytes:
+        """The 32-byte big-endian private scalar, for moving the key onto a token
+        (PKCS#11 CKA_VALUE).  It is the secret itself: never log or store it."""
+        return self._d.to_bytes(32, "big")
+
     def _h(self):
         be = backend()
         h = self._handle

@@ -88,7 +88,8 @@ def test_sender_revoked_before_sealing_is_refused(bureau):
     assert a("seal", "doc.txt", "--to", "财政局", "-o", "new.smx").code == 0   # A's own machine does not know
     r = b("open", "new.smx", "-o", "n")
     assert r.code == 1 and "市政府办公室" in r.err and "superseded" in r.err
-    assert b("open", "old.smx", "-o", "o", "--no-receipt").code == 0            # sealed before: still fine
+    r = b("open", "old.smx", "-o", "o", "--no-receipt")                          # sealed before: opens,
+    assert r.code == 0 and "no longer valid today" in r.err                       # with a warning
 
 
 def test_forged_and_foreign_bundles_refused(bureau, tmp_path, capsys):
