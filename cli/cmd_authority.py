@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .context import App, UsageError, passphrase_callback
-from .fsutil import write_atomic
+from .fsutil import read_input, write_atomic
 from .i18n import _
 
 
@@ -96,10 +96,7 @@ def run_init(args, console) -> int:
 def run_issue(args, console) -> int:
     app = App(args, console)
     try:
-        try:
-            request = Path(args.request).read_bytes()
-        except OSError:
-            raise UsageError(_("File not found: {path}").format(path=args.request)) from None
+        request = read_input(args.request)
         auth = _open(app)
         out = auth.issue_file(request, unit_name=args.unit, validity_days=args.validity_days)
         write_atomic(args.output, out, overwrite=args.force)

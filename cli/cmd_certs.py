@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from shangmi import InvalidKey, UnsupportedMechanism
 
-from .context import App, UsageError
-from .fsutil import write_atomic
+from .context import App
+from .fsutil import read_input, write_atomic
 from .i18n import _
 from .trust import Trust
 
@@ -52,10 +51,7 @@ def run_install(args, console) -> int:
 
     app = App(args, console)
     try:
-        try:
-            data = Path(args.certs).read_bytes()
-        except OSError:
-            raise UsageError(_("File not found: {path}").format(path=args.certs)) from None
+        data = read_input(args.certs)
         certs = parse_unit_certificates(data, pinned_root=Trust(app.home).pinned_root())
         ident = app.keystore.get(app.unit)
         mine = {k.public_key for k in ident.keys}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from .context import App, UsageError, confirm
+from .fsutil import read_input
 from .i18n import _
 from .trust import Trust, apply_bundle
 
@@ -27,19 +27,12 @@ def register(sub) -> None:
     p.set_defaults(func=lambda a, c: (p.print_help(), 2)[1])
 
 
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError:
-        raise UsageError(_("File not found: {path}").format(path=path)) from None
-
-
 def run_trust(args, console) -> int:
     from keystore import fingerprint_words
     from keystore.bundle import load_root
 
     app = App(args, console)
-    data = _read(args.root)
+    data = read_input(args.root)
     root = load_root(data)
     console.print(_("Authority: {name}").format(name=root.unit_name))
     console.print(_("  root key fingerprint: {fp}").format(fp=fingerprint_words(root.public_key)))
@@ -60,7 +53,7 @@ def run_update(args, console) -> int:
     app = App(args, console)
     try:
         trust = Trust(app.home)
-        verified = verify_bundle(_read(args.bundle), trust.pinned_root(), installed_version=trust.installed_version())
+        verified = verify_bundle(read_input(args.bundle), trust.pinned_root(), installed_version=trust.installed_version())
         counts = apply_bundle(app.directory, verified)
         trust.record(verified.version, verified.issued)
         if args.json:

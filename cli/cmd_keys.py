@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
-from .context import App, UsageError, confirm
-from .fsutil import write_atomic
+from .context import App, confirm
+from .fsutil import read_input, write_atomic
 from .i18n import _
 
 
@@ -56,7 +55,7 @@ def import_(args, console) -> int:
     app = App(args, console)
     try:
         for path in args.card:
-            data = _read(path)
+            data = read_input(path)
             card = parse_card(data)
             console.print(_("Card of {unit}").format(unit=card.unit))
             console.print(_("  signing key:    {fp}").format(fp=fingerprint_words(card.signing_key)))
@@ -70,15 +69,6 @@ def import_(args, console) -> int:
         return 0
     finally:
         app.close()
-
-
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise UsageError(_("File not found: {path}").format(path=path)) from None
-    except IsADirectoryError:
-        raise UsageError(_("{path} is a folder, not a file.").format(path=path)) from None
 
 
 def list_(args, console) -> int:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 
 from shangmi import VerificationError
 
-from .context import App, UsageError
+from .context import App
+from .fsutil import read_input
 from .i18n import _
 
 
@@ -38,10 +38,7 @@ def run_import(args, console) -> int:
     results = []
     try:
         for path in args.receipt:
-            try:
-                data = Path(path).read_bytes()
-            except OSError:
-                raise UsageError(_("File not found: {path}").format(path=path)) from None
+            data = read_input(path)
             r = Receipt.from_bytes(data)
             pid = r.package_id.hex()
             record = app.ledger.sent_record(pid)

@@ -26,15 +26,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from shangmi import SmsealError
-
+from .errors import ConfigError
 from .i18n import _
-
-
-class ConfigError(SmsealError):
-    """The configuration file is incomplete or wrong."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

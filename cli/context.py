@@ -9,18 +9,11 @@ import sys
 from functools import cached_property
 from pathlib import Path
 
-from shangmi import SmsealError
-
 from . import home as _home
 from .config import Config
+from .errors import UsageError
 from .i18n import _
 from .ledger import Ledger
-
-
-class UsageError(SmsealError):
-    """The command was used wrongly; the message says how to use it."""
-
-    exit_code = 2
 
 
 def passphrase_callback(console):

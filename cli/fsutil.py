@@ -51,6 +51,19 @@ def write_atomic(dest: str | os.PathLike, data: bytes, *, overwrite: bool = Fals
         f.write(data)
 
 
+def read_input(path: str | os.PathLike) -> bytes:
+    """The bytes of a file the user named, or a ``UsageError`` saying it is missing."""
+    from .errors import UsageError
+    from .i18n import _
+
+    try:
+        return Path(path).read_bytes()
+    except IsADirectoryError:
+        raise UsageError(_("{path} is a folder, not a file.").format(path=path)) from None
+    except OSError:
+        raise UsageError(_("File not found: {path}").format(path=path)) from None
+
+
 def safe_component(name: str) -> str:
     """A unit name as one folder name: no separators, no dot names, no control characters."""
     cleaned = "".join("_" if (c in '/\\:*?"<>|' or ord(c) < 32) else c for c in name).strip().strip(".")

@@ -14,12 +14,11 @@ from typing import Any, Sequence
 
 import msgpack
 
-from shangmi import der
+from shangmi import sm2
 from shangmi.errors import InvalidSignature, MalformedInput, MalformedPackage
 
 RAW_SIGNATURE_SIZE = 64
 # The order n of the SM2 base point (GB/T 32918.5): r and s must lie in [1, n-1].
-_SM2_N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
 
 
 def pack(obj: Any) -> bytes:
@@ -94,13 +93,7 @@ def der_to_raw(signature: bytes) -> bytes:
     ``InvalidSignature`` if the signer returned something malformed.
     """
     try:
-        rd = der.Reader(bytes(signature), InvalidSignature)
-        inner = rd.sub()
-        rd.done()
-        r, s = inner.integer(), inner.integer()
-        inner.done()
-    except MalformedInput:
-        raise InvalidSignature("the signer returned a malformed signature") from None
-    if not (0 < r < _SM2_N and 0 < s < _SM2_N):
-        raise InvalidSignature("the signer returned an out-of-range signature")
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        r, s = sm2.decode_signature(signature)
+    except InvalidSignature:
+        raise InvalidSignature("the signer returned a malformed or out-of-range signature") from None
+    return sm2.encode_signature(r, s, "raw")

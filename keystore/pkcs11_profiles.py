@@ -94,20 +94,12 @@ class VendorProfile:
 
     def signature_to_der(self, token_output: bytes) -> bytes:
         """The token's signature in smseal's form, DER SEQUENCE{r, s}; strict."""
-        raw = bytes(token_output)
-        if self.signature_encoding == "raw":
-            if len(raw) != 64:
-                raise InvalidSignature(f"the token returned {len(raw)} bytes, not a raw 64-byte r||s")
-            r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
-        else:
-            rd = der.Reader(raw, InvalidSignature)
-            inner = rd.sub()
-            rd.done()
-            r, s = inner.integer(), inner.integer()
-            inner.done()
-        if not (0 < r < _N and 0 < s < _N):
-            raise InvalidSignature("the token returned r or s out of range")
-        return der.seq(der.integer(r), der.integer(s))
+        fmt = "raw" if self.signature_encoding == "raw" else "der"
+        try:
+            r, s = sm2.decode_signature(token_output, fmt)
+        except InvalidSignature as exc:
+            raise InvalidSignature(f"the token returned a bad signature ({exc})") from None
+        return sm2.encode_signature(r, s)
 
     def ciphertext_for_token(self, ciphertext_der: bytes) -> bytes:
         """Re-encode a GM/T 0009 DER ciphertext in the layout the token's mechanism reads."""
@@ -123,7 +115,6 @@ class VendorProfile:
         return self.sign_mechanism
 
 
-_N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
 
 _EC_DERIVE = dict(key_type=CKK_EC, keygen_mechanism=CKM_EC_KEY_PAIR_GEN, ec_params=SM2_EC_PARAMS,
                   sign_mechanism=None, signature_encoding="der", decrypt_mechanism=None,

@@ -87,25 +87,34 @@ def _check_uid(uid: bytes) -> bytes:
     return uid
 
 
-def _split_sig(sig: bytes, format: SignatureFormat) -> tuple[int, int]:
+def decode_signature(sig: bytes, format: SignatureFormat = "der") -> tuple[int, int]:
+    """(r, s) from a DER ``SEQUENCE{r, s}`` (strict) or a raw 64-byte r‖s.
+
+    Raises ``InvalidSignature`` when malformed or when r or s is outside [1, n−1].
+    """
+    sig = bytes(sig)
     if format == "raw":
         if len(sig) != 64:
             raise InvalidSignature("a raw SM2 signature is 64 bytes")
-        return int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")
-    if format != "der":
+        r, s = int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")
+    elif format == "der":
+        try:
+            rd = der.Reader(sig, InvalidSignature)
+            inner = rd.sub()
+            rd.done()
+            r, s = inner.integer(), inner.integer()
+            inner.done()
+        except MalformedInput:
+            raise InvalidSignature("malformed signature") from None
+    else:
         raise ValueError("format must be 'der' or 'raw'")
-    try:
-        rd = der.Reader(sig, InvalidSignature)
-        inner = rd.sub()
-        rd.done()
-        r, s = inner.integer(), inner.integer()
-        inner.done()
-    except MalformedInput:
-        raise InvalidSignature("malformed signature") from None
+    if not (0 < r < c.N and 0 < s < c.N):
+        raise InvalidSignature("signature value out of range")
     return r, s
 
 
-def _join_sig(r: int, s: int, format: SignatureFormat) -> bytes:
+def encode_signature(r: int, s: int, format: SignatureFormat = "der") -> bytes:
+    """DER ``SEQUENCE{r, s}`` or raw 64-byte r‖s."""
     if format == "raw":
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
     if format != "der":
@@ -263,7 +272,7 @@ class PublicKey:
         """Verify a signature over a precomputed e = SM3(Z‖M)."""
         if len(e) != 32:
             raise ValueError("e is a 32-byte SM3 digest")
-        r, s = _split_sig(bytes(signature), format)
+        r, s = decode_signature(signature, format)
         be, h = self._h()
         if not be.verify_digest(h, e, r, s):
             raise InvalidSignature()
@@ -397,7 +406,7 @@ class PrivateKey:
             raise ValueError("e is a 32-byte SM3 digest")
         be, h = self._h()
         r, s = be.sign_digest(h, e)
-        return _join_sig(r, s, format)
+        return encode_signature(r, s, format)
 
     def decrypt(self, ciphertext: bytes, *, format: CiphertextFormat = "der") -> bytes:
         """Decrypt; C1 must be on the curve and C3 must match (checked in constant time)."""
@@ -456,5 +465,6 @@ def _encrypt_with_k(pub: PublicKey, message: bytes, k: int) -> tuple[int, int, b
 
 
 __all__ = ["PrivateKey", "PublicKey", "DEFAULT_UID", "CURVE_OID", "backend",
+           "decode_signature", "encode_signature",
            "decrypt_with_shared_point", "encode_ciphertext", "decode_ciphertext",
            "UnsupportedAlgorithm"]

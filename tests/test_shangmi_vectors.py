@@ -70,7 +70,7 @@ def test_sm2_verify_published_signature(sm2_backend):
     pub = _key(v).public_key()
     raw = hx(v["r"]) + hx(v["s"])
     pub.verify(raw, hx(v["M"]), uid=hx(v["ID"]), format="raw")
-    der = sm2._join_sig(int(v["r"], 16), int(v["s"], 16), "der")
+    der = sm2.encode_signature(int(v["r"], 16), int(v["s"], 16))
     pub.verify(der, hx(v["M"]), uid=hx(v["ID"]))
     with pytest.raises(InvalidSignature):
         pub.verify(der, hx(v["M"]) + b"!", uid=hx(v["ID"]))
