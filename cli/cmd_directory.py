@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from .context import App, UsageError, confirm
-from .fsutil import read_input
+from .fsutil import LARGE_FILE, read_input
 from .i18n import _
 from .trust import Trust, apply_bundle
 
@@ -53,9 +53,13 @@ def run_update(args, console) -> int:
     app = App(args, console)
     try:
         trust = Trust(app.home)
-        verified = verify_bundle(read_input(args.bundle), trust.pinned_root(), installed_version=trust.installed_version())
-        counts = apply_bundle(app.directory, verified)
+        verified = verify_bundle(read_input(args.bundle, LARGE_FILE), trust.pinned_root(), installed_version=trust.installed_version())
+        counts = apply_bundle(app.directory, verified, trust.known_serials())
+        trust.save_serials(counts.pop("serials"))
         trust.record(verified.version, verified.issued)
+        for conflict in counts["conflicts"]:
+            console.note(_("Warning: not added from the bundle ({conflict}). A card imported earlier claims the "
+                           "same name or key; check it with the bureau.").format(conflict=conflict))
         if args.json:
             console.json({"version": verified.version, "issued": verified.issued.isoformat(),
                           "units": [u.name for u in verified.units], **counts})

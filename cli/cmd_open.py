@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shangmi import SmsealError
+
 from .cmd_seal import URGENCY_LABEL
 from .context import App, UsageError
 from .fsutil import write_atomic
@@ -22,6 +24,9 @@ def register(sub) -> None:
     p.add_argument("--no-receipt", action="store_true", help=_("do not make a receipt now"))
     p.add_argument("--via", choices=["outbox", "smtp"], help=_("how to send the receipt back (default from config.ini)"))
     p.add_argument("--force", action="store_true", help=_("overwrite files that already exist in the folder"))
+    p.add_argument("--accept-before-revocation", action="store_true",
+                   help=_("open a package from a sender whose key is no longer valid today, because it says it "
+                          "was sealed before (confirm with the sender by phone first)"))
     p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
     p.set_defaults(func=run_open)
     v = sub.add_parser("verify", help=_("check a package's signature and integrity without decrypting it"))
@@ -50,10 +55,9 @@ def run_open(args, console) -> int:
     app = App(args, console)
     try:
         info = inspect(src)
-        pid = info.package_id.hex()
         _kid, decrypter = app.keystore.find_decrypter([r.key_id for r in info.recipients])
-        out = Path(args.output or f"{pid[:16]}")
-        earlier = app.ledger.already_received(pid)
+        _refuse_if_no_longer_valid(app, info, args.accept_before_revocation)
+        out = Path(args.output or f"{info.package_id.hex()[:16]}")
         progress = Progress(_("Opening"), src.stat().st_size)
         with open(src, "rb") as f:
             try:
@@ -62,7 +66,8 @@ def run_open(args, console) -> int:
             finally:
                 progress.finish()
         meta = res.metadata
-        _warn_if_no_longer_valid(app, res)
+        pid = res.package_id.hex()  # what was authenticated, not what inspect() read earlier
+        earlier = app.ledger.already_received(pid)
         app.ledger.record_received(package_id=pid, sender_unit=res.sender, sender_key_id=res.sender_key.key_id(),
                                    title=meta.title, doc_number=meta.doc_number, urgency=res.urgency,
                                    due=meta.due, out_dir=str(out.resolve()))
@@ -105,19 +110,28 @@ def run_open(args, console) -> int:
         app.close()
 
 
-def _warn_if_no_longer_valid(app: App, res) -> None:
-    """The package was accepted for the time it says it was sealed; if the sender's key
-    is revoked or expired *today*, say so: a revoked unit could backdate a package."""
+def _refuse_if_no_longer_valid(app: App, info, accept: bool) -> None:
+    """The trust store judges the sender at the time the package says it was sealed.  A revoked
+    or expired unit could backdate a package, so a sender no longer valid *today* is refused
+    unless the user confirmed with the sender and asked for it."""
     from shangmi import ExpiredCertificate, RevokedKey
 
+    from .errors import SenderNoLongerValid
     from .ledger import now
 
     try:
-        app.directory.check_sender(res.sender_key, now())
+        app.directory.check_sender(info.sender_key, now())
     except (RevokedKey, ExpiredCertificate) as exc:
+        facts = dict(exc.context)
+        facts.setdefault("unit", "?")
+        facts.setdefault("reason", str(exc))
+        if not accept:
+            raise SenderNoLongerValid(str(exc), sealed=str(info.sealed_at), **facts) from None
         app.console.note(_("Warning: the sender's key is no longer valid today ({detail}); the package says it "
                            "was sealed before that. If in doubt, confirm with the sender by phone.")
                          .format(detail=exc))
+    except SmsealError:
+        pass  # untrusted or unknown senders are refused by open_package itself, with its own message
 
 
 def run_verify(args, console) -> int:

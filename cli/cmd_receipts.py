@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from shangmi import VerificationError
 
 from .context import App
 from .fsutil import read_input
 from .i18n import _
+
+
+CLOCK_SKEW = timedelta(minutes=10)  # office clocks differ a little; more is suspicious
 
 
 def register(sub) -> None:
@@ -48,6 +51,8 @@ def run_import(args, console) -> int:
             sealed = SealResult(r.package_id, digest, datetime.fromisoformat(sealed_at),
                                 tuple(RecipientInfo(role, kid) for _u, role, kid in recips), 0)
             info = verify_receipt(r, package=sealed, trusted=app.directory)
+            if info.time < sealed.sealed_at - CLOCK_SKEW:
+                raise VerificationError(f"the receipt is dated {info.time}, before the package was sealed")
             unit = next(u for u, _role, kid in recips if kid == info.recipient_key_id)
             if info.signer_unit != unit:
                 raise VerificationError(f"the receipt is signed by {info.signer_unit}, not by {unit}")
@@ -55,8 +60,12 @@ def run_import(args, console) -> int:
             results.append({"package_id": pid, "unit": unit, "status": info.status,
                             "time": info.time.isoformat(), "new": new})
             if not args.json:
-                msg = _("{unit} signed for package {pid} on {time}.") if new else \
-                    _("{unit} had already signed for package {pid}; nothing changed.")
+                if not new:
+                    msg = _("{unit} had already answered for package {pid}; nothing changed.")
+                elif info.status == "rejected":
+                    msg = _("{unit} REFUSED package {pid} (拒收) on {time}.")
+                else:
+                    msg = _("{unit} signed for package {pid} on {time}.")
                 console.print(msg.format(unit=unit, pid=pid, time=info.time))
         if args.json:
             console.json(results)
@@ -74,7 +83,8 @@ def run_status(args, console) -> int:
             console.json({"sent": [{"package_id": s.package_id, "sealed_at": s.sealed_at, "title": s.title,
                                     "doc_number": s.doc_number, "urgency": s.urgency, "due": s.due,
                                     "signed": s.signed, "total": len(s.recipients),
-                                    "recipients": [{"unit": r.unit, "role": r.role, "signed": bool(r.receipt_at),
+                                    "recipients": [{"unit": r.unit, "role": r.role, "signed": r.signed,
+                                                   "rejected": r.rejected,
                                                     "signed_at": r.receipt_at, "status": r.receipt_status,
                                                     "overdue": r.overdue} for r in s.recipients]}
                                    for s in sent],
@@ -88,7 +98,9 @@ def run_status(args, console) -> int:
                                                                      due=due))
             for r in s.recipients:
                 role = "主送" if r.role == "to" else "抄送"
-                if r.receipt_at:
+                if r.rejected:
+                    state = _("REFUSED (拒收) {when}").format(when=r.receipt_at)
+                elif r.signed:
                     state = _("signed {when}").format(when=r.receipt_at)
                 elif r.overdue:
                     state = _("OVERDUE, not signed")

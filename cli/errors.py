@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shangmi import SmsealError
+from shangmi import SmsealError, VerificationError
 
 
 class UsageError(SmsealError):
@@ -15,3 +15,7 @@ class ConfigError(SmsealError):
     """The configuration file is incomplete or wrong."""
 
     exit_code = 2
+
+
+class SenderNoLongerValid(VerificationError):
+    """The sender's key is revoked or expired today, though the package claims an earlier sealing time."""

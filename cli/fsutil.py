@@ -51,17 +51,27 @@ def write_atomic(dest: str | os.PathLike, data: bytes, *, overwrite: bool = Fals
         f.write(data)
 
 
-def read_input(path: str | os.PathLike) -> bytes:
-    """The bytes of a file the user named, or a ``UsageError`` saying it is missing."""
+SMALL_FILE = 1 << 20          # cards, receipts, requests, certificates: far below this
+LARGE_FILE = 32 * 1024 * 1024   # directory bundles (keystore.bundle.MAX_BUNDLE_SIZE)
+
+
+def read_input(path: str | os.PathLike, limit: int = SMALL_FILE) -> bytes:
+    """The bytes of a file the user named; a ``UsageError`` if it is missing or larger than
+    ``limit`` (read at most limit+1 bytes, so a huge file cannot exhaust memory)."""
     from .errors import UsageError
     from .i18n import _
 
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
     except IsADirectoryError:
         raise UsageError(_("{path} is a folder, not a file.").format(path=path)) from None
     except OSError:
         raise UsageError(_("File not found: {path}").format(path=path)) from None
+    if len(data) > limit:
+        raise UsageError(_("{path} is far too large for this kind of file; check that you chose the right file.")
+                         .format(path=path))
+    return data
 
 
 def safe_component(name: str) -> str:

@@ -49,6 +49,14 @@ class RecipientState:
     receipt_status: str | None
     overdue: bool
 
+    @property
+    def signed(self) -> bool:
+        return self.receipt_status == "received"
+
+    @property
+    def rejected(self) -> bool:
+        return self.receipt_status == "rejected"
+
 
 @dataclass
 class SentState:
@@ -62,7 +70,8 @@ class SentState:
 
     @property
     def signed(self) -> int:
-        return sum(1 for r in self.recipients if r.receipt_at)
+        """Recipients whose receipt says received (a 拒收 receipt is an answer, not a signature)."""
+        return sum(1 for r in self.recipients if r.signed)
 
 
 class Ledger:

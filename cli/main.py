@@ -20,6 +20,7 @@ from .output import Console
 EXIT_OK = 0
 EXIT_REFUSED = 1      # verification or decryption refused
 EXIT_USAGE = 2        # bad arguments
+EXIT_OTHER = 3        # anything else expected (see shangmi.errors for codes 4-7)
 EXIT_INTERRUPTED = 130
 
 
@@ -42,6 +43,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate_like_interrupt() -> None:
+    """SIGTERM (logout, shutdown, kill) unwinds like Ctrl-C, so temporary plaintext and
+    partial outputs are removed by the same cleanup code."""
+    import signal
+    import threading
+
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--version" in argv:
@@ -55,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     console = Console(verbose=args.verbose)
+    _terminate_like_interrupt()
     try:
         return int(args.func(args, console) or 0)
     except shangmi.SmsealError as exc:
@@ -67,6 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         console.fail(str(exc))
         return EXIT_USAGE
+    except OSError as exc:
+        # The disk or the system refused (permissions, a folder where a file is expected, disk full).
+        if args.verbose:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        console.fail(_("The system refused: {why}{where}. Nothing was left half-written; check the path and "
+                       "permissions, then try again.").format(why=exc.strerror or exc, where=where))
+        return EXIT_OTHER
     except KeyboardInterrupt:
         console.fail(_("Interrupted; nothing was left half-written."))
         return EXIT_INTERRUPTED

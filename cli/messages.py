@@ -25,6 +25,9 @@ ERRORS: dict[str, str] = {
                         "(a confidential package opens only with the addressee's own key). Pass it on unopened."),
     "UntrustedSender": N_("The sender is not among your trusted units ({detail}). Import the sender's card "
                           "or update the directory from the bureau, then try again."),
+    "SenderNoLongerValid": N_("Refused: the key of the sender {unit} is no longer valid ({reason}), although the "
+                              "package says it was sealed on {sealed}. If {unit} confirms by phone that it was sent "
+                              "before then, open it with --accept-before-revocation."),
     "RevokedKey": N_("Refused: the key of {unit} has been revoked ({reason}). Contact the confidentiality bureau."),
     "ExpiredCertificate": N_("Refused: the certificate of {unit} has expired ({reason}). "
                              "Ask the unit to renew it with the confidentiality bureau."),

@@ -173,8 +173,13 @@ class _FileSink:
             take = min(need - len(self._head), len(view))
             self._head += view[:take]
             view = view[take:]
-            if len(self._head) == 4 and struct.unpack(">I", self._head)[0] > MAX_METADATA_SIZE:
-                raise MalformedPackage("the metadata is larger than its limit")
+            if len(self._head) == 4:
+                size = struct.unpack(">I", self._head)[0]
+                # size 0 would make `need` == 4 forever: the loop could not progress.
+                if size == 0:
+                    raise MalformedPackage("the metadata is empty")
+                if size > MAX_METADATA_SIZE:
+                    raise MalformedPackage("the metadata is larger than its limit")
             if len(self._head) == need and need > 4:
                 self._got_metadata(Metadata.parse(bytes(self._head[4:])))
         return view

@@ -88,8 +88,10 @@ def test_sender_revoked_before_sealing_is_refused(bureau):
     assert a("seal", "doc.txt", "--to", "财政局", "-o", "new.smx").code == 0   # A's own machine does not know
     r = b("open", "new.smx", "-o", "n")
     assert r.code == 1 and "市政府办公室" in r.err and "superseded" in r.err
-    r = b("open", "old.smx", "-o", "o", "--no-receipt")                          # sealed before: opens,
-    assert r.code == 0 and "no longer valid today" in r.err                       # with a warning
+    r = b("open", "old.smx", "-o", "o", "--no-receipt")      # sealed before, but A could be backdating:
+    assert r.code == 1 and "--accept-before-revocation" in r.err   # refused unless confirmed
+    r = b("open", "old.smx", "-o", "o", "--no-receipt", "--accept-before-revocation")
+    assert r.code == 0 and "no longer valid today" in r.err
 
 
 def test_forged_and_foreign_bundles_refused(bureau, tmp_path, capsys):
@@ -122,3 +124,49 @@ def test_rotation(bureau):
     assert info_before != info_after                       # new packages use the new key
     assert b("open", "before.smx", "-o", "x", "--no-receipt").code == 0   # old key still opens old ones
     assert b("open", "after.smx", "-o", "y", "--no-receipt").code == 0
+
+
+def test_conflicting_card_does_not_block_revocation(bureau):
+    """A card imported earlier that claims a bundle unit's key makes that unit a conflict,
+    but revocations in later bundles still reach every key the office has seen certified."""
+    from keystore import Directory, make_card
+    from shangmi import sm2
+
+    bur, a, _b, desk = bureau
+    # A new unit 审计局 is certified; a hostile card claiming its signing key reaches office A first.
+    c_sign, c_enc = sm2.PrivateKey.generate(), sm2.PrivateKey.generate()
+    from keystore.bundle import make_request
+    from keystore.x509 import Name
+
+    (desk / "c.csr").write_bytes(make_request(Name.build("审计局"), c_sign, c_enc))
+    assert bur("authority", "issue", "c.csr", "-o", "c.certs").code == 0
+    (desk / "evil.card").write_bytes(make_card("审计局(假)", c_sign, sm2.PrivateKey.generate().public_key()))
+    assert a("keys", "import", "evil.card", "--yes").code == 0
+    assert bur("authority", "publish", "-o", "d2.bundle").code == 0
+    r = a("directory", "update", "d2.bundle")
+    assert r.code == 0 and "审计局" in r.err                      # reported as a conflict
+    assert bur("authority", "revoke", "审计局", "--reason", "keyCompromise").code == 0
+    assert bur("authority", "publish", "-o", "d3.bundle").code == 0
+    assert a("directory", "update", "d3.bundle").code == 0
+    with Directory(a.home) as d:
+        k = d.find(c_sign.public_key().key_id())
+    assert k.revoked_at is not None                                  # the card's key is revoked too
+
+
+def test_rejected_receipt_is_not_counted_as_signed(bureau):
+    import envelope
+    from keystore import Directory, Keystore
+
+    _bur, a, b, desk = bureau
+    assert a("seal", "doc.txt", "--to", "财政局", "-o", "p.smx").code == 0
+    ks = Keystore(b.home, passphrase=lambda p: b"correct horse \xe6\xad\xa3\xe7\xa1\xae")
+    with Directory(b.home) as d:
+        info = envelope.inspect(desk / "p.smx")
+        _kid, dec = ks.find_decrypter([r.key_id for r in info.recipients])
+        res = envelope.open_package(desk / "p.smx", key=dec, trusted=d, out_dir=desk / "o")
+    (desk / "no.receipt").write_bytes(envelope.make_receipt(res, signer=ks.signer("财政局"),
+                                                            status="rejected").to_bytes())
+    r = a("receipts", "import", "no.receipt")
+    assert r.code == 0 and "REFUSED" in r.out
+    (sent,) = json.loads(a("status", "--json").out)["sent"]
+    assert sent["signed"] == 0 and sent["recipients"][0]["rejected"] is True

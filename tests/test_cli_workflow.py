@@ -189,3 +189,16 @@ def test_version_and_help_subprocess():
     assert r.returncode == 0 and r.stdout.startswith("smseal ")
     r = subprocess.run([sys.executable, "-m", "cli.main", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "quickstart" in r.stdout
+
+
+def test_huge_input_and_system_errors_are_one_line(units):
+    a, b, desk, _ = units
+    with open(desk / "big.card", "wb") as f:
+        f.truncate(3 << 30)                      # sparse: 3 GiB without using the disk
+    r = a("keys", "import", "big.card", "--yes")
+    assert r.code == 2 and "too large" in r.err and "Traceback" not in r.err
+    assert a(*SEAL).code == 0
+    (desk / "afile").write_text("x")
+    r = b("open", "pkg.smx", "-o", "afile")      # the output folder is a file
+    assert r.code in (1, 2, 3) and len(r.err.strip().splitlines()) == 1
+    assert (desk / "afile").read_text() == "x"
