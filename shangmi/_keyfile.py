@@ -181,7 +181,9 @@ def encrypt_pkcs8(plain: bytes, password: bytes, *, prf: str = "hmac-sm3",
     iv = os.urandom(16)
     key = _pbkdf2(h, password, salt, iterations)
     ct = SM4CBC(key).encrypt(iv, plain)
-    prf_id = der.seq(der.oid(oid), der.null())
+    # GmSSL 3 writes its HMAC-SM3 PRF as SEQUENCE{OID} and refuses a NULL parameter
+    # (pbkdf2_prf_from_der insists nothing follows the OID); OpenSSL writes NULL for SHA-256.
+    prf_id = der.seq(der.oid(oid)) if prf == "hmac-sm3" else der.seq(der.oid(oid), der.null())
     kdf = der.seq(der.oid(OID_PBKDF2),
                   der.seq(der.octets(salt), der.integer(iterations), der.integer(16), prf_id))
     enc = der.seq(der.oid(OID_SM4_CBC), der.octets(iv))

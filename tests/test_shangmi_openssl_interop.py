@@ -128,11 +128,15 @@ def test_openssl_reads_our_sha256_export(tmp_path):
 
 
 def test_default_export_is_gmssl_hmac_sm3(tmp_path):
+    """GmSSL 3's form: PRF AlgorithmIdentifier = SEQUENCE{OID 1.2.156.10197.1.401.2} with no
+    parameters (GmSSL's pbkdf2_prf_from_der refuses anything after the OID), SM4-CBC."""
     k = sm2.PrivateKey.generate()
     pem = k.to_pem(password=b"pw", iterations=1000)
     (tmp_path / "e.pem").write_bytes(pem)
     dump = openssl("asn1parse", "-in", tmp_path / "e.pem").decode()
     assert "1.2.156.10197.1.401.2" in dump and "sm4-cbc" in dump
+    prf_line = next(i for i, line in enumerate(dump.splitlines()) if "1.2.156.10197.1.401.2" in line)
+    assert "NULL" not in dump.splitlines()[prf_line + 1]
     assert sm2.PrivateKey.from_pem(pem, password=b"pw").public_key() == k.public_key()
 
 
