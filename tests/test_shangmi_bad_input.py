@@ -155,7 +155,8 @@ def test_secrets_do_not_leak():
     with pytest.raises(TypeError):
         pickle.dumps(KEY)
     assert copy.deepcopy(KEY) is KEY
-    assert "key" not in repr(sm4.SM4GCM(bytes(16))).lower() or "00" not in repr(sm4.SM4GCM(bytes(16)))
+    key = bytes(range(16))
+    assert repr(sm4.SM4GCM(key)) == "<SM4GCM>" and key.hex() not in repr(sm4.SM4GCM(key))
     with pytest.raises(TypeError):
         pickle.dumps(sm4.SM4GCM(bytes(16)))
     assert pickle.loads(pickle.dumps(PUB)) == PUB
