@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .context import App, UsageError, passphrase_callback
-from .fsutil import read_input, write_atomic
+from .fsutil import read_input, refuse_existing, write_atomic
 from .i18n import _
 
 
@@ -72,8 +72,7 @@ def run_init(args, console) -> int:
     from keystore import fingerprint_words
     from keystore.authority import Authority
 
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         home = _authority_home(app)
         if args.token:
             ident = f"{args.name} (authority)"
@@ -89,48 +88,38 @@ def run_init(args, console) -> int:
         console.print(_("Root key fingerprint (publish it so offices can check it):"))
         console.print("  " + fingerprint_words(auth.root.public_key))
         return 0
-    finally:
-        app.close()
 
 
 def run_issue(args, console) -> int:
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         request = read_input(args.request)
+        refuse_existing(args.output, args.force)  # before the authority records the certificates
         auth = _open(app)
         out = auth.issue_file(request, unit_name=args.unit, validity_days=args.validity_days)
         write_atomic(args.output, out, overwrite=args.force)
         console.print(_("Issued the certificates; give {path} back to the unit.").format(path=args.output))
         return 0
-    finally:
-        app.close()
 
 
 def run_revoke(args, console) -> int:
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         serials = _open(app).revoke(args.target, args.reason)
         console.print(_("Revoked {n} certificate(s): {serials}. Publish a new bundle so offices learn of it.")
                       .format(n=len(serials), serials=", ".join(f"{s:x}" for s in serials)))
         return 0
-    finally:
-        app.close()
 
 
 def run_publish(args, console) -> int:
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
+        refuse_existing(args.output, args.force)  # before a bundle version is used up
         data = _open(app).publish()
         write_atomic(args.output, data, overwrite=args.force)
         console.print(_("Wrote the signed directory bundle to {path}.").format(path=args.output))
         return 0
-    finally:
-        app.close()
 
 
 def run_list(args, console) -> int:
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         auth = _open(app)
         rows = [{"unit": c.unit, "serial": f"{c.serial:x}", "usage": sorted(c.certificate.key_usage),
                  "not_after": c.certificate.not_after.isoformat(),
@@ -143,5 +132,3 @@ def run_list(args, console) -> int:
                 state = _("  REVOKED {what}").format(what=r["revoked"]) if r["revoked"] else ""
                 console.print(f"  {r['unit']}  {r['serial']}  {','.join(r['usage'])}  → {r['not_after']}{state}")
         return 0
-    finally:
-        app.close()

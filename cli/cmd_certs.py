@@ -29,8 +29,7 @@ def run_request(args, console) -> int:
     from keystore.bundle import make_request
     from keystore.x509 import Name
 
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         unit = app.unit
         signer = app.keystore.signer(unit)
         enc = app.keystore.decrypter(unit)
@@ -42,15 +41,12 @@ def run_request(args, console) -> int:
         console.print(_("Wrote the certificate request of {unit} to {path}; take it to the bureau.")
                       .format(unit=unit, path=args.output))
         return 0
-    finally:
-        app.close()
 
 
 def run_install(args, console) -> int:
     from keystore.bundle import parse_unit_certificates
 
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         data = read_input(args.certs)
         certs = parse_unit_certificates(data, pinned_root=Trust(app.home).pinned_root())
         ident = app.keystore.get(app.unit)
@@ -66,15 +62,12 @@ def run_install(args, console) -> int:
         console.print(_("Installed the certificates of {unit} (valid until {until}).").format(
             unit=ident.name, until=certs.signing.not_after.date()))
         return 0
-    finally:
-        app.close()
 
 
 def run_rotate(args, console) -> int:
     from keystore import fingerprint_words
 
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         roles = ["sign", "enc"] if args.role == "both" else [args.role]
         for role in roles:
             info = app.keystore.rotate(app.unit, role)
@@ -83,5 +76,3 @@ def run_rotate(args, console) -> int:
         console.print(_("Old keys are kept, so packages sealed to them still open. Next: smseal keys request "
                         "-o new.csr, and export a new card."))
         return 0
-    finally:
-        app.close()

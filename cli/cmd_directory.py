@@ -50,8 +50,7 @@ def run_trust(args, console) -> int:
 def run_update(args, console) -> int:
     from keystore.bundle import verify_bundle
 
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         trust = Trust(app.home)
         verified = verify_bundle(read_input(args.bundle, LARGE_FILE), trust.pinned_root(), installed_version=trust.installed_version())
         counts = apply_bundle(app.directory, verified, trust.known_serials())
@@ -69,8 +68,6 @@ def run_update(args, console) -> int:
                 v=verified.version, when=verified.issued.date(), auth=verified.authority.unit_name,
                 n=len(verified.units), u=counts["units"], k=counts["keys"], r=counts["revoked"]))
         return 0
-    finally:
-        app.close()
 
 
 def run_list(args, console) -> int:

@@ -20,8 +20,7 @@ def register(sub) -> None:
 def run(args, console) -> int:
     from keystore import fingerprint_words
 
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         existing = app.config.get("unit", "name")
         if existing:
             raise UsageError(_("This computer is already set up for {unit}.").format(unit=existing))
@@ -39,5 +38,3 @@ def run(args, console) -> int:
         console.print(_("Next: smseal keys export --public -o {unit}.card, and send the card to the other units.")
                       .format(unit=ident.name))
         return 0
-    finally:
-        app.close()

@@ -38,22 +38,18 @@ def _usage(p) -> int:
 def export(args, console) -> int:
     from keystore import make_card
 
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         ident = app.keystore.get(app.unit)
         card = make_card(ident.name, app.keystore.signer(ident.name), ident.current("enc").public_key)
         write_atomic(args.output, card, overwrite=args.force)
         console.print(_("Wrote the card of {unit} to {path}.").format(unit=ident.name, path=args.output))
         return 0
-    finally:
-        app.close()
 
 
 def import_(args, console) -> int:
     from keystore import fingerprint_words, parse_card
 
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         for path in args.card:
             data = read_input(path)
             card = parse_card(data)
@@ -67,15 +63,12 @@ def import_(args, console) -> int:
             app.directory.import_card(data)
             console.print(_("Imported {unit} into the directory.").format(unit=card.unit))
         return 0
-    finally:
-        app.close()
 
 
 def list_(args, console) -> int:
     from keystore import fingerprint_words
 
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         own = [{"unit": i.name, "keys": [{"role": k.role, "generation": k.generation, "on_token": k.on_token,
                                           "key_id": k.key_id.hex(),
                                           "fingerprint": fingerprint_words(k.public_key)} for k in i.keys]}
@@ -99,5 +92,3 @@ def list_(args, console) -> int:
             state = _(" (revoked)") if u["revoked"] else ""
             console.print(f"  {u['unit']}{state}  ({u['source']})")
         return 0
-    finally:
-        app.close()

@@ -10,7 +10,7 @@ from shangmi import SmsealError
 
 from .cmd_seal import URGENCY_LABEL
 from .context import App, UsageError
-from .fsutil import write_atomic
+from .fsutil import refuse_existing, write_atomic
 from .i18n import _
 from .progress import CountingReader, Progress
 from .transport import make as make_transport
@@ -52,11 +52,14 @@ def run_open(args, console) -> int:
     if args.receipt_out and args.no_receipt:
         raise UsageError(_("--receipt-out and --no-receipt exclude each other."))
     src = _existing(args.package)
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         info = inspect(src)
         _kid, decrypter = app.keystore.find_decrypter([r.key_id for r in info.recipients])
         _refuse_if_no_longer_valid(app, info, args.accept_before_revocation)
+        # Everything that could stop the receipt is checked before anything is opened.
+        if args.receipt_out:
+            refuse_existing(args.receipt_out)
+        transport = None if (args.no_receipt or args.receipt_out) else make_transport(app.config, args.via)
         out = Path(args.output or f"{info.package_id.hex()[:16]}")
         progress = Progress(_("Opening"), src.stat().st_size)
         with open(src, "rb") as f:
@@ -78,8 +81,7 @@ def run_open(args, console) -> int:
                 write_atomic(args.receipt_out, receipt.to_bytes())
                 receipt_where = args.receipt_out
             else:
-                receipt_where = make_transport(app.config, args.via).deliver_receipt(
-                    receipt.to_bytes(), res.sender or "", pid)
+                receipt_where = _send_receipt(app, transport, receipt.to_bytes(), res.sender or "", pid)
             app.ledger.mark_receipt_sent(pid)
         if args.json:
             console.json({"package_id": pid, "sender": res.sender, "urgency": res.urgency, "role": res.role,
@@ -106,8 +108,20 @@ def run_open(args, console) -> int:
         if receipt_where:
             console.print(_("Signed receipt: {where}").format(where=receipt_where))
         return 0
-    finally:
-        app.close()
+
+
+def _send_receipt(app: App, transport, data: bytes, sender: str, pid: str) -> str:
+    """Keep a copy under SMSEAL_HOME/receipts first, so a failed delivery loses nothing."""
+    from shangmi import TransportError
+
+    copy = app.home / "receipts" / f"{pid}.receipt"
+    copy.parent.mkdir(mode=0o700, exist_ok=True)
+    write_atomic(copy, data, overwrite=True)
+    try:
+        return transport.deliver_receipt(data, sender, pid)
+    except TransportError as exc:
+        raise TransportError(f"{exc}; the documents are open and the signed receipt is saved at {copy}: "
+                             f"send that file to {sender}") from None
 
 
 def _refuse_if_no_longer_valid(app: App, info, accept: bool) -> None:
@@ -138,8 +152,7 @@ def run_verify(args, console) -> int:
     from envelope import verify_package
 
     src = _existing(args.package)
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         res = verify_package(src, trusted=app.directory)
         if args.json:
             console.json({"package_id": res.package_id.hex(), "sender": res.sender, "valid": True,
@@ -148,8 +161,6 @@ def run_verify(args, console) -> int:
             console.print(_("Valid: package {pid} was sealed by {sender} on {when} and has not been altered.")
                           .format(pid=res.package_id.hex(), sender=res.sender or "?", when=res.sealed_at))
         return 0
-    finally:
-        app.close()
 
 
 def run_inspect(args, console) -> int:

@@ -37,9 +37,8 @@ def argparse_suppress():
 def run_import(args, console) -> int:
     from envelope import Receipt, RecipientInfo, SealResult, verify_receipt
 
-    app = App(args, console)
     results = []
-    try:
+    with App(args, console) as app:
         for path in args.receipt:
             data = read_input(path)
             r = Receipt.from_bytes(data)
@@ -70,13 +69,10 @@ def run_import(args, console) -> int:
         if args.json:
             console.json(results)
         return 0
-    finally:
-        app.close()
 
 
 def run_status(args, console) -> int:
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         sent = app.ledger.sent_status(today=args.today)
         received = app.ledger.received_status()
         if args.json:
@@ -114,5 +110,3 @@ def run_status(args, console) -> int:
                 console.print(_("  {name} from {sender}, opened {when}").format(
                     name=name, sender=r["sender_unit"] or "?", when=r["opened_at"]))
         return 0
-    finally:
-        app.close()

@@ -12,6 +12,8 @@ import secrets
 from datetime import date
 from pathlib import Path
 
+from shangmi import TransportError
+
 from .context import App, UsageError
 from .fsutil import atomic_output
 from .i18n import _
@@ -118,19 +120,15 @@ def _report(console, args, res, recipients, dest, deliveries=None) -> None:
 
 
 def run_seal(args, console) -> int:
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         dest = Path(args.output)
         res, recipients = _seal_to(app, args, dest, overwrite=args.force)
         _report(console, args, res, recipients, dest)
         return 0
-    finally:
-        app.close()
 
 
 def run_send(args, console) -> int:
-    app = App(args, console)
-    try:
+    with App(args, console) as app:
         transport = make_transport(app.config, args.via)
         sent_dir = app.home / "sent"
         sent_dir.mkdir(mode=0o700, exist_ok=True)
@@ -146,9 +144,10 @@ def run_send(args, console) -> int:
         finally:
             if tmp.exists():
                 tmp.unlink()
-        deliveries = [{"unit": u, "where": transport.deliver_package(dest, u, res.package_id.hex(), args.urgency)}
-                      for u, _r in recipients]
+        try:
+            deliveries = [{"unit": u, "where": transport.deliver_package(dest, u, res.package_id.hex(), args.urgency)}
+                          for u, _r in recipients]
+        except TransportError as exc:
+            raise TransportError(f"{exc}; the sealed package is kept at {dest}") from None
         _report(console, args, res, recipients, dest, deliveries)
         return 0
-    finally:
-        app.close()

@@ -70,6 +70,12 @@ class App:
             raise UsageError(_("This computer has no unit yet: run 'smseal init --unit NAME' first."))
         return name
 
+    def __enter__(self) -> "App":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if "directory" in self.__dict__:
             self.directory.close()

@@ -13,6 +13,12 @@ from typing import BinaryIO, Iterator
 from shangmi import OutputExists
 
 
+def refuse_existing(dest: str | os.PathLike, overwrite: bool = False) -> None:
+    """Raise ``OutputExists`` now, before any work whose result could not be written."""
+    if not overwrite and Path(dest).exists():
+        raise OutputExists(f"{dest} already exists", path=str(dest))
+
+
 @contextmanager
 def atomic_output(dest: str | os.PathLike, *, overwrite: bool = False, mode: int = 0o644) -> Iterator[BinaryIO]:
     """Yield a binary file to write; on success it appears at ``dest`` in one step.
@@ -20,8 +26,7 @@ def atomic_output(dest: str | os.PathLike, *, overwrite: bool = False, mode: int
     On any exception the temporary file is removed and ``dest`` is untouched.
     """
     dest = Path(dest)
-    if dest.exists() and not overwrite:
-        raise OutputExists(f"{dest} already exists", path=str(dest))
+    refuse_existing(dest, overwrite)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     try:

@@ -43,7 +43,8 @@ ERRORS: dict[str, str] = {
     "KeystoreError": N_("Keystore problem: {detail}. Nothing was changed."),
     "PolicyError": N_("Refused: {detail}"),
     "OutputExists": N_("{path} already exists; nothing was overwritten. Choose another name or add --force."),
-    "TransportError": N_("Delivery failed ({detail}). The package was kept; try again later."),
+    "TransportError": N_("Delivery failed ({detail}). Nothing was lost; check the network or the mail settings, "
+                         "then try again."),
     "UnsupportedAlgorithm": N_("Not supported: {detail}"),
     "ConfigError": N_("{detail}"),
     "UsageError": N_("{detail}"),

@@ -170,3 +170,18 @@ def test_rejected_receipt_is_not_counted_as_signed(bureau):
     assert r.code == 0 and "REFUSED" in r.out
     (sent,) = json.loads(a("status", "--json").out)["sent"]
     assert sent["signed"] == 0 and sent["recipients"][0]["rejected"] is True
+
+
+def test_existing_output_is_refused_before_the_authority_acts(bureau):
+    bur, _a, _b, desk = bureau
+    from keystore.bundle import make_request
+    from keystore.x509 import Name
+    from shangmi import sm2
+
+    (desk / "c.csr").write_bytes(make_request(Name.build("审计局"), sm2.PrivateKey.generate(),
+                                              sm2.PrivateKey.generate()))
+    (desk / "taken.certs").write_text("keep")
+    assert bur("authority", "issue", "c.csr", "-o", "taken.certs").code == 6
+    r = bur("authority", "issue", "c.csr", "-o", "c.certs")   # nothing was issued the first time
+    assert r.code == 0, r.err
+    assert (desk / "taken.certs").read_text() == "keep"

@@ -202,3 +202,18 @@ def test_huge_input_and_system_errors_are_one_line(units):
     r = b("open", "pkg.smx", "-o", "afile")      # the output folder is a file
     assert r.code in (1, 2, 3) and len(r.err.strip().splitlines()) == 1
     assert (desk / "afile").read_text() == "x"
+
+
+def test_receipt_problems_are_found_before_opening(units):
+    a, b, desk, shared = units
+    assert a(*SEAL).code == 0
+    (desk / "r.receipt").write_text("keep")
+    r = b("open", "pkg.smx", "-o", "recv", "--receipt-out", "r.receipt")
+    assert r.code == 6 and not (desk / "recv").exists()
+    # delivery fails after opening: the signed receipt is kept under SMSEAL_HOME/receipts
+    (shared / "市政府办公室").mkdir(parents=True)
+    (shared / "市政府办公室" / "receipts").write_text("a file where the folder should be")
+    r = b("open", "pkg.smx", "-o", "recv")
+    assert r.code == 7 and "saved at" in r.err
+    assert len(list((b.home / "receipts").glob("*.receipt"))) == 1
+    assert (desk / "recv" / "附件1.txt").exists()
