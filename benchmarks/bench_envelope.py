@@ -56,7 +56,7 @@ def sh(*cmds: str) -> list[str]:
 SEAL = """
 import sys; sys.path.insert(0, {root!r})
 from shangmi import sm2
-from envelope import Package, seal
+from smseal.envelope import Package, seal
 d = {d!r}
 k = lambda n: sm2.PrivateKey.from_pem(open(d + n, 'rb').read())
 seal(Package(d + '/doc.bin'), sender=k('/sender.pem'), to=k('/to.pem').public_key(),
@@ -65,7 +65,7 @@ seal(Package(d + '/doc.bin'), sender=k('/sender.pem'), to=k('/to.pem').public_ke
 OPEN = """
 import sys; sys.path.insert(0, {root!r})
 from shangmi import sm2
-from envelope import open_package
+from smseal.envelope import open_package
 d = {d!r}
 k = lambda n: sm2.PrivateKey.from_pem(open(d + n, 'rb').read())
 open_package(d + '/doc.smseal', key=k('/cc2.pem'), trusted=[k('/sender.pem').public_key()],

@@ -44,8 +44,8 @@ def _softhsm(tmp: Path) -> str | None:
 
 def _token_rows(label: str, uri, profile_name: str | None, pin: bytes, seconds: float,
                 sign_rows: list, dec_rows: list) -> None:
-    from keystore.pkcs11 import TokenKey, TokenSession
-    from keystore.pkcs11_profiles import get_profile
+    from smseal.keystore.pkcs11 import TokenKey, TokenSession
+    from smseal.keystore.pkcs11_profiles import get_profile
 
     profile = get_profile(profile_name)
     msg, file_key = b"h" * 200, os.urandom(32)
@@ -75,8 +75,8 @@ def _token_rows(label: str, uri, profile_name: str | None, pin: bytes, seconds: 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     seconds = 0.5 if "--quick" in argv else 2.0
-    from keystore.pkcs11_uri import Pkcs11Uri
-    from keystore.software import load_key, store_new_key
+    from smseal.keystore.pkcs11_uri import Pkcs11Uri
+    from smseal.keystore.software import load_key, store_new_key
 
     soft = sm2.PrivateKey.generate()
     msg, file_key = b"h" * 200, os.urandom(32)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .context import App, UsageError, passphrase_callback
-from .fsutil import read_input, refuse_existing, write_atomic
-from .i18n import _
+from smseal.office.fsutil import read_input, refuse_existing, write_atomic
+from smseal.office.i18n import _
 
 
 def register(sub) -> None:
@@ -46,7 +46,7 @@ def register(sub) -> None:
 
 
 def _ask_passphrase(app: App, purpose_name: str) -> bytes:
-    from keystore import Prompt, Purpose
+    from smseal.keystore import Prompt, Purpose
 
     return passphrase_callback(app.console)(Prompt(_("authority key"), getattr(Purpose, purpose_name),
                                                    _("authority key")))
@@ -57,7 +57,7 @@ def _authority_home(app: App) -> Path:
 
 
 def _open(app: App):
-    from keystore.authority import Authority
+    from smseal.keystore.authority import Authority
 
     home = _authority_home(app)
     if not (home / "root.pem").exists():
@@ -69,8 +69,8 @@ def _open(app: App):
 
 
 def run_init(args, console) -> int:
-    from keystore import fingerprint_words
-    from keystore.authority import Authority
+    from smseal.keystore import fingerprint_words
+    from smseal.keystore.authority import Authority
 
     with App(args, console) as app:
         home = _authority_home(app)

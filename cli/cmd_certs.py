@@ -6,9 +6,9 @@ from __future__ import annotations
 from shangmi import InvalidKey, UnsupportedMechanism
 
 from .context import App
-from .fsutil import read_input, write_atomic
-from .i18n import _
-from .trust import Trust
+from smseal.office.fsutil import read_input, write_atomic
+from smseal.office.i18n import _
+from smseal.office.trust import Trust
 
 
 def register_keys(ks) -> None:
@@ -26,8 +26,8 @@ def register_keys(ks) -> None:
 
 
 def run_request(args, console) -> int:
-    from keystore.bundle import make_request
-    from keystore.x509 import Name
+    from smseal.keystore.bundle import make_request
+    from smseal.keystore.x509 import Name
 
     with App(args, console) as app:
         unit = app.unit
@@ -44,7 +44,7 @@ def run_request(args, console) -> int:
 
 
 def run_install(args, console) -> int:
-    from keystore.bundle import parse_unit_certificates
+    from smseal.keystore.bundle import parse_unit_certificates
 
     with App(args, console) as app:
         data = read_input(args.certs)
@@ -65,7 +65,7 @@ def run_install(args, console) -> int:
 
 
 def run_rotate(args, console) -> int:
-    from keystore import fingerprint_words
+    from smseal.keystore import fingerprint_words
 
     with App(args, console) as app:
         roles = ["sign", "enc"] if args.role == "both" else [args.role]

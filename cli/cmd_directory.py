@@ -4,9 +4,9 @@ from __future__ import annotations
 
 
 from .context import App, UsageError, confirm
-from .fsutil import LARGE_FILE, read_input
-from .i18n import _
-from .trust import Trust, apply_bundle
+from smseal.office.fsutil import LARGE_FILE, read_input
+from smseal.office.i18n import _
+from smseal.office.trust import Trust, apply_bundle
 
 
 def register(sub) -> None:
@@ -28,8 +28,8 @@ def register(sub) -> None:
 
 
 def run_trust(args, console) -> int:
-    from keystore import fingerprint_words
-    from keystore.bundle import load_root
+    from smseal.keystore import fingerprint_words
+    from smseal.keystore.bundle import load_root
 
     app = App(args, console)
     data = read_input(args.root)
@@ -48,7 +48,7 @@ def run_trust(args, console) -> int:
 
 
 def run_update(args, console) -> int:
-    from keystore.bundle import verify_bundle
+    from smseal.keystore.bundle import verify_bundle
 
     with App(args, console) as app:
         trust = Trust(app.home)

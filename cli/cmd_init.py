@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .context import App, UsageError
-from .i18n import _
+from smseal.office.i18n import _
 
 
 def register(sub) -> None:
@@ -18,7 +18,7 @@ def register(sub) -> None:
 
 
 def run(args, console) -> int:
-    from keystore import fingerprint_words
+    from smseal.keystore import fingerprint_words
 
     with App(args, console) as app:
         existing = app.config.get("unit", "name")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 
 from .context import App, confirm
-from .fsutil import read_input, write_atomic
-from .i18n import _
+from smseal.office.fsutil import read_input, write_atomic
+from smseal.office.i18n import _
 
 
 def register(sub) -> None:
@@ -36,7 +36,7 @@ def _usage(p) -> int:
 
 
 def export(args, console) -> int:
-    from keystore import make_card
+    from smseal.keystore import make_card
 
     with App(args, console) as app:
         ident = app.keystore.get(app.unit)
@@ -47,7 +47,7 @@ def export(args, console) -> int:
 
 
 def import_(args, console) -> int:
-    from keystore import fingerprint_words, parse_card
+    from smseal.keystore import fingerprint_words, parse_card
 
     with App(args, console) as app:
         for path in args.card:
@@ -66,7 +66,7 @@ def import_(args, console) -> int:
 
 
 def list_(args, console) -> int:
-    from keystore import fingerprint_words
+    from smseal.keystore import fingerprint_words
 
     with App(args, console) as app:
         own = [{"unit": i.name, "keys": [{"role": k.role, "generation": k.generation, "on_token": k.on_token,

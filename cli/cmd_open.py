@@ -10,10 +10,10 @@ from shangmi import SmsealError
 
 from .cmd_seal import URGENCY_LABEL
 from .context import App, UsageError
-from .fsutil import refuse_existing, write_atomic
-from .i18n import _
+from smseal.office.fsutil import refuse_existing, write_atomic
+from smseal.office.i18n import _
 from .progress import CountingReader, Progress
-from .transport import make as make_transport
+from smseal.office.transport import make as make_transport
 
 
 def register(sub) -> None:
@@ -47,7 +47,7 @@ def _existing(path: str) -> Path:
 
 
 def run_open(args, console) -> int:
-    from envelope import inspect, make_receipt, open_package
+    from smseal.envelope import inspect, make_receipt, open_package
 
     if args.receipt_out and args.no_receipt:
         raise UsageError(_("--receipt-out and --no-receipt exclude each other."))
@@ -130,8 +130,8 @@ def _refuse_if_no_longer_valid(app: App, info, accept: bool) -> None:
     unless the user confirmed with the sender and asked for it."""
     from shangmi import ExpiredCertificate, RevokedKey
 
-    from .errors import SenderNoLongerValid
-    from .ledger import now
+    from smseal.office.errors import SenderNoLongerValid
+    from smseal.office.ledger import now
 
     try:
         app.directory.check_sender(info.sender_key, now())
@@ -149,7 +149,7 @@ def _refuse_if_no_longer_valid(app: App, info, accept: bool) -> None:
 
 
 def run_verify(args, console) -> int:
-    from envelope import verify_package
+    from smseal.envelope import verify_package
 
     src = _existing(args.package)
     with App(args, console) as app:
@@ -164,7 +164,7 @@ def run_verify(args, console) -> int:
 
 
 def run_inspect(args, console) -> int:
-    from envelope import inspect
+    from smseal.envelope import inspect
 
     info = inspect(_existing(args.package))
     recips = [{"role": r.role, "key_id": r.key_id.hex()} for r in info.recipients]

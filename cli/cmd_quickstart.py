@@ -14,7 +14,7 @@ import shlex
 import tempfile
 from pathlib import Path
 
-from .i18n import _
+from smseal.office.i18n import _
 
 SENDER, RECIPIENT = "市政府办公室", "财政局"
 DEMO_PASSPHRASE = "quickstart-demo-passphrase"

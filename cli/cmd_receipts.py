@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 from shangmi import VerificationError
 
 from .context import App
-from .fsutil import read_input
-from .i18n import _
+from smseal.office.fsutil import read_input
+from smseal.office.i18n import _
 
 
 CLOCK_SKEW = timedelta(minutes=10)  # office clocks differ a little; more is suspicious
@@ -35,7 +35,7 @@ def argparse_suppress():
 
 
 def run_import(args, console) -> int:
-    from envelope import Receipt, RecipientInfo, SealResult, verify_receipt
+    from smseal.envelope import Receipt, RecipientInfo, SealResult, verify_receipt
 
     results = []
     with App(args, console) as app:

@@ -15,10 +15,10 @@ from pathlib import Path
 from shangmi import TransportError
 
 from .context import App, UsageError
-from .fsutil import atomic_output
-from .i18n import _
+from smseal.office.fsutil import atomic_output
+from smseal.office.i18n import _
 from .progress import CountingReader, Progress
-from .transport import PACKAGE_SUFFIX, make as make_transport
+from smseal.office.transport import PACKAGE_SUFFIX, make as make_transport
 
 URGENCY_LABEL = {"normal": "", "urgent": "加急", "extra-urgent": "特急"}
 
@@ -68,7 +68,7 @@ def _seal_to(app: App, args, dest: Path, *, overwrite: bool, kept_at=None, trans
     ``kept_at(package_id) -> Path`` names where the package will be kept, when
     that depends on the id (``send`` keeps a copy under SMSEAL_HOME/sent).
     """
-    from envelope import Package, seal
+    from smseal.envelope import Package, seal
 
     if args.to in args.cc:
         raise UsageError(_("{unit} is both the main recipient and a copy recipient.").format(unit=args.to))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .i18n import _
+from smseal.office.i18n import _
 
 
 def register(sub) -> None:

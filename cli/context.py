@@ -9,16 +9,16 @@ import sys
 from functools import cached_property
 from pathlib import Path
 
-from . import home as _home
-from .config import Config
-from .errors import UsageError
-from .i18n import _
-from .ledger import Ledger
+from smseal.office import home as _home
+from smseal.office.config import Config
+from smseal.office.errors import UsageError
+from smseal.office.i18n import _
+from smseal.office.ledger import Ledger
 
 
 def passphrase_callback(console):
     """Answer from SMSEAL_PASSPHRASE / SMSEAL_PIN, else ask on the terminal."""
-    from keystore import Purpose, env_passphrase
+    from smseal.keystore import Purpose, env_passphrase
 
     from_env = env_passphrase()
 
@@ -48,14 +48,14 @@ class App:
 
     @cached_property
     def keystore(self):
-        from keystore import Keystore
+        from smseal.keystore import Keystore
 
         module = self.config.get("pkcs11", "module")
         return Keystore(self.home, passphrase=passphrase_callback(self.console), pkcs11_module=module)
 
     @cached_property
     def directory(self):
-        from keystore import Directory
+        from smseal.keystore import Directory
 
         return Directory(self.home)
 

@@ -12,9 +12,10 @@ import sys
 from typing import Sequence
 
 import shangmi
+import smseal
 
 from . import commands
-from .i18n import _
+from smseal.office.i18n import _
 from .output import Console
 
 EXIT_OK = 0
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="smseal",
                 description=_("Seal official document packages with SM2/SM3/SM4 (commercial cryptography)."))
     p.add_argument("--version", action="version",
-                   version=f"smseal {shangmi.__version__} (SM2 backend: {{backend}})")
+                   version=f"smseal {smseal.__version__} (SM2 backend: {{backend}})")
     p.add_argument("--verbose", "-v", action="store_true", help=_("show technical details of errors"))
     p.add_argument("--home", metavar="DIR", help=_("keystore folder (default: $SMSEAL_HOME or ~/.smseal)"))
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--version" in argv:
         from shangmi import sm2
 
-        print(f"smseal {shangmi.__version__} (SM2 backend: {sm2.backend().name})")
+        print(f"smseal {smseal.__version__} (SM2 backend: {sm2.backend().name})")
         return EXIT_OK
     parser = build_parser()
     args = parser.parse_args(argv)

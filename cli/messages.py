@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shangmi
 
-from .i18n import N_
+from smseal.office.i18n import N_
 
 ERRORS: dict[str, str] = {
     "InvalidSignature": N_("The signature does not verify: the file was altered or was not sealed by the "

@@ -12,7 +12,7 @@ from typing import Any
 
 import shangmi
 
-from .i18n import _
+from smseal.office.i18n import _
 from .messages import error_template
 
 

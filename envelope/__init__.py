@@ -1,6 +1,6 @@
 """envelope: the sealed package format v1 of smseal (see docs/FORMAT.md).
 
-    from envelope import Package, seal, open_package, inspect, make_receipt, verify_receipt
+    from smseal.envelope import Package, seal, open_package, inspect, make_receipt, verify_receipt
 
 A package is sealed for exactly one main recipient (主送) and any number of
 copy recipients (抄送), signed by the sending unit, and opened only when the

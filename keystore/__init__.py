@@ -1,6 +1,6 @@
 """keystore layer of smseal: own identities, the directory of other units, trust.
 
-    from keystore import Keystore, Directory, env_passphrase
+    from smseal.keystore import Keystore, Directory, env_passphrase
     ks = Keystore(passphrase=env_passphrase())        # SMSEAL_HOME or ~/.smseal
     ks.generate("赤峰市人民政府办公室")                 # software signing + encryption keys
     signer = ks.signer("赤峰市人民政府办公室")         # -> envelope's Signer

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
+from smseal.cli.main import main
 
 FAST_ENV = {"SMSEAL_PASSPHRASE": "correct horse 正确", "SMSEAL_KDF_ITERATIONS": "1000"}
 
@@ -45,7 +45,7 @@ class Runner:
 
     def sub(self, *argv: str, env: dict | None = None) -> Result:
         e = {**os.environ, **FAST_ENV, "SMSEAL_HOME": str(self.home), **(env or {})}
-        proc = subprocess.run([sys.executable, "-m", "cli.main", *argv], cwd=self.cwd, env=e,
+        proc = subprocess.run([sys.executable, "-m", "smseal.cli.main", *argv], cwd=self.cwd, env=e,
                               capture_output=True, text=True, timeout=300)
         return Result(proc.returncode, proc.stdout, proc.stderr)
 

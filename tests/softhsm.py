@@ -43,7 +43,7 @@ class SoftHsm:
 
     def uri(self, token: str | None = None, **extra: str) -> str:
         """A pkcs11: URI for ``token`` carrying the module path (no PIN)."""
-        from keystore.pkcs11_uri import Pkcs11Uri
+        from smseal.keystore.pkcs11_uri import Pkcs11Uri
         return str(Pkcs11Uri(token=token or self.token, module_path=self.module, **extra))
 
     def env(self) -> dict[str, str]:
@@ -90,7 +90,7 @@ def softhsm_token(softhsm: SoftHsm) -> SoftHsm:
 
 def pin_callback(pin: str = PIN):
     """A passphrase callback answering PIN prompts with ``pin`` and others with b"test passphrase"."""
-    from keystore.prompts import Purpose
+    from smseal.keystore.prompts import Purpose
 
     def answer(prompt):
         return pin.encode() if prompt.purpose is Purpose.PIN else b"test passphrase"

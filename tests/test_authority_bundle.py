@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from keystore import asn1_types as t
-from keystore import bundle, x509
-from keystore.authority import Authority
-from keystore.x509 import Certificate, Name, WrongKeyUsage
+from smseal.keystore import asn1_types as t
+from smseal.keystore import bundle, x509
+from smseal.keystore.authority import Authority
+from smseal.keystore.x509 import Certificate, Name, WrongKeyUsage
 from shangmi import (ExpiredCertificate, InvalidSignature, KeyNotFound, MalformedInput,
                      PolicyError, RevokedKey, RollbackRefused, SmsealError, UntrustedSender, sm2)
 from tests.openssl_cli import openssl

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from keystore import bundle, x509
-from keystore.authority import KEY_FILE, ROOT_FILE, STATE_FILE, Authority
-from keystore.x509 import Certificate, Name
+from smseal.keystore import bundle, x509
+from smseal.keystore.authority import KEY_FILE, ROOT_FILE, STATE_FILE, Authority
+from smseal.keystore.x509 import Certificate, Name
 from shangmi import (DuplicateEntry, KeyNotFound, KeystoreError, PolicyError, WrongPassphrase,
                      sm2)
 

@@ -129,14 +129,14 @@ def test_rotation(bureau):
 def test_conflicting_card_does_not_block_revocation(bureau):
     """A card imported earlier that claims a bundle unit's key makes that unit a conflict,
     but revocations in later bundles still reach every key the office has seen certified."""
-    from keystore import Directory, make_card
+    from smseal.keystore import Directory, make_card
     from shangmi import sm2
 
     bur, a, _b, desk = bureau
     # A new unit 审计局 is certified; a hostile card claiming its signing key reaches office A first.
     c_sign, c_enc = sm2.PrivateKey.generate(), sm2.PrivateKey.generate()
-    from keystore.bundle import make_request
-    from keystore.x509 import Name
+    from smseal.keystore.bundle import make_request
+    from smseal.keystore.x509 import Name
 
     (desk / "c.csr").write_bytes(make_request(Name.build("审计局"), c_sign, c_enc))
     assert bur("authority", "issue", "c.csr", "-o", "c.certs").code == 0
@@ -154,8 +154,8 @@ def test_conflicting_card_does_not_block_revocation(bureau):
 
 
 def test_rejected_receipt_is_not_counted_as_signed(bureau):
-    import envelope
-    from keystore import Directory, Keystore
+    from smseal import envelope
+    from smseal.keystore import Directory, Keystore
 
     _bur, a, b, desk = bureau
     assert a("seal", "doc.txt", "--to", "财政局", "-o", "p.smx").code == 0
@@ -174,8 +174,8 @@ def test_rejected_receipt_is_not_counted_as_signed(bureau):
 
 def test_existing_output_is_refused_before_the_authority_acts(bureau):
     bur, _a, _b, desk = bureau
-    from keystore.bundle import make_request
-    from keystore.x509 import Name
+    from smseal.keystore.bundle import make_request
+    from smseal.keystore.x509 import Name
     from shangmi import sm2
 
     (desk / "c.csr").write_bytes(make_request(Name.build("审计局"), sm2.PrivateKey.generate(),

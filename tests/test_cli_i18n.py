@@ -1,4 +1,4 @@
-"""The gettext catalogs: every user-facing string in cli/ is translated, placeholders match,
+"""The gettext catalogs: every user-facing string in cli/ and office/ is translated, placeholders match,
 and the compiled .mo agrees with the .po (run scripts/i18n after changing strings)."""
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-import cli
-from cli.messages import ERRORS
+from smseal import cli, office
+from smseal.cli.messages import ERRORS
 
-CLI = Path(cli.__file__).parent
-PO = CLI / "locale" / "zh_CN" / "LC_MESSAGES" / "smseal.po"
+# Every folder whose user-facing strings go through gettext (the command, the exchange layer).
+SOURCES = [Path(cli.__file__).parent, Path(office.__file__).parent]
+PO = Path(office.__file__).parent / "locale" / "zh_CN" / "LC_MESSAGES" / "smseal.po"
 MO = PO.with_suffix(".mo")
 
 
@@ -42,7 +43,7 @@ def _po_entries() -> dict[str, str]:
 
 def _source_strings() -> set[str]:
     found = set()
-    for path in CLI.glob("*.py"):
+    for path in (p for folder in SOURCES for p in folder.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
                     and node.args and isinstance(node.args[0], ast.Constant)):

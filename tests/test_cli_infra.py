@@ -9,10 +9,10 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from cli.config import Config, ConfigError
-from cli.fsutil import atomic_output, safe_component, write_atomic
-from cli.ledger import Ledger
-from cli.transport import OutboxTransport, SMTPTransport
+from smseal.office.config import Config, ConfigError
+from smseal.office.fsutil import atomic_output, safe_component, write_atomic
+from smseal.office.ledger import Ledger
+from smseal.office.transport import OutboxTransport, SMTPTransport
 from shangmi import OutputExists, TransportError
 from tests.smtp_server import PASSWORD, USER, smtp_server  # noqa: F401  (fixture)
 

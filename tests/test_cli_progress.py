@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from cli.progress import CountingReader, Progress
+from smseal.cli.progress import CountingReader, Progress
 
 
 class _Tty(io.StringIO):

@@ -28,7 +28,7 @@ def test_issue_scenario_as_subprocesses(tmp_path):
 
     def smseal(home: str, *argv: str) -> subprocess.CompletedProcess:
         exe = shutil.which("smseal") or ""
-        cmd = [exe] if exe else [sys.executable, "-m", "cli.main"]
+        cmd = [exe] if exe else [sys.executable, "-m", "smseal.cli.main"]
         return subprocess.run([*cmd, *argv], cwd=desk, env={**env, "SMSEAL_HOME": str(tmp_path / home)},
                               capture_output=True, text=True, timeout=300)
 
@@ -138,7 +138,7 @@ def test_revoked_recipient_refused(units):
     a, _b, desk, _ = units
     from datetime import datetime, timezone
 
-    from keystore import Directory
+    from smseal.keystore import Directory
 
     with Directory(a.home) as d:
         d.revoke("财政局", datetime.now(timezone.utc), "key compromised")
@@ -177,7 +177,7 @@ def test_wrong_passphrase(units, monkeypatch):
 
 
 def test_quickstart_in_process(capsys):
-    from cli.main import main
+    from smseal.cli.main import main
 
     assert main(["quickstart"]) == 0
     out = capsys.readouterr().out
@@ -185,9 +185,9 @@ def test_quickstart_in_process(capsys):
 
 
 def test_version_and_help_subprocess():
-    r = subprocess.run([sys.executable, "-m", "cli.main", "--version"], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "smseal.cli.main", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("smseal ")
-    r = subprocess.run([sys.executable, "-m", "cli.main", "--help"], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "smseal.cli.main", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "quickstart" in r.stdout
 
 

@@ -7,9 +7,9 @@ from datetime import date, datetime
 
 import pytest
 
-from envelope import Package, inspect, open_package, seal
-from envelope.open import _open
-from envelope.seal import _seal
+from smseal.envelope import Package, inspect, open_package, seal
+from smseal.envelope.open import _open
+from smseal.envelope.seal import _seal
 from shangmi import sm2
 from shangmi.errors import (DecryptionError, InvalidSignature, NoMatchingKey, OutputExists,
                             PolicyError, RevokedKey, UntrustedSender)
@@ -117,7 +117,7 @@ def test_no_release_before_signature(tmp_path, monkeypatch):
     buf = io.BytesIO()
     _seal(Package(("a.txt", b"secret" * 1000)), sender=SENDER, to=TO.public_key(), cc=[], out=buf,
           armor=False, overwrite=False, chunk_size=256)
-    import envelope.open as op
+    import smseal.envelope.open as op
     seen = {}
 
     def spy(*a, **kw):
@@ -182,7 +182,7 @@ def test_seal_to_path_and_armor(tmp_path):
 def test_commitment_binds_all_recipients(tmp_path):
     """A wrong file key for us (even with a matching stanza) is a DecryptionError, never garbage."""
     from tests.testkit import kit
-    from envelope.format import ROLE_TO, Stanza
+    from smseal.envelope.format import ROLE_TO, Stanza
     d = kit.draft()
     bad = kit.edit_header(d, recipients=(Stanza(ROLE_TO, TO.public_key().key_id(),
                                                  TO.public_key().encrypt(b"\x55" * 16)),))
@@ -191,7 +191,7 @@ def test_commitment_binds_all_recipients(tmp_path):
 
 
 def test_private_key_objects_are_signer_and_decrypter():
-    from envelope import Decrypter, Signer
+    from smseal.envelope import Decrypter, Signer
     k = sm2.PrivateKey.generate()
     assert isinstance(k, Signer) and isinstance(k, Decrypter)
 
@@ -204,7 +204,7 @@ def test_reprs_do_not_leak(sealed, tmp_path, tmp_path_factory):
 
 
 def test_verify_package_without_key(sealed):
-    from envelope import verify_package
+    from smseal.envelope import verify_package
     res = verify_package(sealed, trusted=TRUSTED)
     assert res.package_id == inspect(sealed).package_id and res.urgency == "extra-urgent"
     bad = bytearray(sealed)

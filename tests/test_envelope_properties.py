@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envelope import Package
-from envelope import stream
-from envelope.format import TAG_SIZE, Header, Stanza
-from envelope.open import _open
-from envelope.seal import _seal
+from smseal.envelope import Package
+from smseal.envelope import stream
+from smseal.envelope.format import TAG_SIZE, Header, Stanza
+from smseal.envelope.open import _open
+from smseal.envelope.seal import _seal
 from shangmi.errors import MalformedPackage, SmsealError
 from tests.testkit.kit import CC, SENDER, TO, TRUSTED
 
@@ -66,7 +66,7 @@ def test_package_boundaries(size, tmp_path):
 
 
 def test_plaintext_on_exact_boundaries(tmp_path):
-    from envelope.package import Package as P
+    from smseal.envelope.package import Package as P
     base = len(P(("a.bin", b"")).metadata().serialize())
     for total in (C - 1, C, C + 1, 3 * C):
         size = total - base

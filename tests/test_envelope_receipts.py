@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from envelope import Package, make_receipt, open_package, seal, verify_receipt
-from envelope import armor
-from envelope.receipt import Receipt
+from smseal.envelope import Package, make_receipt, open_package, seal, verify_receipt
+from smseal.envelope import armor
+from smseal.envelope.receipt import Receipt
 from shangmi.errors import InvalidSignature, MalformedPackage, UntrustedSender, VerificationError
 from tests.testkit.kit import CC, INSIDER_SIGNER, OUTSIDER, SENDER, TO, TRUSTED
 

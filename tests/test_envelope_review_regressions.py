@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-import envelope
+from smseal import envelope
 from shangmi import InvalidSignature, MalformedPackage
 from tests.testkit.kit import TO, TRUSTED, build, draft
 

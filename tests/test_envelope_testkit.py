@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from envelope import inspect, open_package
+from smseal.envelope import inspect, open_package
 from shangmi.errors import MalformedPackage
 from tests.testkit.kit import EXPECT, KEYS, TRUSTED
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from keystore import Directory
-from keystore.cards import MalformedCard, fingerprint_words, make_card, parse_card
-from keystore.errors import KeyIdCollision
+from smseal.keystore import Directory
+from smseal.keystore.cards import MalformedCard, fingerprint_words, make_card, parse_card
+from smseal.keystore.errors import KeyIdCollision
 from shangmi import sm2
 from shangmi.errors import (DuplicateEntry, ExpiredCertificate, InvalidSignature, KeyNotFound, RevokedKey,
                             UntrustedSender)
@@ -186,7 +186,7 @@ def test_card_tampering(d: Directory):
 
 _WRITER = textwrap.dedent("""
     import sys
-    from keystore import Directory
+    from smseal.keystore import Directory
     from shangmi import sm2
     from shangmi.errors import DuplicateEntry
     home, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keystore.pkcs11_uri import InvalidPkcs11Uri, Pkcs11Uri
+from smseal.keystore.pkcs11_uri import InvalidPkcs11Uri, Pkcs11Uri
 
 
 def test_parse_rfc7512_examples():

@@ -14,8 +14,8 @@ import threading
 import PyKCS11
 import pytest
 
-from keystore import pkcs11_profiles as prof
-from keystore.pkcs11 import TokenKey
+from smseal.keystore import pkcs11_profiles as prof
+from smseal.keystore.pkcs11 import TokenKey
 from shangmi import der, sm2
 from shangmi.errors import DecryptionError, InvalidKey, InvalidSignature, TokenError, UnsupportedMechanism
 from tests.vectors import load

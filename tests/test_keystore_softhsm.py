@@ -10,11 +10,11 @@ from pathlib import Path
 import PyKCS11
 import pytest
 
-from keystore import Keystore
-from keystore.errors import AmbiguousKey, ModuleNotFound, TokenNotFound, WrongPin
-from keystore.pkcs11 import TokenKey, TokenSession, list_tokens
-from keystore.pkcs11_profiles import SM2_EC_PARAMS, get_profile
-from keystore.pkcs11_uri import Pkcs11Uri
+from smseal.keystore import Keystore
+from smseal.keystore.errors import AmbiguousKey, ModuleNotFound, TokenNotFound, WrongPin
+from smseal.keystore.pkcs11 import TokenKey, TokenSession, list_tokens
+from smseal.keystore.pkcs11_profiles import SM2_EC_PARAMS, get_profile
+from smseal.keystore.pkcs11_uri import Pkcs11Uri
 from shangmi import sm2
 from shangmi.errors import (DecryptionError, KeyNotFound, TokenError, UnsupportedMechanism,
                             WrongPassphrase)
@@ -137,7 +137,7 @@ def test_key_persists_across_processes(softhsm_token: SoftHsm, session: TokenSes
     ct = public.encrypt(b"across processes")
     code = textwrap.dedent(f"""
         import sys
-        from keystore.pkcs11 import TokenKey
+        from smseal.keystore.pkcs11 import TokenKey
         from shangmi import sm2
         with TokenKey.open(sys.argv[1], passphrase=lambda p: b"{softhsm_token.pin}") as key:
             assert key.public_key() == sm2.PublicKey.from_bytes(bytes.fromhex(sys.argv[2]))
@@ -183,8 +183,8 @@ def test_keystore_wrong_pin_changes_nothing(softhsm: SoftHsm, tmp_path: Path):
 def test_package_sealed_in_software_opens_with_token_key(softhsm_token: SoftHsm, tmp_path: Path):
     """End to end: 某某局 (software keys) seals to 赤峰市… whose encryption key is on the token;
     the recipient opens it with the token key, trusting the sender through its Directory."""
-    from envelope import Package, open_package, seal
-    from keystore import Directory, make_card
+    from smseal.envelope import Package, open_package, seal
+    from smseal.keystore import Directory, make_card
 
     sender_home, recipient_home = tmp_path / "sender", tmp_path / "recipient"
     with Keystore(sender_home, passphrase=pin_callback(), kdf_iterations=1000) as sender_ks, \

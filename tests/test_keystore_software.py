@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from keystore import Keystore, env_passphrase
-from keystore.atomic import create_atomic, write_atomic
-from keystore.errors import PassphraseUnavailable
-from keystore.prompts import Purpose
-from keystore.software import kdf_iterations, load_key
+from smseal.keystore import Keystore, env_passphrase
+from smseal.keystore.atomic import create_atomic, write_atomic
+from smseal.keystore.errors import PassphraseUnavailable
+from smseal.keystore.prompts import Purpose
+from smseal.keystore.software import kdf_iterations, load_key
 from shangmi import sm2
 from shangmi.errors import (DuplicateEntry, InvalidKey, KeyNotFound, KeystoreError, NoMatchingKey,
                             WrongPassphrase)

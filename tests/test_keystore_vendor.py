@@ -15,9 +15,9 @@ import secrets
 
 import pytest
 
-from keystore.pkcs11 import TokenKey, TokenSession
-from keystore.pkcs11_profiles import get_profile
-from keystore.pkcs11_uri import Pkcs11Uri
+from smseal.keystore.pkcs11 import TokenKey, TokenSession
+from smseal.keystore.pkcs11_profiles import get_profile
+from smseal.keystore.pkcs11_uri import Pkcs11Uri
 
 MODULE = os.environ.get("SMSEAL_TEST_PKCS11_MODULE")
 pytestmark = pytest.mark.skipif(not MODULE, reason="no vendor PKCS#11 module configured "

@@ -22,9 +22,9 @@ from datetime import timedelta
 
 import pytest
 
-from keystore import bundle, x509
-from keystore.authority import Authority
-from keystore.x509 import CRL, Certificate, CertificationRequest, Name, RevokedEntry
+from smseal.keystore import bundle, x509
+from smseal.keystore.authority import Authority
+from smseal.keystore.x509 import CRL, Certificate, CertificationRequest, Name, RevokedEntry
 from shangmi import InvalidSignature, sm2
 from tests.openssl_cli import OPENSSL, openssl, openssl_ok
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, strategies as st
 from pyasn1.type import univ
 
-from keystore import asn1_types as t
-from keystore import x509
-from keystore.x509 import CRL, Certificate, CertificationRequest, Name, RevokedEntry, WrongKeyUsage
+from smseal.keystore import asn1_types as t
+from smseal.keystore import x509
+from smseal.keystore.x509 import CRL, Certificate, CertificationRequest, Name, RevokedEntry, WrongKeyUsage
 from shangmi import (ExpiredCertificate, InvalidSignature, MalformedInput, PolicyError,
                      RevokedKey, SmsealError, sm2)
 

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from shangmi import sm2  # noqa: E402
 
-from envelope import armor  # noqa: E402
-from envelope.encoding import pack  # noqa: E402
-from envelope.format import CHUNK_SIZE, ROLE_CC, ROLE_TO, Stanza  # noqa: E402
+from smseal.envelope import armor  # noqa: E402
+from smseal.envelope.encoding import pack  # noqa: E402
+from smseal.envelope.format import CHUNK_SIZE, ROLE_CC, ROLE_TO, Stanza  # noqa: E402
 from tests.testkit.kit import (INSIDER_SIGNER, MAIN_TEXT, OUTSIDER, TO, assemble,  # noqa: E402
                          build, chunks, draft, edit_header, encrypt_chunk, metadata, prelude_of)
 

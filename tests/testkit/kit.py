@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 
 from shangmi import errors, sm2, sm3
 
-from envelope import primitives as p
-from envelope.format import CHUNK_SIZE, MAGIC, ROLE_CC, ROLE_TO, TAG_SIZE, Header, Stanza
-from envelope.metadata import FileEntry, Metadata
-from envelope.stream import _encrypt_batch
+from smseal.envelope import primitives as p
+from smseal.envelope.format import CHUNK_SIZE, MAGIC, ROLE_CC, ROLE_TO, TAG_SIZE, Header, Stanza
+from smseal.envelope.metadata import FileEntry, Metadata
+from smseal.envelope.stream import _encrypt_batch
 
 _N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
 

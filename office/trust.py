@@ -14,7 +14,7 @@ from pathlib import Path
 
 from shangmi import DuplicateEntry, KeyNotFound
 
-from .context import UsageError
+from .errors import UsageError
 from .fsutil import write_atomic
 from .i18n import _
 
@@ -31,7 +31,7 @@ class Trust:
         self.serials_path = self.dir / "serials.json"
 
     def pinned_root(self):
-        from keystore.bundle import load_root
+        from smseal.keystore.bundle import load_root
 
         if not self.root_path.exists():
             raise UsageError(_("No authority is pinned yet: run 'smseal directory trust root.pem' first."))
@@ -72,7 +72,7 @@ def apply_bundle(directory, verified, serial_to_key: dict[int, tuple[bytes, date
     card imported earlier claims one of its keys): such conflicts are
     reported, never allowed to block a revocation.  Returns what changed.
     """
-    from keystore.x509 import TIME_BOUNDED_REASONS, Certificate
+    from smseal.keystore.x509 import TIME_BOUNDED_REASONS, Certificate
 
     added_units = added_keys = revoked = 0
     conflicts: list[str] = []

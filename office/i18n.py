@@ -1,4 +1,4 @@
-"""Translations: gettext catalogs in cli/locale (English msgids, zh_CN catalog).
+"""Translations: gettext catalogs in office/locale (English msgids, zh_CN catalog).
 
 The language follows the usual variables (LANGUAGE, LC_ALL, LC_MESSAGES, LANG):
 Chinese when the locale is Chinese, English otherwise.  ``N_`` marks strings
