@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from smseal import cli, office
+from smseal import cli, office, ui
 from smseal.cli.messages import ERRORS
 
-# Every folder whose user-facing strings go through gettext (the command, the exchange layer).
-SOURCES = [Path(cli.__file__).parent, Path(office.__file__).parent]
+# Every folder whose user-facing strings go through gettext (the command, the exchange layer, the page).
+SOURCES = [Path(m.__file__).parent for m in (cli, office, ui)]
 PO = Path(office.__file__).parent / "locale" / "zh_CN" / "LC_MESSAGES" / "smseal.po"
 MO = PO.with_suffix(".mo")
 
