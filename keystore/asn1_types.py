@@ -1,7 +1,8 @@
 """ASN.1 for the bureau's PKI (RFC 5280, RFC 2986): pyasn1 types and small encodings.
 
-The pyasn1 types cover the subset smseal writes and reads: certificates,
-certification requests, CRLs and the signed directory bundle.  The second
+The standard structures (certificates, CRLs: RFC 5280; certification
+requests: RFC 2986) are pyasn1-modules' types; only the signed directory
+bundle is defined here.  The second
 half holds the small values ``keystore.x509`` builds them from: ``Name``
 (UTF8String names such as 某市保密局), times, the SM2-with-SM3 algorithm
 identifier, extension values (key usage, basic constraints, key
@@ -28,7 +29,8 @@ from typing import Iterable, TypeVar
 
 from pyasn1.codec.der import decoder, encoder
 from pyasn1.error import PyAsn1Error
-from pyasn1.type import char, constraint, namedtype, tag, univ, useful
+from pyasn1.type import base, char, constraint, namedtype, tag, univ, useful
+from pyasn1_modules import rfc2986, rfc5280
 
 from shangmi import der
 from shangmi.errors import MalformedInput
@@ -39,7 +41,6 @@ OID_SM2_CURVE = "1.2.156.10197.1.301"
 
 MAX_OBJECT_SIZE = 64 * 1024        # one certificate, CSR or entry: far below this
 MAX_CRL_SIZE = 8 * 1024 * 1024     # ~100,000 revoked entries
-_MAX = 1 << 20                     # bound on SEQUENCE OF sizes
 
 
 def _ctx(n: int, constructed: bool = True) -> tag.Tag:
@@ -47,164 +48,34 @@ def _ctx(n: int, constructed: bool = True) -> tag.Tag:
     return tag.Tag(tag.tagClassContext, fmt, n)
 
 
-class AttributeTypeAndValue(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("type", univ.ObjectIdentifier()),
-        namedtype.NamedType("value", univ.Any()),
-    )
+# --- the standard structures, from pyasn1-modules (RFC 5280, RFC 2986) ----------------------
+# Decoded without open types: attribute values, algorithm parameters and
+# extension values stay as their exact bytes (ANY / OCTET STRING) and are read
+# by the strict helpers below.  Sizes are bounded by ``strict_decode``'s limit,
+# checked before any parsing.
+
+AttributeTypeAndValue = rfc5280.AttributeTypeAndValue
+RelativeDistinguishedName = rfc5280.RelativeDistinguishedName
+RDNSequence = rfc5280.RDNSequence
+X509Name = rfc5280.Name                  # CHOICE { rdnSequence }: encodes as the RDNSequence
+AlgorithmIdentifier = rfc5280.AlgorithmIdentifier
+SubjectPublicKeyInfo = rfc5280.SubjectPublicKeyInfo
+Time = rfc5280.Time
+Validity = rfc5280.Validity
+Extension = rfc5280.Extension
+Extensions = rfc5280.Extensions
+TBSCertificate = rfc5280.TBSCertificate
+Certificate = rfc5280.Certificate
+TBSCertList = rfc5280.TBSCertList
+CertificateList = rfc5280.CertificateList
+Attribute = rfc2986.Attribute
+CertificationRequestInfo = rfc2986.CertificationRequestInfo
+CertificationRequest = rfc2986.CertificationRequest
 
 
-class RelativeDistinguishedName(univ.SetOf):
-    componentType = AttributeTypeAndValue()
-    subtypeSpec = constraint.ValueSizeConstraint(1, 16)
-
-
-class RDNSequence(univ.SequenceOf):
-    """RFC 5280 Name; its only CHOICE alternative, RDNSequence, encodes identically."""
-
-    componentType = RelativeDistinguishedName()
-    subtypeSpec = constraint.ValueSizeConstraint(0, 32)
-
-
-class AlgorithmIdentifier(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("algorithm", univ.ObjectIdentifier()),
-        namedtype.OptionalNamedType("parameters", univ.Any()),
-    )
-
-
-class SubjectPublicKeyInfo(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("algorithm", AlgorithmIdentifier()),
-        namedtype.NamedType("subjectPublicKey", univ.BitString()),
-    )
-
-
-class Time(univ.Choice):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("utcTime", useful.UTCTime()),
-        namedtype.NamedType("generalTime", useful.GeneralizedTime()),
-    )
-
-
-class Validity(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("notBefore", Time()),
-        namedtype.NamedType("notAfter", Time()),
-    )
-
-
-class Extension(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("extnID", univ.ObjectIdentifier()),
-        namedtype.DefaultedNamedType("critical", univ.Boolean(False)),
-        namedtype.NamedType("extnValue", univ.OctetString()),
-    )
-
-
-class Extensions(univ.SequenceOf):
-    componentType = Extension()
-    subtypeSpec = constraint.ValueSizeConstraint(1, 64)
-
-
-class TBSCertificate(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.DefaultedNamedType(
-            "version", univ.Integer(0).subtype(explicitTag=_ctx(0))),
-        namedtype.NamedType("serialNumber", univ.Integer()),
-        namedtype.NamedType("signature", AlgorithmIdentifier()),
-        namedtype.NamedType("issuer", RDNSequence()),
-        namedtype.NamedType("validity", Validity()),
-        namedtype.NamedType("subject", RDNSequence()),
-        namedtype.NamedType("subjectPublicKeyInfo", SubjectPublicKeyInfo()),
-        namedtype.OptionalNamedType(
-            "issuerUniqueID", univ.BitString().subtype(implicitTag=_ctx(1, False))),
-        namedtype.OptionalNamedType(
-            "subjectUniqueID", univ.BitString().subtype(implicitTag=_ctx(2, False))),
-        namedtype.OptionalNamedType(
-            "extensions", Extensions().subtype(explicitTag=_ctx(3))),
-    )
-
-
-class Certificate(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("tbsCertificate", TBSCertificate()),
-        namedtype.NamedType("signatureAlgorithm", AlgorithmIdentifier()),
-        namedtype.NamedType("signature", univ.BitString()),
-    )
-
-
-# --- PKCS#10 (RFC 2986) -----------------------------------------------------------------
-
-class AttributeValues(univ.SetOf):
-    componentType = univ.Any()
-    subtypeSpec = constraint.ValueSizeConstraint(1, 16)
-
-
-class Attribute(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("type", univ.ObjectIdentifier()),
-        namedtype.NamedType("values", AttributeValues()),
-    )
-
-
-class Attributes(univ.SetOf):
-    componentType = Attribute()
-    tagSet = univ.SetOf.tagSet.tagImplicitly(_ctx(0))
-    subtypeSpec = constraint.ValueSizeConstraint(0, 16)
-
-
-class CertificationRequestInfo(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("version", univ.Integer()),
-        namedtype.NamedType("subject", RDNSequence()),
-        namedtype.NamedType("subjectPKInfo", SubjectPublicKeyInfo()),
-        namedtype.NamedType("attributes", Attributes()),
-    )
-
-
-class CertificationRequest(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("certificationRequestInfo", CertificationRequestInfo()),
-        namedtype.NamedType("signatureAlgorithm", AlgorithmIdentifier()),
-        namedtype.NamedType("signature", univ.BitString()),
-    )
-
-
-# --- CRLs -------------------------------------------------------------------------------
-
-class RevokedCertificate(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("userCertificate", univ.Integer()),
-        namedtype.NamedType("revocationDate", Time()),
-        namedtype.OptionalNamedType("crlEntryExtensions", Extensions()),
-    )
-
-
-class RevokedCertificates(univ.SequenceOf):
-    componentType = RevokedCertificate()
-    subtypeSpec = constraint.ValueSizeConstraint(1, _MAX)
-
-
-class TBSCertList(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.OptionalNamedType("version", univ.Integer()),
-        namedtype.NamedType("signature", AlgorithmIdentifier()),
-        namedtype.NamedType("issuer", RDNSequence()),
-        namedtype.NamedType("thisUpdate", Time()),
-        namedtype.OptionalNamedType("nextUpdate", Time()),
-        namedtype.OptionalNamedType("revokedCertificates", RevokedCertificates()),
-        namedtype.OptionalNamedType(
-            "crlExtensions", Extensions().subtype(explicitTag=_ctx(0))),
-    )
-
-
-class CertificateList(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("tbsCertList", TBSCertList()),
-        namedtype.NamedType("signatureAlgorithm", AlgorithmIdentifier()),
-        namedtype.NamedType("signatureValue", univ.BitString()),
-    )
+def x509_name(der_bytes: bytes, what: str) -> univ.Choice:
+    """A DER name (``Name.der``) as the RFC 5280 Name type, for building structures."""
+    return strict_decode(der_bytes, X509Name(), what)
 
 
 # --- the signed directory bundle (see keystore.bundle) ----------------------------------
@@ -237,7 +108,7 @@ class SignedDirectory(univ.Sequence):
 
 # --- strict decoding --------------------------------------------------------------------
 
-T = TypeVar("T", bound=univ.Sequence)
+T = TypeVar("T", bound=base.Asn1Item)
 
 
 def strict_decode(data: bytes, spec: T, what: str, limit: int = MAX_OBJECT_SIZE) -> T:
@@ -324,7 +195,10 @@ class Name:
         return cls.from_asn1(rdns)
 
     @classmethod
-    def from_asn1(cls, rdns: RDNSequence) -> "Name":
+    def from_asn1(cls, rdns: univ.Choice | univ.SequenceOf) -> "Name":
+        """From an RFC 5280 Name (CHOICE) or its RDNSequence."""
+        if isinstance(rdns, univ.Choice):
+            rdns = rdns.getComponent()
         attrs = []
         for rdn in rdns:
             for atv in rdn:

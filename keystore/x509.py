@@ -290,10 +290,10 @@ def issue_certificate(signer: Signer, issuer: Certificate | None, subject: Name,
     tbs["version"] = 2
     tbs["serialNumber"] = serial
     tbs["signature"] = sm2_algorithm()
-    tbs["issuer"] = t.strict_decode(issuer_name.der, t.RDNSequence(), "issuer name")
+    tbs["issuer"] = t.x509_name(issuer_name.der, "issuer name")
     tbs["validity"]["notBefore"] = encode_time(not_before)
     tbs["validity"]["notAfter"] = encode_time(not_after)
-    tbs["subject"] = t.strict_decode(subject.der, t.RDNSequence(), "subject name")
+    tbs["subject"] = t.x509_name(subject.der, "subject name")
     tbs["subjectPublicKeyInfo"] = _spki(public_key)
     is_ca = profile == "root"
     tbs["extensions"] = extensions_of([
@@ -383,7 +383,7 @@ def build_request(signer: Signer, subject: Name, usage: Usage) -> CertificationR
         raise ValueError("usage must be 'sign' or 'enc'")
     info = t.CertificationRequestInfo()
     info["version"] = 0
-    info["subject"] = t.strict_decode(subject.der, t.RDNSequence(), "subject name")
+    info["subject"] = t.x509_name(subject.der, "subject name")
     info["subjectPKInfo"] = _spki(signer.public_key())
     exts = extensions_of([extension(OID_KEY_USAGE, key_usage_value(PROFILE_USAGE[usage]),
                                    critical=True)])
@@ -455,7 +455,7 @@ class CRL:
                    authority_key_id=parse_aki(exts[OID_AUTHORITY_KEY_ID])
                    if OID_AUTHORITY_KEY_ID in exts else None,
                    revoked=tuple(entries.values()),
-                   signature=signature_bytes(crl["signatureValue"], "CRL"),
+                   signature=signature_bytes(crl["signature"], "CRL"),
                    _by_serial=entries)
 
     @classmethod
@@ -487,7 +487,7 @@ def _crl_number(value: bytes) -> int:
     return number
 
 
-def _parse_entry(item: t.RevokedCertificate) -> RevokedEntry:
+def _parse_entry(item: univ.Sequence) -> RevokedEntry:
     serial = _positive_serial(item["userCertificate"], "CRL entry")
     exts = read_extensions(item["crlEntryExtensions"], frozenset({OID_REASON_CODE}), "CRL entry")
     reason = "unspecified"
@@ -505,7 +505,7 @@ def issue_crl(signer: Signer, issuer: Certificate, *, number: int, this_update: 
     tbs = t.TBSCertList()
     tbs["version"] = 1
     tbs["signature"] = sm2_algorithm()
-    tbs["issuer"] = t.strict_decode(issuer.subject.der, t.RDNSequence(), "issuer name")
+    tbs["issuer"] = t.x509_name(issuer.subject.der, "issuer name")
     tbs["thisUpdate"] = encode_time(this_update)
     tbs["nextUpdate"] = encode_time(next_update)
     entries = sorted(revoked, key=lambda e: e.serial)
@@ -514,14 +514,15 @@ def issue_crl(signer: Signer, issuer: Certificate, *, number: int, this_update: 
         for e in entries:
             if e.reason not in REASONS or e.reason in ("certificateHold", "removeFromCRL"):
                 raise ValueError(f"reason must be one of {', '.join(revocation_reasons())}")
-            item = t.RevokedCertificate()
+            # made in place by the list: pyasn1-modules types this entry's extensions
+            # with an Extensions instance made before the class got its size constraint,
+            # so a separately built entry would not be accepted
+            item = seq.getComponentByPosition(len(seq), instantiate=True)
             item["userCertificate"] = e.serial
             item["revocationDate"] = encode_time(e.date)
             if e.reason != "unspecified":  # RFC 5280: omit reasonCode for unspecified
                 code = der.tlv(0x0A, bytes([REASONS[e.reason]]))
-                item["crlEntryExtensions"] = extensions_of(
-                    [extension(OID_REASON_CODE, code)], item["crlEntryExtensions"])
-            seq.append(item)
+                item["crlEntryExtensions"].append(extension(OID_REASON_CODE, code))
     tbs["crlExtensions"] = extensions_of([
         extension(OID_AUTHORITY_KEY_ID, aki_value(key_identifier(signer.public_key()))),
         extension(OID_CRL_NUMBER, der.integer(number)),
@@ -529,7 +530,7 @@ def issue_crl(signer: Signer, issuer: Certificate, *, number: int, this_update: 
     crl = t.CertificateList()
     crl["tbsCertList"] = tbs
     crl["signatureAlgorithm"] = sm2_algorithm()
-    crl["signatureValue"] = _sign(signer, t.encode(tbs))
+    crl["signature"] = _sign(signer, t.encode(tbs))
     out = CRL.from_der(t.encode(crl))
     out.verify_signature(issuer)
     return out
