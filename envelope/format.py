@@ -31,7 +31,7 @@ SIGNATURE_SIZE = 64             # trailer: raw r ‖ s
 MAX_HEADER_SIZE = 64 * 1024
 MAX_RECIPIENTS = 256
 MAX_WRAPPED_SIZE = 160          # GM/T 0009 DER of a 16-byte key is at most 125 bytes
-MAX_TIME = (1 << 40) - 1        # seconds since 1970; year 36812
+MAX_TIME = 253_402_300_799      # 9999-12-31T23:59:59Z: every reader's date type can show it
 KEY_ID_SIZE = 16
 PUBLIC_KEY_SIZE = 65
 
@@ -87,7 +87,7 @@ class Header:
         pid, t, urgency, sender, salt, commit, recips = fields(obj, cls._SCHEMA, "the header")
         check_bin(pid, p.PACKAGE_ID_SIZE, "the package id")
         if not 0 <= t <= MAX_TIME:
-            raise MalformedPackage("the sealing time is out of range")
+            raise MalformedPackage("the sealing time is after 9999-12-31T23:59:59Z or negative")
         if urgency not in URGENCIES:
             raise MalformedPackage(f"unknown urgency {urgency[:32]!r}")
         check_bin(sender, PUBLIC_KEY_SIZE, "the sender key")

@@ -10,6 +10,7 @@ The file contents follow it, in the order of ``files``.
 
 from __future__ import annotations
 
+import re
 import struct
 import unicodedata
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from shangmi.errors import MalformedPackage, PolicyError
 
 from .encoding import check_str, fields, pack, unpack
 from .paths import check_names
+from .text import text_problem
 
 MAX_METADATA_SIZE = 1 << 20
 MAX_FILES = 1000
@@ -30,13 +32,24 @@ MAX_FILE_SIZE = (1 << 48) - 1
 # classified when it *begins* with one of these (e.g. "机密★10年"), which
 # leaves 工作秘密 and 商业秘密 (not state secrets) allowed.
 CLASSIFIED_PREFIXES = ("绝密", "机密", "秘密", "絕密", "機密")
+# What NFKC leaves of General_Category Zs (U+00A0, U+2000..U+200A, U+202F,
+# U+205F and U+3000 all become U+0020): stripped before the prefix test.
+_SPACES = " \u1680"
+
+
+def check_text(value: str, name: str, error: type[Exception] = MalformedPackage) -> str:
+    """Raise ``error`` unless ``value`` is an allowed metadata text (FORMAT.md §6.2)."""
+    problem = text_problem(value)
+    if problem:
+        raise error(f"{name} {problem}")
+    return value
 
 
 def check_label(label: str | None) -> None:
     """Raise ``PolicyError`` if ``label`` marks a state secret."""
     if label is None:
         return
-    norm = unicodedata.normalize("NFKC", label).strip()
+    norm = unicodedata.normalize("NFKC", label).lstrip(_SPACES)
     if norm.startswith(CLASSIFIED_PREFIXES):
         raise PolicyError(
             f"documents labelled {norm[:2]} are state secrets: they must go through the "
@@ -98,11 +111,12 @@ class Metadata:
         n_text = len(cls._TEXT)
         kw: dict = {}
         for name, v in zip(cls._TEXT, vals[:n_text]):
-            kw[name] = None if v is None else check_str(v, MAX_FIELD_BYTES, name)
+            kw[name] = None if v is None else check_text(check_str(v, MAX_FIELD_BYTES, name), name)
         for name, v in zip(cls._DATES, vals[n_text:n_text + 2]):
             kw[name] = None if v is None else _parse_date(v, name)
         remarks, files = vals[n_text + 2:]
-        kw["remarks"] = None if remarks is None else check_str(remarks, MAX_FIELD_BYTES, "remarks")
+        kw["remarks"] = (None if remarks is None
+                         else check_text(check_str(remarks, MAX_FIELD_BYTES, "remarks"), "remarks"))
         kw["files"] = _parse_files(files)
         return cls(**kw)
 
@@ -114,13 +128,17 @@ class Metadata:
         return sum(f.size for f in self.files)
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _parse_date(v: str, name: str) -> date:
-    try:
-        d = date.fromisoformat(v)
-    except ValueError:
-        raise MalformedPackage(f"{name} is not a YYYY-MM-DD date") from None
-    if d.isoformat() != v:
+    """Exactly ``YYYY-MM-DD`` with ASCII digits, a real Gregorian date, year 0001 to 9999."""
+    if not _DATE.fullmatch(v):
         raise MalformedPackage(f"{name} is not a YYYY-MM-DD date")
+    try:
+        d = date(int(v[:4]), int(v[5:7]), int(v[8:]))
+    except ValueError:
+        raise MalformedPackage(f"{name} is not a real calendar date") from None
     return d
 
 

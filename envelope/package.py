@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Union
 
 from .format import URGENCIES
-from .metadata import MAX_FILES, MAX_FIELD_BYTES, FileEntry, Metadata, check_label
+from .metadata import MAX_FILES, MAX_FIELD_BYTES, FileEntry, Metadata, check_label, check_text
 from .paths import check_names
 
 FileSpec = Union[str, os.PathLike, tuple[str, Union[bytes, BinaryIO]]]
@@ -84,7 +84,8 @@ class Package:
 
     ``main`` and each attachment are a path or ``(name, bytes | binary stream)``.
     Names are the final path component, normalized to NFC; unsafe names and
-    collisions raise ``ValueError``.  A label marking a state secret (绝密,
+    collisions raise ``ValueError``, and so do texts with control,
+    invisible or bidi characters (an empty text is left out).  A label marking a state secret (绝密,
     机密, 秘密) raises ``shangmi.PolicyError``: such documents must go
     through the classified channel.  ``sender_unit`` is 发文机关.
     """
@@ -104,6 +105,10 @@ class Package:
         for k, v in texts.items():
             if v is not None and (not isinstance(v, str) or len(v.encode()) > MAX_FIELD_BYTES):
                 raise ValueError(f"{k} must be a string of at most {MAX_FIELD_BYTES} bytes")
+            if v == "":
+                texts[k] = None       # an empty text is written as an absent one (nil)
+            elif v is not None:
+                check_text(v, k, ValueError)
         for k, v in (("due", due), ("date_written", date_written)):
             if v is not None and not isinstance(v, date):
                 raise TypeError(f"{k} must be a datetime.date")

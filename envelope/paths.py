@@ -11,41 +11,46 @@ from __future__ import annotations
 
 import unicodedata
 
+from .text import name_char_problem
+
 MAX_NAME_BYTES = 255  # the usual file-system limit for one component
 
-# Windows reserves these names with or without an extension (CON.txt is CON).
+# Windows reserves these names with or without an extension (CON.txt is CON),
+# and also COM/LPT with the superscript digits ¹ ² ³.
 _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
              *(f"COM{i}" for i in "123456789¹²³"), *(f"LPT{i}" for i in "123456789¹²³")}
 # Separators, drive/stream colon and the other characters Windows forbids.
 _FORBIDDEN = set('/\\:*?"<>|')
-# Characters that make a name display as something else (bidi overrides, zero width).
-_DECEPTIVE = {"\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u2028", "\u2029",
-              "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067",
-              "\u2068", "\u2069", "\ufeff"}
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def device_stem(name: str) -> str:
+    """What Windows compares with its device names: the part before the first dot,
+    trailing spaces removed, ASCII letters upper-cased (no other case mapping)."""
+    return name.split(".", 1)[0].rstrip(" ").translate(_ASCII_UPPER)
 
 
 def name_problem(name: object) -> str | None:
-    """Return why ``name`` is not a safe file name, or None if it is."""
+    """Return why ``name`` is not a safe file name, or None if it is (FORMAT.md §6.3)."""
     if type(name) is not str:
         return "is not a string"
     if not name:
         return "is empty"
     if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         return f"is longer than {MAX_NAME_BYTES} bytes"
-    if unicodedata.normalize("NFC", name) != name:
-        return "is not in Unicode NFC form"
     for ch in name:
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs", "Co", "Cn") or ch in _DECEPTIVE:
-            return "contains a control or invisible character"
+        why = name_char_problem(ch)
+        if why:
+            return f"contains {why} (U+{ord(ch):04X})"
         if ch in _FORBIDDEN:
             return "contains a path separator or a character Windows forbids"
+    if unicodedata.normalize("NFC", name) != name:
+        return "is not in Unicode NFC form"
     if name in (".", ".."):
         return "is a directory reference"
     if name != name.strip(" ") or name.endswith("."):
         return "begins or ends with a space, or ends with a dot"
-    stem = name.split(".", 1)[0].rstrip(" ").upper()
-    if stem in _RESERVED:
+    if device_stem(name) in _RESERVED:
         return "is a reserved device name"
     return None
 

@@ -84,7 +84,7 @@ class Receipt:
         check_bin(kid, KEY_ID_SIZE, "the recipient key id")
         check_bin(signer, PUBLIC_KEY_SIZE, "the signer key")
         if not 0 <= t <= MAX_TIME:
-            raise MalformedPackage("the receipt time is out of range")
+            raise MalformedPackage("the receipt time is after 9999-12-31T23:59:59Z or negative")
         if status not in STATUSES:
             raise MalformedPackage("unknown receipt status")
         try:
@@ -100,6 +100,8 @@ def make_receipt(res: OpenResult, *, signer: Signer, status: str = "received",
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}")
     t = int(_time.time()) if when is None else int(when.timestamp())
+    if not 0 <= t <= MAX_TIME:
+        raise ValueError("a receipt time lies between 1970 and 9999-12-31T23:59:59Z")
     draft = Receipt(res.package_id, res.package_digest, res.recipient_key_id,
                     signer.public_key().to_bytes(), t, status, b"")
     message = p.LABEL_RECEIPT + draft.signed_part()

@@ -10,6 +10,7 @@ re-address, alter or re-use the package in the sender's name.
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 import time
 from contextlib import contextmanager
@@ -57,9 +58,9 @@ def _seal(package: Package, *, sender: Signer, to: sm2.PublicKey, cc: Sequence[s
             raise TypeError("recipients are sm2.PublicKey objects")
     if len({k.key_id() for _, k in keys}) != len(keys):
         raise ValueError("a recipient is named twice")
-    file_key = os.urandom(p.FILE_KEY_SIZE)
-    salt = os.urandom(p.SALT_SIZE)
-    header = Header(package_id=os.urandom(p.PACKAGE_ID_SIZE), sealed_at=int(time.time()),
+    file_key = secrets.token_bytes(p.FILE_KEY_SIZE)
+    salt = secrets.token_bytes(p.SALT_SIZE)
+    header = Header(package_id=secrets.token_bytes(p.PACKAGE_ID_SIZE), sealed_at=int(time.time()),
                     urgency=package.urgency, sender=sender.public_key().to_bytes(), salt=salt,
                     commitment=p.commitment(file_key, salt),
                     recipients=tuple(Stanza(role, k.key_id(), k.encrypt(file_key)) for role, k in keys))
@@ -69,7 +70,7 @@ def _seal(package: Package, *, sender: Signer, to: sm2.PublicKey, cc: Sequence[s
         prelude, payload_digest, signature, size = write_package(
             sink, header, p.payload_key(file_key, salt), plain.read, plain.total, sender,
             chunk_size=chunk_size)
-        plain.check_end()
+        plain.finish()
     return SealResult(header.package_id, p.package_digest(prelude, payload_digest, signature),
                       header.sealed_datetime,
                       tuple(RecipientInfo(s.role, s.key_id) for s in header.recipients), size)
@@ -130,7 +131,7 @@ class _PlainReader:
             out += self._meta[:n]
             self._meta = self._meta[n:]
         while len(out) < n:
-            if self._left == 0:
+            while self._left == 0:      # skips empty files wherever they are
                 self._next_file()
             piece = self._f.read(min(n - len(out), self._left))
             if not piece:
@@ -141,7 +142,9 @@ class _PlainReader:
 
     def _next_file(self) -> None:
         self.check_end()
-        self._cur = next(self._inputs)
+        self._cur = next(self._inputs, None)
+        if self._cur is None:
+            raise OSError("a file grew while it was being sealed")
         self._f = self._cur.open()
         self._left = self._cur.size
 
@@ -153,6 +156,13 @@ class _PlainReader:
             self._f = None
             if extra:
                 raise OSError(f"{self._cur.name} grew while it was being sealed")
+
+    def finish(self) -> None:
+        """After the last byte: the last file and any empty files after it are still that size."""
+        self.check_end()
+        for self._cur in self._inputs:
+            self._f = self._cur.open()
+            self.check_end()
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from smseal.envelope import Package
 from smseal.envelope import stream
-from smseal.envelope.format import TAG_SIZE, Header, Stanza
+from smseal.envelope.format import MAX_TIME, TAG_SIZE, Header, Stanza
 from smseal.envelope.open import _open
 from smseal.envelope.seal import _seal
 from shangmi.errors import MalformedPackage, SmsealError
@@ -111,7 +111,7 @@ headers = st.builds(
     lambda pid, t, u, salt, com, rs: Header(pid, t, u, SENDER.public_key().to_bytes(), salt, com,
                                             tuple(Stanza("to" if i == 0 else "cc", k, w)
                                                   for i, (k, w) in enumerate(rs))),
-    st.binary(min_size=16, max_size=16), st.integers(0, (1 << 40) - 1),
+    st.binary(min_size=16, max_size=16), st.integers(0, MAX_TIME),
     st.sampled_from(["normal", "urgent", "extra-urgent"]), st.binary(min_size=32, max_size=32),
     st.binary(min_size=32, max_size=32), stanzas)
 
