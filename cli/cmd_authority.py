@@ -20,27 +20,29 @@ def register(sub) -> None:
     i.add_argument("--name", required=True, help=_("e.g. 某市保密局"))
     i.add_argument("--token", metavar="PKCS11_URI", help=_("keep the authority key on a token (needs SM2 signing)"))
     i.add_argument("--profile", help=_("vendor profile of the token"))
-    i.add_argument("--validity-days", type=int, default=7300)
+    i.add_argument("--validity-days", type=int, default=7300, metavar="DAYS",
+                   help=_("how long the authority certificate is valid (default: 7300 days)"))
     i.set_defaults(func=run_init)
     iss = s.add_parser("issue", help=_("certify a unit's request file"))
     iss.add_argument("request", help=_("the unit's .csr file"))
     iss.add_argument("-o", "--output", required=True, help=_("the certificates file to give back (.certs)"))
     iss.add_argument("--unit", help=_("refuse unless the request is for this unit"))
-    iss.add_argument("--validity-days", type=int, default=730)
-    iss.add_argument("--force", action="store_true")
+    iss.add_argument("--validity-days", type=int, default=730, metavar="DAYS",
+                     help=_("how long the unit certificates are valid (default: 730 days)"))
+    iss.add_argument("--force", action="store_true", help=_("overwrite an existing output file"))
     iss.set_defaults(func=run_issue)
     r = s.add_parser("revoke", help=_("revoke a unit's certificates, or one by serial number"))
-    r.add_argument("target", metavar="UNIT|SERIAL")
-    r.add_argument("--reason", default="unspecified",
+    r.add_argument("target", metavar="UNIT|SERIAL", help=_("the unit (all its certificates) or one serial number"))
+    r.add_argument("--reason", default="unspecified", help=_("the reason recorded in the CRL (default: unspecified)"),
                    choices=["unspecified", "keyCompromise", "affiliationChanged", "superseded",
                             "cessationOfOperation", "privilegeWithdrawn"])
     r.set_defaults(func=run_revoke)
     pub = s.add_parser("publish", help=_("write the signed directory bundle (all current certificates + CRL)"))
-    pub.add_argument("-o", "--output", required=True)
-    pub.add_argument("--force", action="store_true")
+    pub.add_argument("-o", "--output", required=True, help=_("the directory bundle file to write"))
+    pub.add_argument("--force", action="store_true", help=_("overwrite an existing output file"))
     pub.set_defaults(func=run_publish)
     li = s.add_parser("list", help=_("certificates issued"))
-    li.add_argument("--json", action="store_true")
+    li.add_argument("--json", action="store_true", help=_("print the certificates as JSON"))
     li.set_defaults(func=run_list)
     p.set_defaults(func=lambda a, c: (p.print_help(), 2)[1])
 
@@ -119,7 +121,7 @@ def run_publish(args, console) -> int:
 
 
 def run_list(args, console) -> int:
-    with App(args, console) as app:
+    with App(args, console, create=False) as app:
         auth = _open(app)
         rows = [{"unit": c.unit, "serial": f"{c.serial:x}", "usage": sorted(c.certificate.key_usage),
                  "not_after": c.certificate.not_after.isoformat(),

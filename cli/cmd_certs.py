@@ -15,13 +15,14 @@ def register_keys(ks) -> None:
     r = ks.add_parser("request", help=_("write a certificate request for this unit's keys"))
     r.add_argument("-o", "--output", required=True, help=_("request file to give to the bureau (.csr)"))
     r.add_argument("--organization", help=_("O= in the certificate subject"))
-    r.add_argument("--force", action="store_true")
+    r.add_argument("--force", action="store_true", help=_("overwrite an existing output file"))
     r.set_defaults(func=run_request)
     i = ks.add_parser("install", help=_("install the certificates the bureau issued for this unit"))
     i.add_argument("certs", help=_("the .certs file from the bureau"))
     i.set_defaults(func=run_install)
     ro = ks.add_parser("rotate", help=_("make new keys (old ones are kept to open old packages)"))
-    ro.add_argument("--role", choices=["sign", "enc", "both"], default="both")
+    ro.add_argument("--role", choices=["sign", "enc", "both"], default="both",
+                    help=_("which key to renew: sign, enc or both (default)"))
     ro.set_defaults(func=run_rotate)
 
 

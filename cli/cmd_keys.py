@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .context import App, confirm
 from smseal.office.fsutil import read_input, write_atomic
-from smseal.office.i18n import _
+from smseal.office.i18n import N_, _
 
 
 def register(sub) -> None:
@@ -22,7 +22,7 @@ def register(sub) -> None:
     i.add_argument("--yes", action="store_true", help=_("do not ask; the fingerprint was checked already"))
     i.set_defaults(func=import_)
     li = ks.add_parser("list", help=_("list this unit's keys and the directory"))
-    li.add_argument("--json", action="store_true")
+    li.add_argument("--json", action="store_true", help=_("print the keys as JSON"))
     li.set_defaults(func=list_)
     p.set_defaults(func=lambda a, c: (_usage(p)))
     from . import cmd_certs
@@ -65,10 +65,14 @@ def import_(args, console) -> int:
         return 0
 
 
+# Where a unit in the directory came from, as `keys list` shows it.
+SOURCE_LABEL = {"card": N_("card"), "bundle": N_("bureau directory"), "manual": N_("added by hand")}
+
+
 def list_(args, console) -> int:
     from smseal.keystore import fingerprint_words
 
-    with App(args, console) as app:
+    with App(args, console, create=False) as app:
         own = [{"unit": i.name, "keys": [{"role": k.role, "generation": k.generation, "on_token": k.on_token,
                                           "key_id": k.key_id.hex(),
                                           "fingerprint": fingerprint_words(k.public_key)} for k in i.keys]}
@@ -90,5 +94,5 @@ def list_(args, console) -> int:
         console.print(_("Directory of units:"))
         for u in units:
             state = _(" (revoked)") if u["revoked"] else ""
-            console.print(f"  {u['unit']}{state}  ({u['source']})")
+            console.print(f"  {u['unit']}{state}  ({_(SOURCE_LABEL.get(u['source'], u['source']))})")
         return 0

@@ -17,7 +17,9 @@ from smseal.office.transport import make as make_transport
 
 
 def register(sub) -> None:
-    p = sub.add_parser("open", help=_("verify and open a package addressed to this unit"))
+    p = sub.add_parser("open", help=_("verify and open a package addressed to this unit"),
+                       epilog=_("The receipt goes back the way config.ini in the keystore folder says "
+                                "([delivery] via = outbox or smtp; see the README, Configuration)."))
     p.add_argument("package", help=_("the package file (.smx)"))
     p.add_argument("-o", "--output", metavar="DIR", help=_("folder for the documents (default: a new folder here)"))
     p.add_argument("--receipt-out", metavar="FILE", help=_("write the signed receipt to FILE instead of sending it"))
@@ -30,12 +32,12 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
     p.set_defaults(func=run_open)
     v = sub.add_parser("verify", help=_("check a package's signature and integrity without decrypting it"))
-    v.add_argument("package")
-    v.add_argument("--json", action="store_true")
+    v.add_argument("package", help=_("the package file (.smx) or its text form"))
+    v.add_argument("--json", action="store_true", help=_("print the result as JSON"))
     v.set_defaults(func=run_verify)
     i = sub.add_parser("inspect", help=_("show a package's clear header (unverified)"))
-    i.add_argument("package")
-    i.add_argument("--json", action="store_true")
+    i.add_argument("package", help=_("the package file (.smx) or its text form"))
+    i.add_argument("--json", action="store_true", help=_("print the clear header as JSON"))
     i.set_defaults(func=run_inspect)
 
 
@@ -152,7 +154,7 @@ def run_verify(args, console) -> int:
     from smseal.envelope import verify_package
 
     src = _existing(args.package)
-    with App(args, console) as app:
+    with App(args, console, create=False) as app:
         res = verify_package(src, trusted=app.directory)
         if args.json:
             console.json({"package_id": res.package_id.hex(), "sender": res.sender, "valid": True,

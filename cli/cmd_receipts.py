@@ -18,12 +18,12 @@ def register(sub) -> None:
     p = sub.add_parser("receipts", help=_("signed receipts (签收回执)"))
     rs = p.add_subparsers(dest="receipts_command", metavar="ACTION")
     i = rs.add_parser("import", help=_("verify receipts and record them"))
-    i.add_argument("receipt", nargs="+")
-    i.add_argument("--json", action="store_true")
+    i.add_argument("receipt", nargs="+", help=_("receipt files (.smr) or their text form"))
+    i.add_argument("--json", action="store_true", help=_("print the result as JSON"))
     i.set_defaults(func=run_import)
     p.set_defaults(func=lambda a, c: (p.print_help(), 2)[1])
     s = sub.add_parser("status", help=_("sent packages: who has signed, what is overdue; and received ones"))
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help=_("print the status as JSON"))
     s.add_argument("--today", type=date.fromisoformat, help=argparse_suppress())
     s.set_defaults(func=run_status)
 
@@ -72,7 +72,7 @@ def run_import(args, console) -> int:
 
 
 def run_status(args, console) -> int:
-    with App(args, console) as app:
+    with App(args, console, create=False) as app:
         sent = app.ledger.sent_status(today=args.today)
         received = app.ledger.received_status()
         if args.json:

@@ -18,9 +18,10 @@ from .context import App, UsageError
 from smseal.office.fsutil import atomic_output
 from smseal.office.i18n import _
 from .progress import CountingReader, Progress
+from smseal.office import urgency
 from smseal.office.transport import PACKAGE_SUFFIX, make as make_transport
 
-URGENCY_LABEL = {"normal": "", "urgent": "加急", "extra-urgent": "特急"}
+URGENCY_LABEL = urgency.LABEL
 
 
 def _add_package_args(p) -> None:
@@ -30,8 +31,8 @@ def _add_package_args(p) -> None:
     p.add_argument("--cc", action="append", default=[], metavar="UNIT", help=_("a copy recipient (抄送); repeatable"))
     p.add_argument("--title", help=_("title (标题); travels encrypted"))
     p.add_argument("--doc-number", help=_("document number (发文字号), e.g. 赤政办发〔2027〕5号; travels encrypted"))
-    p.add_argument("--urgency", choices=["normal", "urgent", "extra-urgent"], default="normal",
-                   help=_("normal, urgent (加急) or extra-urgent (特急); visible without decrypting"))
+    p.add_argument("--urgency", type=_urgency, default="normal", metavar="URGENCY",
+                   help=_("normal (普通), urgent (加急) or extra-urgent (特急); visible without decrypting"))
     p.add_argument("--due", type=_date, metavar="YYYY-MM-DD", help=_("date by which receipts are expected"))
     p.add_argument("--label", help=_("sensitivity label, e.g. 内部 or 工作秘密 (state secrets are refused)"))
     p.add_argument("--remarks", help=_("remarks (附注); travel encrypted"))
@@ -39,6 +40,16 @@ def _add_package_args(p) -> None:
     p.add_argument("--copy-number", help=_("copy number (份号)"))
     p.add_argument("--armor", action="store_true", help=_("write the text form for e-mail bodies"))
     p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
+
+
+def _urgency(text: str) -> str:
+    try:
+        return urgency.parse(text)
+    except ValueError:
+        import argparse
+
+        raise argparse.ArgumentTypeError(_("not an urgency: {text} (use 普通, 加急 or 特急, or normal, urgent, "
+                                           "extra-urgent)").format(text=text)) from None
 
 
 def _date(text: str) -> date:
@@ -56,7 +67,10 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, help=_("package file to write (.smx)"))
     p.add_argument("--force", action="store_true", help=_("overwrite an existing file"))
     p.set_defaults(func=run_seal)
-    s = sub.add_parser("send", help=_("seal and deliver a package (outbox folder or e-mail)"))
+    s = sub.add_parser("send", help=_("seal and deliver a package (outbox folder or e-mail)"),
+                       epilog=_("How packages are delivered is set in config.ini in the keystore folder: "
+                                "[delivery] via = outbox or smtp, [outbox] root, [smtp] and [addresses] "
+                                "(see the README, Configuration)."))
     _add_package_args(s)
     s.add_argument("--via", choices=["outbox", "smtp"], help=_("delivery method (default from config.ini)"))
     s.set_defaults(func=run_send)

@@ -20,3 +20,4 @@ MODULES = [
 def register_all(sub) -> None:
     for name in MODULES:
         importlib.import_module(f".{name}", __package__).register(sub)
+

@@ -22,8 +22,12 @@ def passphrase_callback(console):
 
     from_env = env_passphrase()
 
+    asked: dict[tuple[object, str], int] = {}
+
     def answer(prompt) -> bytes:
         purpose = getattr(prompt, "purpose", None)
+        key = (purpose, getattr(prompt, "subject", ""))
+        asked[key] = asked.get(key, 0) + 1
         var = "SMSEAL_PIN" if purpose is Purpose.PIN else "SMSEAL_PASSPHRASE"
         if os.environ.get(var):
             return from_env(prompt)
@@ -31,6 +35,8 @@ def passphrase_callback(console):
             raise UsageError(_("A passphrase is needed: set {var}, or run smseal in a terminal.").format(var=var))
         label = _("PIN for the security token: ") if purpose is Purpose.PIN else _("Passphrase ({what}): ").format(
             what=getattr(prompt, "subject", "") or str(prompt))
+        if asked[key] > 1 and purpose is Purpose.UNLOCK:
+            console.note(_("Wrong passphrase; try again ({n} of 3).").format(n=asked[key]))
         first = getpass.getpass(label)
         if purpose is Purpose.NEW:
             if getpass.getpass(_("Repeat the passphrase: ")) != first:
@@ -41,9 +47,10 @@ def passphrase_callback(console):
 
 
 class App:
-    def __init__(self, args, console) -> None:
+    def __init__(self, args, console, *, create: bool = True) -> None:
+        """``create=False`` for commands that only read: they never create a home."""
         self.console = console
-        self.home: Path = _home.resolve(getattr(args, "home", None))
+        self.home: Path = _home.resolve(getattr(args, "home", None), create=create)
         self.config = Config(self.home)
 
     @cached_property
@@ -51,7 +58,10 @@ class App:
         from smseal.keystore import Keystore
 
         module = self.config.get("pkcs11", "module")
-        return Keystore(self.home, passphrase=passphrase_callback(self.console), pkcs11_module=module)
+        # A person at a terminal gets three tries at a passphrase; automation gets one.
+        tries = 3 if sys.stdin.isatty() and not os.environ.get("SMSEAL_PASSPHRASE") else 1
+        return Keystore(self.home, passphrase=passphrase_callback(self.console), pkcs11_module=module,
+                        attempts=tries)
 
     @cached_property
     def directory(self):

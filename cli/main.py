@@ -14,8 +14,11 @@ from typing import Sequence
 import shangmi
 import smseal
 
-from . import commands
+from smseal.office import argparse_i18n
 from smseal.office.i18n import _
+from smseal.keystore.suggest import closest
+
+from . import commands
 from .output import Console
 
 EXIT_OK = 0
@@ -26,6 +29,16 @@ EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        """A mistyped choice ('sael', 'recipts', 'lsit') names the nearest ones."""
+        choices = action.choices
+        if choices is not None and value not in choices:
+            near = closest(str(value), [str(c) for c in choices])
+            if near:
+                raise argparse.ArgumentError(action, _("invalid choice '{value}'; did you mean {suggestions}?").format(
+                    value=value, suggestions=_(", ").join(f"'{n}'" for n in near)))
+        super()._check_value(action, value)
+
     def error(self, message: str) -> None:  # usage errors exit 2 with a hint
         self.print_usage(sys.stderr)
         sys.stderr.write(_("smseal: error: {message}\nRun 'smseal --help' for help.\n").format(message=message))
@@ -33,9 +46,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    argparse_i18n.install()
     p = _Parser(prog="smseal",
                 description=_("Seal official document packages with SM2/SM3/SM4 (commercial cryptography)."))
-    p.add_argument("--version", action="version",
+    p.add_argument("--version", action="version", help=_("show the version and the SM2 backend, then exit"),
                    version=f"smseal {smseal.__version__} (SM2 backend: {{backend}})")
     p.add_argument("--verbose", "-v", action="store_true", help=_("show technical details of errors"))
     p.add_argument("--home", metavar="DIR", help=_("keystore folder (default: $SMSEAL_HOME or ~/.smseal)"))

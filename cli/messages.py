@@ -6,9 +6,11 @@ library's technical message; other fields come from the exception's context.
 
 from __future__ import annotations
 
+import re
+
 import shangmi
 
-from smseal.office.i18n import N_
+from smseal.office.i18n import N_, _, is_chinese
 
 ERRORS: dict[str, str] = {
     "InvalidSignature": N_("The signature does not verify: the file was altered or was not sealed by the "
@@ -36,6 +38,8 @@ ERRORS: dict[str, str] = {
     "VerificationError": N_("Verification failed ({detail}). Do not use the file; ask the sender to send it again."),
     "WrongPassphrase": N_("Wrong passphrase or PIN. Try again; nothing was changed."),
     "KeyNotFound": N_("Not found: {detail}. Run 'smseal keys list' to see what is known."),
+    "UnknownUnit": N_("Not found: {detail}. Check the name (run 'smseal keys list'), or import the unit's card "
+                      "or update the directory from the bureau."),
     "DuplicateEntry": N_("Already exists: {detail}. Nothing was changed."),
     "TokenError": N_("The security token could not be used ({detail}). Check that it is plugged in and "
                      "that the module path in the configuration is right."),
@@ -52,9 +56,88 @@ ERRORS: dict[str, str] = {
 }
 
 
-def error_template(exc: shangmi.SmsealError) -> str:
+# What each kind of error is, in a few words: under a Chinese locale this stands in for the
+# library's English detail when that detail has no translated template (the facts in the
+# error's context — unit names, paths, ids — are still shown).
+DETAILS: dict[str, str] = {
+    "SmsealError": N_("an error"),
+    "VerificationError": N_("verification failed"),
+    "InvalidSignature": N_("the signature does not verify"),
+    "InvalidTag": N_("an integrity check failed"),
+    "DecryptionError": N_("decryption failed"),
+    "MalformedInput": N_("not well-formed"),
+    "InvalidKey": N_("not a valid SM2 key"),
+    "MalformedPackage": N_("not a well-formed package"),
+    "MalformedCard": N_("not a well-formed unit card"),
+    "InvalidPkcs11Uri": N_("not a valid pkcs11: address"),
+    "NoMatchingKey": N_("no key of this unit opens it"),
+    "UntrustedSender": N_("the sender's key is not trusted here"),
+    "SenderNoLongerValid": N_("the sender's key is no longer valid"),
+    "RevokedKey": N_("revoked"),
+    "ExpiredCertificate": N_("outside its validity period"),
+    "RollbackRefused": N_("older than the installed bundle"),
+    "KeystoreError": N_("a keystore problem"),
+    "WrongPassphrase": N_("wrong passphrase"),
+    "WrongPin": N_("wrong PIN"),
+    "PinLocked": N_("the token's PIN is locked"),
+    "PassphraseUnavailable": N_("no passphrase could be asked for"),
+    "KeyNotFound": N_("no such key, identity or unit"),
+    "UnknownUnit": N_("no such unit in the directory"),
+    "AmbiguousKey": N_("more than one key matches"),
+    "DuplicateEntry": N_("it exists already"),
+    "TokenError": N_("the security token failed"),
+    "ModuleNotFound": N_("the token's module was not found"),
+    "TokenNotFound": N_("the token was not found"),
+    "UnsupportedMechanism": N_("the token cannot do this"),
+    "PolicyError": N_("not allowed by policy"),
+    "WrongKeyUsage": N_("the key is certified for another use"),
+    "UnsupportedAlgorithm": N_("not supported"),
+    "BackendError": N_("the cryptographic library failed"),
+    "OutputExists": N_("the output exists already"),
+    "TransportError": N_("delivery failed"),
+    "UsageError": N_("wrong usage"),
+    "ConfigError": N_("the configuration is wrong"),
+}
+
+
+def _by_class(table: dict[str, str], exc: BaseException, default: str) -> str:
     for cls in type(exc).__mro__:
-        t = ERRORS.get(cls.__name__)
+        t = table.get(cls.__name__)
         if t is not None:
             return t
-    return ERRORS["SmsealError"]
+    return table[default]
+
+
+def detail(exc: shangmi.SmsealError) -> str:
+    """The library's technical detail in the user's language.
+
+    English: the library's own sentence.  Chinese: its translated template when the catalog
+    has one; otherwise a few words on what kind of error it is, followed by the facts from
+    the error's context (unit names, paths, ids), so no untranslated English reaches the user.
+    """
+    context = getattr(exc, "context", None) or {}
+    text = str(exc)
+    if not is_chinese() or getattr(exc, "localized", False) or not ENGLISH_RUN.search(text):
+        return text
+    template = getattr(exc, "template", None)
+    if template:
+        translated = _(template)
+        if translated != template:
+            try:
+                return translated.format(**context)
+            except (KeyError, IndexError, ValueError):
+                pass
+    words = _(_by_class(DETAILS, exc, "SmsealError"))
+    facts = [str(v) for k, v in context.items() if v not in (None, "") and k not in _HIDDEN_FACTS]
+    return words + ("：" + "，".join(facts) if facts else "")
+
+
+# Three English words in a row: a sentence the reader of a Chinese locale should not get.
+ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'-]*(?:[ ,;:]+[A-Za-z][A-Za-z'-]*){2,}")
+
+# Context entries that are structural, not facts for the reader.
+_HIDDEN_FACTS = frozenset({"code", "reason_code"})
+
+
+def error_template(exc: shangmi.SmsealError) -> str:
+    return _by_class(ERRORS, exc, "SmsealError")

@@ -13,12 +13,12 @@ from typing import Any
 import shangmi
 
 from smseal.office.i18n import _
-from .messages import error_template
+from .messages import detail, error_template
 
 
 class _Facts(dict):
     def __missing__(self, key: str) -> str:
-        return self.get("detail", "?")
+        return "?" if key != "detail" else ""
 
 
 class Console:
@@ -42,8 +42,11 @@ class Console:
 
     def error(self, exc: shangmi.SmsealError) -> None:
         facts = _Facts(getattr(exc, "context", {}) or {})
-        facts["detail"] = str(exc)
+        facts["detail"] = detail(exc)
         self.fail(_(error_template(exc)).format_map(facts))
+        near = facts.get("suggestions")
+        if near:
+            print(_("Did you mean: {names}?").format(names=near), file=self.err)
         if self.verbose:
             print(f"  [{type(exc).__name__}] {exc}", file=self.err)
             if exc.hint:

@@ -22,13 +22,13 @@ def place(tmp: Path, dst: Path, overwrite: bool) -> None:
     try:
         os.link(tmp, dst)
     except FileExistsError:
-        raise OutputExists(f"{dst} already exists", hint="ask to overwrite, or choose another folder") from None
+        raise OutputExists("{path} already exists", path=str(dst), hint="ask to overwrite, or choose another folder") from None
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
             raise
         # No hard links on this file system (e.g. some network shares): best effort.
         if os.path.lexists(dst):
-            raise OutputExists(f"{dst} already exists") from None
+            raise OutputExists("{path} already exists", path=str(dst)) from None
         os.rename(tmp, dst)
         return
     os.unlink(tmp)
@@ -37,4 +37,4 @@ def place(tmp: Path, dst: Path, overwrite: bool) -> None:
 def refuse_existing(dst: Path, overwrite: bool) -> None:
     """Fail early, before any work, when ``dst`` exists and overwriting was not asked for."""
     if not overwrite and os.path.lexists(dst):
-        raise OutputExists(f"{dst} already exists", hint="ask to overwrite, or choose another folder")
+        raise OutputExists("{path} already exists", path=str(dst), hint="ask to overwrite, or choose another folder")

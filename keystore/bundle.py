@@ -56,11 +56,12 @@ from datetime import datetime, timezone
 from pyasn1.type import char, univ, useful
 
 from shangmi.errors import (ExpiredCertificate, InvalidSignature, KeyNotFound, MalformedInput,
-                            RollbackRefused, SmsealError, UntrustedSender)
+                            RollbackRefused, SmsealError, UnknownUnit, UntrustedSender)
 from shangmi.sm2 import PublicKey
 
 from . import asn1_types as t
 from . import x509
+from .suggest import closest
 from .x509 import CRL, Certificate, CertificationRequest, Name, Signer, Usage
 
 FORMAT = "smseal-directory-v1"
@@ -253,7 +254,8 @@ class VerifiedDirectory:
         for u in self.units:
             if u.name == name:
                 return u
-        raise KeyNotFound(f"no unit named {name} in the directory", unit=name)
+        raise UnknownUnit("no unit named {unit} in the directory", unit=name,
+                          suggestions="、".join(closest(name, [u.name for u in self.units])))
 
     def pick(self, name: str, usage: Usage, at: datetime) -> Certificate:
         """The unit's newest certificate for ``usage`` that may be used at ``at``.

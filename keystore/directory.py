@@ -28,13 +28,14 @@ from pathlib import Path
 
 from shangmi import sm2
 from shangmi.errors import (DuplicateEntry, ExpiredCertificate, KeyNotFound, RevokedKey,
-                            UntrustedSender)
+                            UnknownUnit, UntrustedSender)
 
 from .base import ROLES, Role
 from .cards import parse_card
 from .errors import KeyIdCollision
 from .names import from_text, normalize_name, now, to_text, utc
 from .paths import ensure_private_dir, smseal_home
+from .suggest import closest
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -178,7 +179,7 @@ class Directory:
         with self._write() as db:
             row = db.execute("SELECT id FROM units WHERE name = ?", (name,)).fetchone()
             if row is None:
-                raise KeyNotFound(f"no unit named {name} in the directory")
+                raise self._unknown_unit(name, db)
             self._insert_key(db, row[0], name, role, key, certificate, not_before, not_after, source)
         return self.find(key.key_id())
 
@@ -249,8 +250,15 @@ class Directory:
         row = self._db.execute("SELECT id, name, added_at, source, revoked_at, revocation_reason FROM units "
                                "WHERE name = ?", (name,)).fetchone()
         if row is None:
-            raise KeyNotFound(f"no unit named {name} in the directory")
+            raise self._unknown_unit(name, self._db)
         return self._unit(row)
+
+    @staticmethod
+    def _unknown_unit(name: str, db: sqlite3.Connection) -> UnknownUnit:
+        """The error for a unit name that is not here, naming the nearest ones (did you mean…)."""
+        names = [r[0] for r in db.execute("SELECT name FROM units")]
+        near = closest(name, names)
+        return UnknownUnit("no unit named {unit} in the directory", unit=name, suggestions="、".join(near))
 
     def list(self) -> list[Unit]:
         rows = self._db.execute("SELECT id, name, added_at, source, revoked_at, revocation_reason "

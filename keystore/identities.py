@@ -69,8 +69,11 @@ class Keystore:
 
     def __init__(self, home: str | os.PathLike[str] | None = None, *,
                  passphrase: PassphraseCallback | None = None, kdf_iterations: int | None = None,
-                 pkcs11_module: str | None = None) -> None:
+                 pkcs11_module: str | None = None, attempts: int = 1) -> None:
+        """``attempts``: how many times a wrong passphrase for a key file is asked again
+        (a person at a terminal gets 3; automation, which cannot correct itself, 1)."""
         self.home = smseal_home(home)
+        self._attempts = max(1, attempts)
         self.root = self.home / "identities"
         self._callback = passphrase
         self._iterations = software.kdf_iterations(kdf_iterations)
@@ -263,12 +266,15 @@ class Keystore:
 
     # -- using keys ------------------------------------------------------------------------
     def _load_software(self, folder: Path, name: str, info: KeyInfo) -> sm2.PrivateKey:
-        password = self._ask(Prompt(f"Passphrase for the keys of {name}", Purpose.UNLOCK, name))
-        try:
-            key = software.load_key(folder / info.ref[5:], password)
-        except WrongPassphrase:
-            self._forget(Purpose.UNLOCK, name)
-            raise
+        for attempt in range(1, self._attempts + 1):
+            password = self._ask(Prompt(f"Passphrase for the keys of {name}", Purpose.UNLOCK, name))
+            try:
+                key = software.load_key(folder / info.ref[5:], password)
+                break
+            except WrongPassphrase:
+                self._forget(Purpose.UNLOCK, name)
+                if attempt == self._attempts:
+                    raise
         if key.public_key() != info.public_key:
             raise InvalidKey(f"key file {info.ref[5:]} does not hold the key the identity records")
         return key

@@ -6,15 +6,17 @@ from shangmi import SmsealError, VerificationError
 
 
 class UsageError(SmsealError):
-    """The command was used wrongly; the message says how to use it."""
+    """The command was used wrongly; the message says how to use it (already translated)."""
 
     exit_code = 2
+    localized = True   # the message was made with gettext: show it as it is
 
 
 class ConfigError(SmsealError):
-    """The configuration file is incomplete or wrong."""
+    """The configuration file is incomplete or wrong (the message is already translated)."""
 
     exit_code = 2
+    localized = True
 
 
 class SenderNoLongerValid(VerificationError):

@@ -16,7 +16,7 @@ from shangmi import OutputExists
 def refuse_existing(dest: str | os.PathLike, overwrite: bool = False) -> None:
     """Raise ``OutputExists`` now, before any work whose result could not be written."""
     if not overwrite and Path(dest).exists():
-        raise OutputExists(f"{dest} already exists", path=str(dest))
+        raise OutputExists("{path} already exists", path=str(dest))
 
 
 @contextmanager
@@ -41,10 +41,10 @@ def atomic_output(dest: str | os.PathLike, *, overwrite: bool = False, mode: int
             try:
                 os.link(tmp, dest)  # fails if dest appeared meanwhile: no race
             except FileExistsError:
-                raise OutputExists(f"{dest} already exists", path=str(dest)) from None
+                raise OutputExists("{path} already exists", path=str(dest)) from None
             except OSError:  # file systems without hard links (some network shares)
                 if dest.exists():
-                    raise OutputExists(f"{dest} already exists", path=str(dest)) from None
+                    raise OutputExists("{path} already exists", path=str(dest)) from None
                 os.rename(tmp, dest)
     finally:
         if os.path.exists(tmp):

@@ -18,6 +18,14 @@ class SmsealError(Exception):
     exit_code: int = 3
 
     def __init__(self, message: str = "", *, hint: str | None = None, **context: str) -> None:
+        # A message with {fields} named in ``context`` is a template: str(exc) is the English
+        # sentence, and ``template`` lets the command render it in the user's language.
+        self.template: str | None = None
+        if context and "{" in message:
+            try:
+                message, self.template = message.format(**context), message
+            except (KeyError, IndexError, ValueError):
+                pass
         super().__init__(message or self.__class__.__doc__ or self.__class__.__name__)
         self.hint = hint
         # Structured facts for user-facing messages (e.g. unit=, reason=, path=);
@@ -91,6 +99,14 @@ class WrongPassphrase(KeystoreError):
 
 class KeyNotFound(KeystoreError):
     """No such key, identity or unit."""
+
+
+class UnknownUnit(KeyNotFound):
+    """No unit of that name is in the directory (``context['suggestions']`` names the nearest).
+
+    A name the user typed wrongly: the command exits with the usage code, 2."""
+
+    exit_code = 2
 
 
 class DuplicateEntry(KeystoreError):

@@ -127,7 +127,9 @@ def test_usage_errors_exit_2(units):
 def test_unknown_recipient_and_existing_output(units):
     a, _b, desk, _ = units
     r = a("seal", "附件1.txt", "--to", "不存在的局", "-o", "x.smx")
-    assert r.code == 4 and "keys list" in r.err
+    assert r.code == 2 and "keys list" in r.err          # a name typed wrongly: the usage code
+    r = a("seal", "附件1.txt", "--to", "财政厅", "-o", "x.smx")
+    assert r.code == 2 and "财政局" in r.err              # did you mean 财政局?
     (desk / "pkg.smx").write_bytes(b"keep me")
     r = a(*SEAL)
     assert r.code == 6 and (desk / "pkg.smx").read_bytes() == b"keep me"
