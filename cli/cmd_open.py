@@ -20,7 +20,9 @@ def register(sub) -> None:
     p = sub.add_parser("open", help=_("verify and open a package addressed to this unit"),
                        epilog=_("The receipt goes back the way config.ini in the keystore folder says "
                                 "([delivery] via = outbox or smtp; see the README, Configuration)."))
-    p.add_argument("package", help=_("the package file (.smx)"))
+    p.add_argument("package", nargs="?",
+                   help=_("the package file (.smx), a saved e-mail (.eml), or the start of a package id from the inbox"))
+    p.add_argument("--next", action="store_true", help=_("open the most urgent package waiting in the inbox"))
     p.add_argument("-o", "--output", metavar="DIR", help=_("folder for the documents (default: a new folder here)"))
     p.add_argument("--receipt-out", metavar="FILE", help=_("write the signed receipt to FILE instead of sending it"))
     p.add_argument("--no-receipt", action="store_true", help=_("do not make a receipt now"))
@@ -48,23 +50,83 @@ def _existing(path: str) -> Path:
     return p
 
 
+def _source(app: App, args):
+    """(what to open: a path or bytes, the inbox entry it came from or None, its size)."""
+    import io
+
+    from smseal.office.inbox import Inbox
+    from smseal.office.mailparse import looks_like_email
+
+    if args.next:
+        if args.package:
+            raise UsageError(_("Give either --next or a package, not both."))
+        entry = Inbox(app).next()
+        return Path(entry.path), entry
+    if not args.package:
+        raise UsageError(_("Name a package file or id, or use --next."))
+    p = Path(args.package)
+    if p.is_file():
+        with open(p, "rb") as f:
+            head = f.read(4096)
+        if looks_like_email(head):
+            return io.BytesIO(package_from_email(app.console, p)), None
+        return p, None
+    if p.exists():
+        raise UsageError(_("{path} is a folder, not a file.").format(path=p))
+    entry = Inbox(app).resolve(args.package)
+    return Path(entry.path), entry
+
+
+def package_from_email(console, path: Path) -> bytes:
+    """The one package a saved e-mail carries; says so, or says what it carries instead."""
+    from smseal.office.fsutil import read_input
+    from smseal.office.mailparse import items_from_message, parse_message
+
+    items = items_from_message(parse_message(read_input(path, 256 * 1024 * 1024)))
+    packages = [i for i in items if i.kind == "package"]
+    if len(packages) == 1:
+        console.note(_("{path} is an e-mail; the package inside is {name}.").format(path=path, name=packages[0].name))
+        return packages[0].data
+    parts = [i for i in items if i.kind == "part"]
+    if parts:
+        n, total = parts[0].part or (0, 0)
+        raise UsageError(_("{path} is an e-mail carrying part {n} of {total} of a package; let 'smseal fetch' "
+                           "collect all parts from the mailbox, or save them all and fetch from a folder.")
+                         .format(path=path, n=n, total=total))
+    if any(i.kind in ("receipt", "notice") for i in items):
+        raise UsageError(_("{path} is an e-mail carrying a receipt, not a package: smseal receipts import {path}")
+                         .format(path=path))
+    if packages:
+        raise UsageError(_("{path} is an e-mail carrying {n} packages; save each attachment and open it.")
+                         .format(path=path, n=len(packages)))
+    raise UsageError(_("{path} is an e-mail, but it carries no smseal package.").format(path=path))
+
+
 def run_open(args, console) -> int:
     from smseal.envelope import inspect, make_receipt, open_package
 
+    from smseal.office.delivery import send_answer
+    from smseal.office.inbox import Inbox
+
     if args.receipt_out and args.no_receipt:
         raise UsageError(_("--receipt-out and --no-receipt exclude each other."))
-    src = _existing(args.package)
     with App(args, console) as app:
+        src, entry = _source(app, args)
         info = inspect(src)
+        if not isinstance(src, Path):
+            src.seek(0)
         _kid, decrypter = app.keystore.find_decrypter([r.key_id for r in info.recipients])
         _refuse_if_no_longer_valid(app, info, args.accept_before_revocation)
         # Everything that could stop the receipt is checked before anything is opened.
         if args.receipt_out:
             refuse_existing(args.receipt_out)
         transport = None if (args.no_receipt or args.receipt_out) else make_transport(app.config, args.via)
+        if transport is not None:
+            transport.check([_sender_unit(app, info)])
         out = Path(args.output or f"{info.package_id.hex()[:16]}")
-        progress = Progress(_("Opening"), src.stat().st_size)
-        with open(src, "rb") as f:
+        size = src.stat().st_size if isinstance(src, Path) else len(src.getbuffer())
+        progress = Progress(_("Opening"), size)
+        with (open(src, "rb") if isinstance(src, Path) else src) as f:
             try:
                 res = open_package(CountingReader(f, progress), key=decrypter, trusted=app.directory,
                                    out_dir=out, overwrite=args.force)
@@ -76,6 +138,7 @@ def run_open(args, console) -> int:
         app.ledger.record_received(package_id=pid, sender_unit=res.sender, sender_key_id=res.sender_key.key_id(),
                                    title=meta.title, doc_number=meta.doc_number, urgency=res.urgency,
                                    due=meta.due, out_dir=str(out.resolve()))
+        Inbox(app).mark_opened(pid, title=meta.title, doc_number=meta.doc_number, out_dir=str(out.resolve()))
         receipt_where = None
         if not args.no_receipt:
             receipt = make_receipt(res, signer=app.keystore.signer(app.unit))
@@ -83,7 +146,7 @@ def run_open(args, console) -> int:
                 write_atomic(args.receipt_out, receipt.to_bytes())
                 receipt_where = args.receipt_out
             else:
-                receipt_where = _send_receipt(app, transport, receipt.to_bytes(), res.sender or "", pid)
+                receipt_where = send_answer(app, transport, receipt.to_bytes(), res.sender or "", pid)
             app.ledger.mark_receipt_sent(pid)
         if args.json:
             console.json({"package_id": pid, "sender": res.sender, "urgency": res.urgency, "role": res.role,
@@ -112,18 +175,14 @@ def run_open(args, console) -> int:
         return 0
 
 
-def _send_receipt(app: App, transport, data: bytes, sender: str, pid: str) -> str:
-    """Keep a copy under SMSEAL_HOME/receipts first, so a failed delivery loses nothing."""
-    from shangmi import TransportError
+def _sender_unit(app: App, info) -> str:
+    """The sender's unit name as the directory knows it ('' if unknown: open refuses it anyway)."""
+    from shangmi import KeyNotFound
 
-    copy = app.home / "receipts" / f"{pid}.receipt"
-    copy.parent.mkdir(mode=0o700, exist_ok=True)
-    write_atomic(copy, data, overwrite=True)
     try:
-        return transport.deliver_receipt(data, sender, pid)
-    except TransportError as exc:
-        raise TransportError(f"{exc}; the documents are open and the signed receipt is saved at {copy}: "
-                             f"send that file to {sender}") from None
+        return app.directory.find(info.sender_key.key_id()).unit
+    except KeyNotFound:
+        return ""
 
 
 def _refuse_if_no_longer_valid(app: App, info, accept: bool) -> None:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 
-from shangmi import VerificationError
-
-from .context import App
+from .context import App, UsageError
 from smseal.office.fsutil import read_input
 from smseal.office.i18n import _
-
-
-CLOCK_SKEW = timedelta(minutes=10)  # office clocks differ a little; more is suspicious
+from smseal.office.receipts import CLOCK_SKEW  # noqa: F401  (kept importable here)
 
 
 def register(sub) -> None:
@@ -24,6 +20,7 @@ def register(sub) -> None:
     p.set_defaults(func=lambda a, c: (p.print_help(), 2)[1])
     s = sub.add_parser("status", help=_("sent packages: who has signed, what is overdue; and received ones"))
     s.add_argument("--json", action="store_true", help=_("print the status as JSON"))
+    s.add_argument("--all", action="store_true", help=_("every package sent, not only those needing attention"))
     s.add_argument("--today", type=date.fromisoformat, help=argparse_suppress())
     s.set_defaults(func=run_status)
 
@@ -34,59 +31,95 @@ def argparse_suppress():
     return argparse.SUPPRESS
 
 
+def _receipts_in(console, path: str) -> list[tuple[str, bytes]]:
+    """(kind, bytes) of what the file holds: one receipt, or what a saved e-mail carries."""
+    from smseal.office.mailparse import items_from_message, looks_like_email, parse_message
+
+    data = read_input(path, 64 * 1024 * 1024)
+    if not looks_like_email(data[:4096]):
+        return [("receipt", data)]
+    items = [i for i in items_from_message(parse_message(data)) if i.kind in ("receipt", "notice")]
+    if not items:
+        raise UsageError(_("{path} is an e-mail, but it carries no smseal receipt.").format(path=path))
+    console.note(_("{path} is an e-mail; the receipt inside is {name}.").format(
+        path=path, name=", ".join(i.name for i in items)))
+    return [(i.kind, i.data) for i in items]
+
+
 def run_import(args, console) -> int:
-    from smseal.envelope import Receipt, RecipientInfo, SealResult, verify_receipt
+    from smseal.office.receipts import import_receipt, import_rejection
 
     results = []
     with App(args, console) as app:
         for path in args.receipt:
-            data = read_input(path)
-            r = Receipt.from_bytes(data)
-            pid = r.package_id.hex()
-            record = app.ledger.sent_record(pid)
-            if record is None:
-                raise VerificationError(f"no package {pid} was sent from here", package=pid)
-            digest, sealed_at, recips = record
-            sealed = SealResult(r.package_id, digest, datetime.fromisoformat(sealed_at),
-                                tuple(RecipientInfo(role, kid) for _u, role, kid in recips), 0)
-            info = verify_receipt(r, package=sealed, trusted=app.directory)
-            if info.time < sealed.sealed_at - CLOCK_SKEW:
-                raise VerificationError(f"the receipt is dated {info.time}, before the package was sealed")
-            unit = next(u for u, _role, kid in recips if kid == info.recipient_key_id)
-            if info.signer_unit != unit:
-                raise VerificationError(f"the receipt is signed by {info.signer_unit}, not by {unit}")
-            new = app.ledger.record_receipt(pid, info.recipient_key_id, info.time, info.status, r.to_bytes())
-            results.append({"package_id": pid, "unit": unit, "status": info.status,
-                            "time": info.time.isoformat(), "new": new})
-            if not args.json:
-                if not new:
-                    msg = _("{unit} had already answered for package {pid}; nothing changed.")
-                elif info.status == "rejected":
-                    msg = _("{unit} REFUSED package {pid} (拒收) on {time}.")
-                else:
-                    msg = _("{unit} signed for package {pid} on {time}.")
-                console.print(msg.format(unit=unit, pid=pid, time=info.time))
+            for kind, data in _receipts_in(console, path):
+                if kind == "notice":
+                    reason = import_rejection(app, data)
+                    if not args.json:
+                        console.print(_("  reason of the 拒收 by {unit}: {reason}").format(
+                            unit=reason.unit, reason=reason.reason))
+                    continue
+                out = import_receipt(app, data)
+                results.append(out.to_dict())
+                if not args.json:
+                    if not out.new:
+                        msg = _("{unit} had already answered for package {pid}; nothing changed.")
+                    elif out.status == "rejected":
+                        msg = _("{unit} REFUSED package {pid} (拒收) on {time}.")
+                    else:
+                        msg = _("{unit} signed for package {pid} on {time}.")
+                    console.print(msg.format(unit=out.unit, pid=out.package_id, time=out.time))
         if args.json:
             console.json(results)
         return 0
 
 
+def _recipient_state(r) -> str:
+    if r.rejected:
+        state = _("REFUSED (拒收) {when}").format(when=r.receipt_at)
+        if r.rejection_reason:
+            state += _(": {reason}").format(reason=r.rejection_reason)
+    elif r.signed:
+        state = _("signed {when}").format(when=r.receipt_at)
+    elif r.failed:
+        state = _("DELIVERY FAILED {when}: {why} (smseal resend)").format(when=r.delivered_at, why=r.delivery_reason)
+    elif r.overdue:
+        state = _("OVERDUE, not signed")
+    elif r.delivery == "saved":
+        state = _("not delivered: saved in {where} only").format(where=r.delivery_where)
+    else:
+        state = _("not signed yet")
+    if r.reminders:
+        state += _(" ({n} reminder(s) sent)").format(n=r.reminders)
+    return state
+
+
+def _recipient_dict(r) -> dict:
+    return {"unit": r.unit, "role": r.role, "signed": r.signed, "rejected": r.rejected,
+            "signed_at": r.receipt_at, "status": r.receipt_status, "overdue": r.overdue,
+            "delivery": r.delivery, "delivered_at": r.delivered_at, "delivered_to": r.delivery_where,
+            "delivery_failed": r.failed, "delivery_reason": r.delivery_reason, "reminders": r.reminders,
+            "last_reminder_at": r.last_reminder_at, "rejection_reason": r.rejection_reason}
+
+
 def run_status(args, console) -> int:
     with App(args, console, create=False) as app:
-        sent = app.ledger.sent_status(today=args.today)
+        scope = "all" if (args.all or args.json) else "attention"
+        sent = app.ledger.sent_status(today=args.today, scope=scope)
         received = app.ledger.received_status()
         if args.json:
             console.json({"sent": [{"package_id": s.package_id, "sealed_at": s.sealed_at, "title": s.title,
                                     "doc_number": s.doc_number, "urgency": s.urgency, "due": s.due,
                                     "signed": s.signed, "total": len(s.recipients),
-                                    "recipients": [{"unit": r.unit, "role": r.role, "signed": r.signed,
-                                                   "rejected": r.rejected,
-                                                    "signed_at": r.receipt_at, "status": r.receipt_status,
-                                                    "overdue": r.overdue} for r in s.recipients]}
+                                    "recipients": [_recipient_dict(r) for r in s.recipients]}
                                    for s in sent],
                           "received": received})
             return 0
+        total = app.ledger.sent_count()
         console.print(_("Sent packages:") if sent else _("No packages sent yet."))
+        if scope == "attention" and total > len(sent):
+            console.print(_("  ({n} of {total} shown: those still waiting for an answer and the newest; "
+                            "--all shows every one)").format(n=len(sent), total=total))
         for s in sent:
             name = s.doc_number or s.title or s.package_id[:16]
             due = _(", due {d}").format(d=s.due) if s.due else ""
@@ -94,15 +127,7 @@ def run_status(args, console) -> int:
                                                                      due=due))
             for r in s.recipients:
                 role = "主送" if r.role == "to" else "抄送"
-                if r.rejected:
-                    state = _("REFUSED (拒收) {when}").format(when=r.receipt_at)
-                elif r.signed:
-                    state = _("signed {when}").format(when=r.receipt_at)
-                elif r.overdue:
-                    state = _("OVERDUE, not signed")
-                else:
-                    state = _("not signed yet")
-                console.print(f"    [{role}] {r.unit}: {state}")
+                console.print(f"    [{role}] {r.unit}: {_recipient_state(r)}")
         if received:
             console.print(_("Received packages:"))
             for r in received:

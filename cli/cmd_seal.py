@@ -12,14 +12,12 @@ import secrets
 from datetime import date
 from pathlib import Path
 
-from shangmi import TransportError
-
 from .context import App, UsageError
 from smseal.office.fsutil import atomic_output
 from smseal.office.i18n import _
 from .progress import CountingReader, Progress
 from smseal.office import urgency
-from smseal.office.transport import PACKAGE_SUFFIX, make as make_transport
+from smseal.office.transport import PACKAGE_SUFFIX
 
 URGENCY_LABEL = urgency.LABEL
 
@@ -129,8 +127,6 @@ def _report(console, args, res, recipients, dest, deliveries=None) -> None:
     console.print(_("  main recipient (主送): {unit}").format(unit=recipients[0][0]))
     for u, _r in recipients[1:]:
         console.print(_("  copy recipient (抄送): {unit}").format(unit=u))
-    for where in deliveries or []:
-        console.print(_("  delivered to {unit}: {where}").format(**where))
 
 
 def run_seal(args, console) -> int:
@@ -142,8 +138,14 @@ def run_seal(args, console) -> int:
 
 
 def run_send(args, console) -> int:
+    from smseal.office.delivery import deliver, saves_only, transport_for
+
     with App(args, console) as app:
-        transport = make_transport(app.config, args.via)
+        transport = transport_for(app, args.via, armor=args.armor)
+        units = [args.to, *args.cc]
+        for u in units:                       # check before acting: keys and the way to each unit
+            app.directory.encryption_key(u)
+        transport.check(units)
         sent_dir = app.home / "sent"
         sent_dir.mkdir(mode=0o700, exist_ok=True)
         tmp = sent_dir / f".sealing-{os.getpid()}-{secrets.token_hex(4)}{PACKAGE_SUFFIX}"
@@ -151,17 +153,27 @@ def run_send(args, console) -> int:
         def kept_at(pid: str) -> Path:
             return sent_dir / (pid + PACKAGE_SUFFIX)
 
+        # The kept copy is binary; --armor only changes how the mail carries it.
+        armor, args.armor = args.armor, False
         try:
             res, recipients = _seal_to(app, args, tmp, overwrite=False, kept_at=kept_at, transport=transport.name)
             dest = kept_at(res.package_id.hex())
             os.replace(tmp, dest)
         finally:
+            args.armor = armor
             if tmp.exists():
                 tmp.unlink()
-        try:
-            deliveries = [{"unit": u, "where": transport.deliver_package(dest, u, res.package_id.hex(), args.urgency)}
-                          for u, _r in recipients]
-        except TransportError as exc:
-            raise TransportError(f"{exc}; the sealed package is kept at {dest}") from None
-        _report(console, args, res, recipients, dest, deliveries)
+        report = deliver(app, transport, dest, res.package_id.hex(), args.urgency, [u for u, _r in recipients])
+        deliveries = [o.to_dict() for o in report.outcomes]
+        if args.json:
+            _report(console, args, res, recipients, dest, deliveries)
+        else:
+            _report(console, args, res, recipients, dest)
+            from .cmd_inbox import _print_delivery
+
+            _print_delivery(console, report)
+            if saves_only(app, transport) and not report.failed:
+                console.note(_("Note: no shared folder or mail server is configured, so the package was only "
+                               "saved. Set [outbox] root or [smtp] in config.ini to deliver."))
+        report.raise_if_failed()
         return 0

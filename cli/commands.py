@@ -10,6 +10,7 @@ MODULES = [
     "cmd_seal",
     "cmd_open",
     "cmd_receipts",
+    "cmd_inbox",
     "cmd_directory",
     "cmd_authority",
     "cmd_quickstart",

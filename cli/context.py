@@ -6,14 +6,11 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from functools import cached_property
-from pathlib import Path
 
 from smseal.office import home as _home
-from smseal.office.config import Config
+from smseal.office.context import Office
 from smseal.office.errors import UsageError
 from smseal.office.i18n import _
-from smseal.office.ledger import Ledger
 
 
 def passphrase_callback(console):
@@ -46,51 +43,17 @@ def passphrase_callback(console):
     return answer
 
 
-class App:
+class App(Office):
+    """The command's ``Office``: the home from --home / SMSEAL_HOME, passphrases from the
+    environment or the terminal, and the console to print to."""
+
     def __init__(self, args, console, *, create: bool = True) -> None:
         """``create=False`` for commands that only read: they never create a home."""
         self.console = console
-        self.home: Path = _home.resolve(getattr(args, "home", None), create=create)
-        self.config = Config(self.home)
-
-    @cached_property
-    def keystore(self):
-        from smseal.keystore import Keystore
-
-        module = self.config.get("pkcs11", "module")
         # A person at a terminal gets three tries at a passphrase; automation gets one.
         tries = 3 if sys.stdin.isatty() and not os.environ.get("SMSEAL_PASSPHRASE") else 1
-        return Keystore(self.home, passphrase=passphrase_callback(self.console), pkcs11_module=module,
-                        attempts=tries)
-
-    @cached_property
-    def directory(self):
-        from smseal.keystore import Directory
-
-        return Directory(self.home)
-
-    @cached_property
-    def ledger(self) -> Ledger:
-        return Ledger(self.home)
-
-    @property
-    def unit(self) -> str:
-        name = self.config.get("unit", "name")
-        if not name:
-            raise UsageError(_("This computer has no unit yet: run 'smseal init --unit NAME' first."))
-        return name
-
-    def __enter__(self) -> "App":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if "directory" in self.__dict__:
-            self.directory.close()
-        if "keystore" in self.__dict__:
-            self.keystore.close()
+        super().__init__(_home.resolve(getattr(args, "home", None), create=create),
+                         passphrase=passphrase_callback(console), attempts=tries)
 
 
 def confirm(question: str, assume_yes: bool) -> bool:

@@ -49,6 +49,7 @@ ERRORS: dict[str, str] = {
     "OutputExists": N_("{path} already exists; nothing was overwritten. Choose another name or add --force."),
     "TransportError": N_("Delivery failed ({detail}). Nothing was lost; check the network or the mail settings, "
                          "then try again."),
+    "MailError": N_("{detail}"),
     "UnsupportedAlgorithm": N_("Not supported: {detail}"),
     "ConfigError": N_("{detail}"),
     "UsageError": N_("{detail}"),

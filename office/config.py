@@ -17,6 +17,20 @@
 
     [addresses]
     财政局 = czj@example.gov.cn    ; where each unit receives packages and receipts by e-mail
+
+    [imap]                        ; where `smseal fetch` picks up packages, receipts and notices
+    host = mail.example.gov.cn
+    port = 993
+    security = tls                ; tls (implicit, 993), starttls (143) or none (127.0.0.1 only)
+    username = bgs                ; the password comes from $SMSEAL_IMAP_PASSWORD (or password = ...)
+    folder = INBOX
+    processed = $SmsealDone       ; a keyword flag (default $SmsealDone), or folder:NAME to move mail there
+    cafile = /etc/ssl/certs/gov-ca.pem
+
+    [reminders]                   ; 催领: first reminder after this long without a receipt, then again
+    extra-urgent = 30m            ; 特急
+    urgent = 4h                   ; 加急
+    max = 3                       ; reminders per recipient at most
 """
 
 from __future__ import annotations
@@ -42,6 +56,45 @@ class SMTPSettings:
 
     def __repr__(self) -> str:  # never show the password
         return f"SMTPSettings(host={self.host!r}, port={self.port}, security={self.security!r})"
+
+
+@dataclass(frozen=True)
+class IMAPSettings:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str | None
+    cafile: str | None
+    folder: str
+    processed: str          # a keyword like $SmsealDone, or "folder:NAME"
+
+    def __repr__(self) -> str:  # never show the password
+        return f"IMAPSettings(host={self.host!r}, port={self.port}, security={self.security!r})"
+
+    @property
+    def source_name(self) -> str:
+        """How fetch names this mailbox in the ledger (what was processed where)."""
+        return f"imap://{self.username}@{self.host}:{self.port}/{self.folder}"
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in ``30m``, ``4h``, ``1d``, ``90s`` or a plain number of seconds."""
+    t = text.strip().lower()
+    try:
+        if t and t[-1] in _DURATION_UNITS:
+            value = int(float(t[:-1]) * _DURATION_UNITS[t[-1]])
+        else:
+            value = int(float(t))
+    except ValueError:
+        raise ConfigError(_("Not a duration: {text} (write e.g. 30m, 4h or 1d).").format(text=text)) from None
+    if value <= 0:
+        raise ConfigError(_("Not a duration: {text} (write e.g. 30m, 4h or 1d).").format(text=text))
+    return value
 
 
 class Config:
@@ -80,12 +133,53 @@ class Config:
         security = (self.get("smtp", "security", "starttls") or "starttls").lower()
         if security not in ("starttls", "tls", "none"):
             raise ConfigError(_("[smtp] security must be starttls, tls or none."))
-        if security == "none" and host not in ("127.0.0.1", "localhost", "::1"):
+        if security == "none" and host not in LOOPBACK:
             raise ConfigError(_("Unencrypted SMTP is allowed only to this computer (127.0.0.1)."))
         port = int(self.get("smtp", "port", "465" if security == "tls" else "587") or 0)
         password = os.environ.get("SMSEAL_SMTP_PASSWORD") or self.get("smtp", "password")
         return SMTPSettings(host, port, security, self.get("smtp", "username"), password, sender,
                             self.get("smtp", "cafile"))
+
+    def imap(self) -> IMAPSettings | None:
+        """The mailbox ``fetch`` reads, or None when ``[imap]`` names no host."""
+        host = self.get("imap", "host")
+        if not host:
+            return None
+        username = self.get("imap", "username")
+        if not username:
+            raise ConfigError(_("[imap] needs username = ... in {path}.").format(path=self.path))
+        security = (self.get("imap", "security", "tls") or "tls").lower()
+        if security not in ("starttls", "tls", "none"):
+            raise ConfigError(_("[imap] security must be tls, starttls or none."))
+        if security == "none" and host not in LOOPBACK:
+            raise ConfigError(_("Unencrypted IMAP is allowed only to this computer (127.0.0.1)."))
+        try:
+            port = int(self.get("imap", "port", "993" if security == "tls" else "143") or 0)
+        except ValueError:
+            raise ConfigError(_("[imap] port must be a number.")) from None
+        password = os.environ.get("SMSEAL_IMAP_PASSWORD") or self.get("imap", "password")
+        processed = (self.get("imap", "processed", "$SmsealDone") or "$SmsealDone").strip()
+        if not processed.startswith("folder:") and not (processed.startswith("$") and processed[1:].isalnum()):
+            raise ConfigError(_("[imap] processed must be a keyword like $SmsealDone or folder:NAME."))
+        return IMAPSettings(host, port, security, username, password, self.get("imap", "cafile"),
+                            self.get("imap", "folder", "INBOX") or "INBOX", processed)
+
+    def reminder_interval(self, urgency: str) -> int | None:
+        """Seconds without a receipt before a 催领 reminder for this urgency (None: never)."""
+        defaults = {"extra-urgent": "30m", "urgent": "4h"}
+        if urgency not in defaults:
+            return None
+        return parse_duration(self.get("reminders", urgency, defaults[urgency]) or defaults[urgency])
+
+    def reminder_max(self) -> int:
+        try:
+            return max(0, int(self.get("reminders", "max", "3") or 3))
+        except ValueError:
+            raise ConfigError(_("[reminders] max must be a number.")) from None
+
+    def has_transport(self) -> bool:
+        """True when config.ini names a way to reach other units (a shared folder or SMTP)."""
+        return bool(self.get("delivery", "via") or self.get("outbox", "root") or self.get("smtp", "host"))
 
     def set(self, section: str, key: str, value: str) -> None:
         if not self._cp.has_section(section):

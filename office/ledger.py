@@ -33,6 +33,22 @@ CREATE TABLE IF NOT EXISTS received (
     title TEXT, doc_number TEXT, urgency TEXT, due TEXT,
     opened_at TEXT NOT NULL, out_dir TEXT, receipt_sent_at TEXT
 );
+CREATE INDEX IF NOT EXISTS sent_by_time ON sent(sealed_at);
+CREATE INDEX IF NOT EXISTS sent_recipients_unanswered ON sent_recipients(package_id) WHERE receipt_at IS NULL;
+CREATE TABLE IF NOT EXISTS deliveries (
+    package_id TEXT NOT NULL, unit TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('delivered', 'failed', 'saved')),
+    via TEXT, address TEXT, at TEXT NOT NULL, reason TEXT, attempts INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (package_id, unit)
+);
+CREATE TABLE IF NOT EXISTS reminders_sent (
+    package_id TEXT NOT NULL, unit TEXT NOT NULL, sequence INTEGER NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (package_id, unit, sequence)
+);
+CREATE TABLE IF NOT EXISTS rejection_reasons (
+    package_id TEXT NOT NULL, unit TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL, notice BLOB,
+    PRIMARY KEY (package_id, unit)
+);
 """
 
 
@@ -48,6 +64,18 @@ class RecipientState:
     receipt_at: str | None
     receipt_status: str | None
     overdue: bool
+    delivery: str | None = None          # delivered | failed | saved (None: sealed to a file only)
+    delivered_at: str | None = None
+    delivery_where: str | None = None    # the address or folder it went to
+    delivery_reason: str | None = None   # why the last delivery failed, in one line
+    reminders: int = 0                   # 催领 reminders sent to this recipient
+    last_reminder_at: str | None = None
+    rejection_reason: str | None = None  # the signed reason of a 拒收
+
+    @property
+    def failed(self) -> bool:
+        """The last delivery to this recipient failed and no receipt came anyway."""
+        return self.delivery == "failed" and not self.receipt_status
 
     @property
     def signed(self) -> bool:
@@ -67,6 +95,13 @@ class SentState:
     urgency: str | None
     due: str | None
     recipients: list[RecipientState] = field(default_factory=list)
+    path: str | None = None
+    transport: str | None = None
+
+    @property
+    def answered(self) -> int:
+        """Recipients who answered, signed or refused."""
+        return sum(1 for r in self.recipients if r.receipt_status)
 
     @property
     def signed(self) -> int:
@@ -136,21 +171,104 @@ class Ledger:
                        "WHERE package_id = ? AND key_id = ?", (at.isoformat(), status, receipt, package_id, key_id))
             return True
 
-    def sent_status(self, today: date | None = None) -> list[SentState]:
+    def sent_status(self, today: date | None = None, *, scope: str = "all", recent: int = 20,
+                    package_id: str | None = None) -> list[SentState]:
+        """Sent packages, oldest first, each with every recipient's receipt, delivery and reminders.
+
+        ``scope="all"`` lists every package; ``"attention"`` only those still waiting for
+        an answer or with a failed delivery, plus the ``recent`` newest ones (what a
+        secretary looks at; fast with 100,000 packages); ``package_id`` one package.
+        """
         today = today or date.today()
-        out: list[SentState] = []
         with self._connect() as db:
-            for row in db.execute("SELECT package_id, sealed_at, title, doc_number, urgency, due "
-                                  "FROM sent ORDER BY sealed_at"):
-                st = SentState(*row)
-                overdue_day = date.fromisoformat(st.due) < today if st.due else False
-                for unit, role, key_id, at, status in db.execute(
-                        "SELECT unit, role, key_id, receipt_at, receipt_status FROM sent_recipients "
-                        "WHERE package_id = ? ORDER BY role DESC, unit", (st.package_id,)):
-                    st.recipients.append(RecipientState(unit, role, key_id.hex(), at, status,
-                                                        overdue_day and not at))
-                out.append(st)
+            where = ""
+            if package_id is not None:
+                db.execute("CREATE TEMP TABLE pick (package_id TEXT PRIMARY KEY)")
+                db.execute("INSERT INTO pick VALUES (?)", (package_id,))
+                where = "WHERE s.package_id IN (SELECT package_id FROM pick)"
+            elif scope == "attention":
+                db.execute("CREATE TEMP TABLE pick (package_id TEXT PRIMARY KEY)")
+                db.execute("INSERT OR IGNORE INTO pick SELECT package_id FROM sent_recipients "
+                           "WHERE receipt_at IS NULL")
+                db.execute("INSERT OR IGNORE INTO pick SELECT package_id FROM deliveries WHERE state = 'failed'")
+                db.execute("INSERT OR IGNORE INTO pick SELECT package_id FROM sent ORDER BY sealed_at DESC "
+                           "LIMIT ?", (recent,))
+                where = "WHERE s.package_id IN (SELECT package_id FROM pick)"
+            elif scope != "all":
+                raise ValueError("scope must be 'all' or 'attention'")
+            rows = db.execute(
+                "SELECT s.package_id, s.sealed_at, s.title, s.doc_number, s.urgency, s.due, s.path, s.transport, "
+                "r.unit, r.role, r.key_id, r.receipt_at, r.receipt_status, "
+                "d.state, d.at, d.address, d.reason, "
+                "(SELECT count(*) FROM reminders_sent m WHERE m.package_id = r.package_id AND m.unit = r.unit), "
+                "(SELECT max(at) FROM reminders_sent m WHERE m.package_id = r.package_id AND m.unit = r.unit), "
+                "j.reason "
+                f"FROM sent s JOIN sent_recipients r ON r.package_id = s.package_id "
+                "LEFT JOIN deliveries d ON d.package_id = r.package_id AND d.unit = r.unit "
+                "LEFT JOIN rejection_reasons j ON j.package_id = r.package_id AND j.unit = r.unit "
+                f"{where} ORDER BY s.sealed_at, s.package_id, r.role DESC, r.unit").fetchall()
+        out: list[SentState] = []
+        current: SentState | None = None
+        overdue_day = False
+        for (pid, sealed_at, title, doc_number, urgency, due, path, transport, unit, role, key_id, at, status,
+             dstate, dat, daddr, dreason, nrem, lastrem, jreason) in rows:
+            if current is None or current.package_id != pid:
+                current = SentState(pid, sealed_at, title, doc_number, urgency, due, path=path,
+                                    transport=transport)
+                out.append(current)
+                overdue_day = date.fromisoformat(due) < today if due else False
+            current.recipients.append(RecipientState(
+                unit, role, key_id.hex(), at, status, overdue_day and not at, dstate, dat, daddr, dreason,
+                nrem, lastrem, jreason))
         return out
+
+    def sent_count(self) -> int:
+        """How many packages were sent from here."""
+        with self._connect() as db:
+            return int(db.execute("SELECT count(*) FROM sent").fetchone()[0])
+
+    # -- delivery, reminders, 拒收 reasons (sender's side) ------------------------------------
+    def record_delivery(self, package_id: str, unit: str, state: str, *, via: str | None = None,
+                        address: str | None = None, reason: str | None = None,
+                        at: datetime | None = None) -> None:
+        """Record the outcome of one delivery attempt to ``unit``: ``delivered`` (where),
+        ``failed`` (the reason, one line) or ``saved`` (kept in a folder only)."""
+        if state not in ("delivered", "failed", "saved"):
+            raise ValueError("state must be delivered, failed or saved")
+        when = (at or now()).isoformat()
+        with self._tx() as db:
+            db.execute("INSERT INTO deliveries (package_id, unit, state, via, address, at, reason) "
+                       "VALUES (?,?,?,?,?,?,?) ON CONFLICT (package_id, unit) DO UPDATE SET state = excluded.state, "
+                       "via = excluded.via, address = excluded.address, at = excluded.at, "
+                       "reason = excluded.reason, attempts = attempts + 1",
+                       (package_id, unit, state, via, address, when, reason))
+
+    def sent_package(self, package_id: str) -> SentState | None:
+        """One sent package with its recipients, or None."""
+        found = self.sent_status(package_id=package_id)
+        return found[0] if found else None
+
+    def find_sent(self, prefix: str) -> list[str]:
+        """Ids of sent packages that start with ``prefix`` (a hex id or the start of one)."""
+        prefix = prefix.strip().lower()
+        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+            return []
+        with self._connect() as db:
+            return [r[0] for r in db.execute("SELECT package_id FROM sent WHERE package_id >= ? AND package_id < ? "
+                                             "ORDER BY package_id LIMIT 10", (prefix, prefix + "g"))]
+
+    def record_reminder(self, package_id: str, unit: str, sequence: int, at: datetime) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO reminders_sent VALUES (?,?,?,?)",
+                       (package_id, unit, sequence, at.isoformat()))
+
+    def record_rejection_reason(self, package_id: str, unit: str, reason: str, at: datetime,
+                                notice: bytes) -> bool:
+        """Keep the signed reason of a 拒收; False if one was recorded already."""
+        with self._tx() as db:
+            cur = db.execute("INSERT OR IGNORE INTO rejection_reasons VALUES (?,?,?,?,?)",
+                             (package_id, unit, reason, at.isoformat(), notice))
+            return cur.rowcount == 1
 
     # -- receiving -------------------------------------------------------------------
     def already_received(self, package_id: str) -> str | None:

@@ -8,11 +8,11 @@ anyway), never the confidential title.
 
 from __future__ import annotations
 
+import os
 import shutil
 import smtplib
+import socket
 import ssl
-from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 from typing import Protocol
 
@@ -21,17 +21,28 @@ from shangmi import TransportError
 from .config import Config
 from .fsutil import atomic_output, safe_component
 from .i18n import _
+from .mailcompose import (MIN_PART, compose, package_text, part_name, part_size_for, receipt_text,
+                          reminder_text, split, subject_tag)
+from .mailerrors import DATA_TIMEOUT, GREETING_TIMEOUT, MailError, explain, in_greeting
 
 PACKAGE_SUFFIX = ".smx"
 RECEIPT_SUFFIX = ".receipt"
+NOTICE_SUFFIX = ".notice"
 
 
 class Transport(Protocol):
     name: str
 
+    def check(self, units: list[str]) -> None:
+        """Raise before any work when a delivery to ``units`` cannot work (configuration,
+        addresses, the server reachable and accepting the login)."""
+        ...
+
     def deliver_package(self, package: Path, unit: str, package_id: str, urgency: str) -> str: ...
 
-    def deliver_receipt(self, data: bytes, unit: str, package_id: str) -> str: ...
+    def deliver_receipt(self, data: bytes, unit: str, package_id: str, notice: bytes | None = None) -> str: ...
+
+    def deliver_notice(self, data: bytes, unit: str, package_id: str, urgency: str, sequence: int) -> str: ...
 
 
 class OutboxTransport:
@@ -63,73 +74,204 @@ class OutboxTransport:
         except OSError as exc:
             raise TransportError(f"cannot write to {folder}: {exc.strerror}") from None
 
+    def check(self, units: list[str]) -> None:
+        """The shared folder exists (or can be made) and is writable."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TransportError(_("The shared folder {root} cannot be used ({why}): check root under [outbox] "
+                                   "in config.ini.").format(root=self.root, why=exc.strerror or exc)) from None
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise TransportError(_("The shared folder {root} is not writable: check root under [outbox] in "
+                                   "config.ini and its permissions.").format(root=self.root))
+
     def deliver_package(self, package: Path, unit: str, package_id: str, urgency: str) -> str:
         return self._put(self.inbox(unit) / "packages", package_id + PACKAGE_SUFFIX, Path(package))
 
-    def deliver_receipt(self, data: bytes, unit: str, package_id: str) -> str:
+    def deliver_receipt(self, data: bytes, unit: str, package_id: str, notice: bytes | None = None) -> str:
+        if notice is not None:   # the reason of a 拒收 goes first: fetch finds both together
+            self._put(self.inbox(unit) / "notices", f"{package_id}-rejection{NOTICE_SUFFIX}", notice)
         return self._put(self.inbox(unit) / "receipts", package_id + RECEIPT_SUFFIX, data)
 
-
-_URGENCY_TAG = {"urgent": "【加急】", "extra-urgent": "【特急】"}
+    def deliver_notice(self, data: bytes, unit: str, package_id: str, urgency: str, sequence: int) -> str:
+        return self._put(self.inbox(unit) / "notices", f"{package_id}-reminder-{sequence}{NOTICE_SUFFIX}", data)
 
 
 class SMTPTransport:
+    """Mail through the office's SMTP server (STARTTLS or implicit TLS; plain only to 127.0.0.1).
+
+    ``armor`` puts a package into the text body (7 bit) instead of an attachment.
+    A package larger than the server's ESMTP SIZE goes out as numbered parts.
+    """
+
     name = "smtp"
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, armor: bool = False) -> None:
         self.config = config
         self.settings = config.smtp()
+        self.armor = armor
 
-    def _send(self, to: str, subject: str, body: str, filename: str, data: bytes) -> str:
+    @property
+    def unit(self) -> str:
+        return self.config.get("unit", "name") or self.settings.sender
+
+    def _fail(self, exc: BaseException, address: str | None = None, unit: str | None = None) -> MailError:
         s = self.settings
-        msg = EmailMessage()
-        msg["From"] = s.sender
-        msg["To"] = to
-        msg["Subject"] = subject
-        msg["Message-ID"] = make_msgid(domain=s.sender.rpartition("@")[2] or None)
-        msg["X-Smseal"] = "1"
-        msg.set_content(body)
-        msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=filename)
-        ctx = ssl.create_default_context(cafile=s.cafile) if s.security != "none" else None
+        return explain(exc, kind="smtp", host=s.host, port=s.port, security=s.security, address=address, unit=unit)
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
         try:
-            if s.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=60, context=ctx)
-            else:
-                client = smtplib.SMTP(s.host, s.port, timeout=60)
-            with client:
+            ctx = ssl.create_default_context(cafile=s.cafile) if s.security != "none" else None
+        except (OSError, ssl.SSLError) as exc:
+            raise MailError(_("The cafile {path} under [smtp] cannot be read ({why}).").format(
+                path=s.cafile, why=getattr(exc, "strerror", None) or exc)) from None
+        try:
+            try:
+                if s.security == "tls":
+                    client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=GREETING_TIMEOUT, context=ctx)
+                else:
+                    client = smtplib.SMTP(s.host, s.port, timeout=GREETING_TIMEOUT)
+            except (smtplib.SMTPServerDisconnected, socket.timeout, TimeoutError, ssl.SSLError) as exc:
+                if isinstance(exc, ssl.SSLCertVerificationError):
+                    raise
+                raise in_greeting(exc)
+            if client.sock is not None:
+                client.sock.settimeout(DATA_TIMEOUT)
+            client.ehlo()
+            if s.security == "starttls":
+                client.starttls(context=ctx)
                 client.ehlo()
-                if s.security == "starttls":
-                    client.starttls(context=ctx)
-                    client.ehlo()
-                if s.username:
-                    client.login(s.username, s.password or "")
-                client.send_message(msg)
-        except smtplib.SMTPAuthenticationError:
-            raise TransportError("the mail server refused the user name or password") from None
+            if s.username:
+                client.login(s.username, s.password or "")
+            return client
         except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
-            raise TransportError(f"mail server {s.host}:{s.port}: {type(exc).__name__}: {exc}") from None
-        return to
+            raise self._fail(exc) from None
+
+    @staticmethod
+    def size_limit(client: smtplib.SMTP) -> int:
+        """The largest message the server accepts (ESMTP SIZE), 0 when it announces none."""
+        try:
+            return int((client.esmtp_features.get("size") or "0").split()[0] or 0)
+        except (ValueError, IndexError):
+            return 0
+
+    def check(self, units: list[str]) -> None:
+        """Every recipient has an address, and the server answers and accepts the login."""
+        for u in units:
+            self.config.address_of(u)
+        client = self._connect()
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+
+    def _send_all(self, messages: list, address: str, unit: str) -> None:
+        client = self._connect()
+        try:
+            limit = self.size_limit(client)
+            for msg in messages:
+                if limit and len(msg.as_bytes()) > limit:
+                    raise MailError(_("The message for {unit} is larger than the {limit:,} bytes the mail server "
+                                      "accepts.").format(unit=unit, limit=limit))
+                client.send_message(msg)
+        except MailError:
+            raise
+        except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
+            raise self._fail(exc, address, unit) from None
+        finally:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+
+    def _limit(self) -> int:
+        client = self._connect()
+        try:
+            return self.size_limit(client)
+        finally:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+
+    def package_messages(self, data: bytes, unit: str, package_id: str, urgency: str, limit: int) -> list:
+        """The mail(s) that carry one package to ``unit``: one, or numbered parts within ``limit``."""
+        s = self.settings
+        address = self.config.address_of(unit)
+        common = dict(sender_unit=self.unit, sender_address=s.sender, to_unit=unit, to_address=address,
+                      urgency=urgency, package_id=package_id)
+        subject = f"{subject_tag(urgency)}smseal 公文文件包 / sealed package {package_id}"
+        armored = None
+        if self.armor:
+            from smseal.envelope.armor import PACKAGE, encode
+
+            armored = data if data.lstrip().startswith(b"-----BEGIN") else encode(data, PACKAGE)
+            one = compose(subject=subject, armored=armored, text=package_text(
+                sender_unit=self.unit, package_id=package_id, urgency=urgency, armored=True), **common)
+        else:
+            one = compose(subject=subject, attachments=[(package_id + PACKAGE_SUFFIX, data)], text=package_text(
+                sender_unit=self.unit, package_id=package_id, urgency=urgency), **common)
+        if not limit or len(one.as_bytes()) <= limit:
+            return [one]
+        size = part_size_for(limit)
+        while True:
+            chunks = split(data, size)
+            total = len(chunks)
+            msgs = [compose(subject=f"{subject} ({n}/{total})",
+                            attachments=[(part_name(package_id, n, total), c)],
+                            text=package_text(sender_unit=self.unit, package_id=package_id, urgency=urgency,
+                                              part=(n, total)), **common)
+                    for n, c in enumerate(chunks, 1)]
+            if all(len(m.as_bytes()) <= limit for m in msgs) or size <= MIN_PART:
+                return msgs
+            size = max(MIN_PART, size * 9 // 10)
 
     def deliver_package(self, package: Path, unit: str, package_id: str, urgency: str) -> str:
+        address = self.config.address_of(unit)
         data = Path(package).read_bytes()  # a mail message holds its attachment whole anyway
-        subject = f"{_URGENCY_TAG.get(urgency, '')}smseal 公文文件包 {package_id}"
-        body = _("A sealed document package is attached. Open it with: smseal open {name}\n").format(
-            name=package_id + PACKAGE_SUFFIX)
-        return self._send(self.config.address_of(unit), subject, body, package_id + PACKAGE_SUFFIX, data)
+        msgs = self.package_messages(data, unit, package_id, urgency, self._limit())
+        self._send_all(msgs, address, unit)
+        return address if len(msgs) == 1 else _("{address} ({n} parts)").format(address=address, n=len(msgs))
 
-    def deliver_receipt(self, data: bytes, unit: str, package_id: str) -> str:
-        subject = f"smseal 签收回执 {package_id}"
-        body = _("A signed receipt is attached. Record it with: smseal receipts import {name}\n").format(
-            name=package_id + RECEIPT_SUFFIX)
-        return self._send(self.config.address_of(unit), subject, body, package_id + RECEIPT_SUFFIX, data)
+    def deliver_receipt(self, data: bytes, unit: str, package_id: str, notice: bytes | None = None) -> str:
+        address = self.config.address_of(unit)
+        reason = None
+        if notice is not None:
+            from smseal.envelope.notice import Notice
+
+            reason = Notice.from_bytes(notice).text
+        attachments = [(package_id + RECEIPT_SUFFIX, data)]
+        if notice is not None:
+            attachments.append((f"{package_id}-rejection{NOTICE_SUFFIX}", notice))
+        subject = (f"smseal 拒收 / refused {package_id}" if notice is not None
+                   else f"smseal 签收回执 / receipt {package_id}")
+        msg = compose(sender_unit=self.unit, sender_address=self.settings.sender, to_unit=unit, to_address=address,
+                      subject=subject, text=receipt_text(sender_unit=self.unit, package_id=package_id,
+                                                         rejected=reason),
+                      attachments=attachments, package_id=package_id)
+        self._send_all([msg], address, unit)
+        return address
+
+    def deliver_notice(self, data: bytes, unit: str, package_id: str, urgency: str, sequence: int) -> str:
+        address = self.config.address_of(unit)
+        msg = compose(sender_unit=self.unit, sender_address=self.settings.sender, to_unit=unit, to_address=address,
+                      subject=f"{subject_tag(urgency)}smseal 催领 / reminder {package_id}",
+                      text=reminder_text(sender_unit=self.unit, package_id=package_id, urgency=urgency,
+                                         sequence=sequence),
+                      attachments=[(f"{package_id}-reminder-{sequence}{NOTICE_SUFFIX}", data)],
+                      urgency=urgency, package_id=package_id)
+        self._send_all([msg], address, unit)
+        return address
 
 
-def make(config: Config, via: str | None = None) -> Transport:
+def make(config: Config, via: str | None = None, *, armor: bool = False) -> Transport:
+    """The transport named by ``via`` (default: ``[delivery] via`` in config.ini)."""
     via = via or config.via
     if via == "outbox":
         return OutboxTransport(config.outbox_root)
     if via == "smtp":
-        return SMTPTransport(config)
+        return SMTPTransport(config, armor=armor)
     from .config import ConfigError
 
     raise ConfigError(_("Unknown delivery method {via!r}: use outbox or smtp.").format(via=via))

@@ -44,11 +44,12 @@ def test_send_open_receipt_over_smtp(units, smtp_server):
     assert sent["signed"] == 1 and sent["recipients"][0]["unit"] == "财政局"
 
 
-def test_smtp_failure_keeps_the_package(units, smtp_server):
+def test_smtp_login_checked_before_sealing(units, smtp_server):
     a, _b, _desk, _shared = units
     _configure(a, smtp_server)
     cfg = (a.home / "config.ini").read_text(encoding="utf-8").replace(f"password = {PASSWORD}", "password = nope")
     (a.home / "config.ini").write_text(cfg, encoding="utf-8")
     res = a("send", "附件1.txt", "--to", "财政局")
-    assert res.code == 7 and "kept" in res.err
-    assert len(list((a.home / "sent").glob("*.smx"))) == 1
+    assert res.code == 7 and "password" in res.err and "SMSEAL_SMTP_PASSWORD" in res.err
+    assert len(res.err.strip().splitlines()) == 1 and "Error(" not in res.err
+    assert not list((a.home / "sent").glob("*.smx"))     # nothing sealed: checked before acting

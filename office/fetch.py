@@ -1,0 +1,368 @@
+"""``fetch``: bring in what other units sent — packages, numbered parts of packages, receipts and
+notices (催领 reminders, 拒收 reasons) — from the shared outbox folder and the IMAP mailbox.
+
+Rules (each has a test):
+- a package is listed only after it verified (``Inbox.add_package``); what fails is kept
+  aside and listed as refused, never opened;
+- receipts and 拒收 reasons are verified and recorded in the ledger at once;
+- a mail (or a file in the shared folder) is marked processed only after everything it
+  carried is stored — in the inbox, the ledger, or aside as refused;
+- fetching again never duplicates (the ledger remembers each mail and file);
+- mail that smseal did not send is never read, flagged, moved or deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from shangmi import MalformedPackage, SmsealError
+
+from .context import Office
+from .i18n import _
+from .inbox import Inbox, InboxEntry, RefusedItem, ReminderSeen, error_line, one_line
+from .mailparse import MailItem, items_from_message, parse_message
+from .receipts import ReceiptOutcome, RejectionReason, import_receipt, import_rejection
+
+PACKAGES, RECEIPTS, NOTICES = "packages", "receipts", "notices"
+PROCESSED = "processed"
+MAX_SMALL = 1 << 20     # receipts and notices are far smaller
+
+
+@dataclass
+class FetchReport:
+    """What one ``fetch`` brought in."""
+
+    new: list[InboxEntry] = field(default_factory=list)
+    duplicates: int = 0
+    refused: list[RefusedItem] = field(default_factory=list)
+    receipts: list[ReceiptOutcome] = field(default_factory=list)
+    rejections: list[RejectionReason] = field(default_factory=list)
+    reminders: list[tuple[str, ReminderSeen]] = field(default_factory=list)
+    parts_waiting: dict[str, tuple[int, int]] = field(default_factory=dict)   # pid -> (have, total)
+    ignored: int = 0
+    errors: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def urgent(self) -> list[InboxEntry]:
+        """New packages marked 特急 or 加急, most urgent first."""
+        return [e for e in self.new if e.urgency in ("extra-urgent", "urgent")]
+
+    def merge(self, other: "FetchReport") -> None:
+        for name in ("new", "refused", "receipts", "rejections", "reminders", "errors", "sources"):
+            getattr(self, name).extend(getattr(other, name))
+        self.parts_waiting.update(other.parts_waiting)
+        self.duplicates += other.duplicates
+        self.ignored += other.ignored
+
+    def to_dict(self) -> dict[str, object]:
+        return {"new": [e.to_dict() for e in self.new], "duplicates": self.duplicates,
+                "refused": [r.to_dict() for r in self.refused],
+                "receipts": [r.to_dict() for r in self.receipts],
+                "rejections": [{"package_id": r.package_id, "unit": r.unit, "reason": r.reason,
+                                "time": r.time.isoformat()} for r in self.rejections],
+                "reminders": [{"package_id": pid, "sequence": r.sequence, "sender": r.sender,
+                               "sent_at": r.sent_at} for pid, r in self.reminders],
+                "parts_waiting": {pid: {"have": h, "total": t} for pid, (h, t) in self.parts_waiting.items()},
+                "ignored": self.ignored, "errors": self.errors, "sources": self.sources}
+
+
+class _Handler:
+    """Stores what one source yields; shared by the folder and the mailbox."""
+
+    def __init__(self, office: Office, inbox: Inbox, source: str, report: FetchReport) -> None:
+        self.office, self.inbox, self.source, self.report = office, inbox, source, report
+
+    def package_file(self, spooled: Path, item: str) -> None:
+        arrival = self.inbox.add_package(spooled, source=self.source, item=item)
+        if arrival.outcome == "new" and arrival.entry is not None:
+            self.report.new.append(arrival.entry)
+        elif arrival.outcome == "duplicate":
+            self.report.duplicates += 1
+        elif arrival.refused is not None:
+            self.report.refused.append(arrival.refused)
+
+    def small(self, kind: str, data: bytes, item: str) -> None:
+        """A receipt or a notice: verified and recorded, or recorded as refused."""
+        try:
+            if kind == "receipt":
+                outcome = import_receipt(self.office, data)
+                if outcome.new:
+                    self.report.receipts.append(outcome)
+                else:
+                    self.report.duplicates += 1
+                return
+            from smseal.envelope.notice import Notice
+
+            notice = Notice.from_bytes(data)
+            if notice.kind == "rejection":
+                reason = import_rejection(self.office, data)
+                if reason.new:
+                    self.report.rejections.append(reason)
+                else:
+                    self.report.duplicates += 1
+            else:
+                seen = self.inbox.add_reminder(data)
+                if seen is not None:
+                    self.report.reminders.append((notice.package_id.hex(), seen))
+                else:
+                    self.report.duplicates += 1
+        except SmsealError as exc:
+            spooled = self.inbox.spool_bytes(data)
+            self.report.refused.append(self.inbox.refuse(self.source, item, kind, error_line(exc), keep=spooled))
+
+    def part(self, it: MailItem, item: str) -> None:
+        assert it.package_id is not None and it.part is not None
+        n, total = it.part
+        folder = self.inbox.folder / "parts" / it.package_id
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        others = {p.name.split("-of-")[1] for p in folder.iterdir() if "-of-" in p.name}
+        if others and others != {str(total)}:
+            spooled = self.inbox.spool_bytes(it.data)
+            self.report.refused.append(self.inbox.refuse(
+                self.source, item, "part", _("the parts of package {pid} disagree on how many there are").format(
+                    pid=it.package_id), claimed_id=it.package_id, keep=spooled))
+            return
+        dest = folder / f"{n}-of-{total}"
+        if not dest.exists():
+            os.replace(self.inbox.spool_bytes(it.data), dest)
+        have = sorted(int(p.name.split("-of-")[0]) for p in folder.iterdir() if p.name.endswith(f"-of-{total}"))
+        if have != list(range(1, total + 1)):
+            self.report.parts_waiting[it.package_id] = (len(have), total)
+            return
+        spooled, f = self.inbox.spool()
+        with f:
+            for i in range(1, total + 1):
+                with open(folder / f"{i}-of-{total}", "rb") as src:
+                    shutil.copyfileobj(src, f, 1 << 20)
+            f.flush()
+            os.fsync(f.fileno())
+        self.report.parts_waiting.pop(it.package_id, None)
+        self.package_file(spooled, f"{it.package_id}.smx ({total} parts)")
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def mail_items(self, items: list[MailItem], item: str) -> None:
+        for it in items:
+            label = f"{item} {it.name}"
+            if it.kind == "package":
+                self.package_file(self.inbox.spool_bytes(it.data), label)
+            elif it.kind == "part":
+                self.part(it, label)
+            else:
+                self.small(it.kind, it.data, label)
+
+
+# -- the shared outbox folder -----------------------------------------------------------
+def outbox_root(office: Office) -> Path | None:
+    """The shared folder fetch reads from, or None when none is configured."""
+    if office.config.get("outbox", "root") or office.config.via == "outbox":
+        return office.config.outbox_root
+    return None
+
+
+def fetch_folder(office: Office, inbox: Inbox, root: Path) -> FetchReport:
+    """Read ``<root>/<unit>/packages|receipts|notices``; move each file handled into its
+    ``processed/`` subfolder (or, on a read-only share, only remember it in the ledger)."""
+    from .fsutil import safe_component
+
+    report = FetchReport(sources=[str(root)])
+    mine = Path(root) / safe_component(office.unit)
+    source = f"folder:{mine}"
+    h = _Handler(office, inbox, source, report)
+    seen = inbox.seen_items(source)
+    for sub in (PACKAGES, RECEIPTS, NOTICES):
+        folder = mine / sub
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith(".") or not path.is_file() or path.is_symlink():
+                continue
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            key = f"{sub}/{path.name}:{st.st_size}:{st.st_mtime_ns}"
+            if key in seen:
+                continue
+            try:
+                if sub == PACKAGES:
+                    h.package_file(inbox.spool_file(path), f"{sub}/{path.name}")
+                else:
+                    data = _read_small(path)
+                    h.small("receipt" if sub == RECEIPTS else "notice", data, f"{sub}/{path.name}")
+            except OSError as exc:
+                report.errors.append(one_line(f"{path}: {exc.strerror or exc}"))
+                continue
+            inbox.mark_seen(source, key, "stored")
+            _move_processed(path)
+    return report
+
+
+def _read_small(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        data = f.read(MAX_SMALL + 1)
+    if len(data) > MAX_SMALL:
+        raise MalformedPackage("far too large for a receipt or notice")
+    return data
+
+
+def _move_processed(path: Path) -> None:
+    try:
+        done = path.parent / PROCESSED
+        done.mkdir(exist_ok=True)
+        dest = done / path.name
+        n = 1
+        while dest.exists():
+            dest = done / f"{path.stem}-{n}{path.suffix}"
+            n += 1
+        os.rename(path, dest)
+    except OSError:
+        pass  # a read-only share: the ledger remembers the file instead
+
+
+# -- the IMAP mailbox -------------------------------------------------------------------
+def fetch_mailbox(office: Office, inbox: Inbox, mailbox) -> FetchReport:
+    """Read new smseal mail from an open ``IMAPMailbox``; mark each processed once stored."""
+    s = mailbox.settings
+    source = s.source_name
+    report = FetchReport(sources=[source])
+    h = _Handler(office, inbox, source, report)
+    seen = inbox.seen_items(source)
+    uids = mailbox.candidates()
+    todo = [u for u in uids if mailbox.key(u) not in seen]
+    for u in uids:
+        if mailbox.key(u) in seen and _was_stored(inbox, source, mailbox.key(u)):
+            _mark(mailbox, u, report)    # stored earlier, but the flag did not stick: try again
+    for mail in mailbox.fetch(todo):
+        items = items_from_message(parse_message(mail.raw))
+        if not items:
+            report.ignored += 1
+            inbox.mark_seen(source, mail.key, "ignored")    # not ours after all: left untouched
+            continue
+        h.mail_items(items, f"mail {mail.key}")
+        inbox.mark_seen(source, mail.key, "stored")
+        _mark(mailbox, mail.uid, report)
+    return report
+
+
+def _was_stored(inbox: Inbox, source: str, key: str) -> bool:
+    with inbox.office.ledger._connect() as db:
+        row = db.execute("SELECT outcome FROM fetched WHERE source = ? AND item = ?", (source, key)).fetchone()
+    return bool(row and row[0] == "stored")
+
+
+def _mark(mailbox, uid: int, report: FetchReport) -> None:
+    from .mailerrors import MailError
+
+    try:
+        mailbox.mark_processed(uid)
+    except MailError as exc:
+        report.errors.append(str(exc))
+
+
+# -- everything -------------------------------------------------------------------------
+def fetch(office: Office, *, folder: bool = True, imap: bool = True, mailbox=None) -> FetchReport:
+    """Fetch from every configured source; a source that fails is reported in ``errors``
+    (one line each) while the others are still read.  ``mailbox`` reuses an open
+    ``IMAPMailbox`` (``watch`` keeps one for IDLE)."""
+    from .imap import IMAPMailbox
+    from .mailerrors import MailError
+
+    inbox = Inbox(office)
+    report = FetchReport()
+    root = outbox_root(office) if folder else None
+    if root is not None:
+        report.merge(fetch_folder(office, inbox, root))
+    settings = office.config.imap() if imap else None
+    if settings is not None:
+        try:
+            if mailbox is not None:
+                report.merge(fetch_mailbox(office, inbox, mailbox))
+            else:
+                with IMAPMailbox(settings) as mb:
+                    report.merge(fetch_mailbox(office, inbox, mb))
+        except MailError as exc:
+            report.errors.append(str(exc))
+    return report
+
+
+def notify_desktop(title: str, body: str) -> bool:
+    """Show a desktop notification with ``notify-send`` where a desktop session exists."""
+    import shutil as _sh
+    import subprocess
+
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    exe = _sh.which("notify-send")
+    if not exe:
+        return False
+    try:
+        subprocess.run([exe, "--urgency=critical", "--app-name=smseal", title, body], timeout=10,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True
+
+
+def watch(office: Office, *, interval: float = 60.0, on_report: Callable[[FetchReport], None],
+          rounds: int | None = None, remind: bool = True,
+          on_reminders: Callable[[list], None] | None = None) -> None:
+    """Fetch again and again: with IMAP IDLE (where the server has it) new mail is read as
+    soon as it arrives, otherwise every ``interval`` seconds.  On the sender's side the
+    due 催领 reminders go out in the same loop.  ``rounds`` limits the loop (tests)."""
+    from .imap import IMAPMailbox
+    from .mailerrors import MailError
+
+    settings = office.config.imap()
+    mailbox: IMAPMailbox | None = None
+    n = 0
+    try:
+        while rounds is None or n < rounds:
+            n += 1
+            if settings is not None and mailbox is None:
+                try:
+                    mailbox = IMAPMailbox(settings).connect()
+                except MailError as exc:
+                    on_report(FetchReport(errors=[str(exc)]))
+            report = fetch(office, imap=mailbox is not None, mailbox=mailbox)
+            on_report(report)
+            if remind:
+                from .reminders import send_due_reminders
+
+                try:
+                    sent = send_due_reminders(office)
+                except SmsealError as exc:
+                    on_report(FetchReport(errors=[one_line(str(exc))]))
+                    sent = []
+                if sent and on_reminders is not None:
+                    on_reminders(sent)
+            if rounds is not None and n >= rounds:
+                break
+            waited = False
+            if mailbox is not None and mailbox.has_idle:
+                try:
+                    mailbox.idle(interval)
+                    waited = True
+                except MailError:
+                    mailbox.close()
+                    mailbox = None
+            if not waited:
+                time.sleep(interval)
+    finally:
+        if mailbox is not None:
+            mailbox.close()
+
+
+def sources(office: Office) -> Iterable[str]:
+    """The configured sources, for messages ("fetched from ...")."""
+    root = outbox_root(office)
+    if root is not None:
+        yield str(root)
+    s = office.config.imap()
+    if s is not None:
+        yield s.source_name

@@ -1,0 +1,376 @@
+"""The inbox: verified packages waiting to be opened (SMSEAL_HOME/inbox/), what was refused on
+the way in, and the 催领 reminders received for waiting packages.
+
+A package is listed only after its sender's signature over every byte verified
+and the sender is trusted and valid today; what fails is kept aside under
+``inbox/refused/`` and listed as refused, never opened.  A refused item never
+takes a package id, so a forged copy cannot squat the id of a real package.
+Ordering: 特急 first, then 加急, then normal; within each, oldest first.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from shangmi import ExpiredCertificate, RevokedKey, SmsealError, VerificationError
+
+from .context import Office
+from .errors import UsageError
+from .fsutil import safe_component
+from .i18n import _
+from .ledger import now
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (
+    package_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('waiting', 'opened', 'rejected')),
+    sender_unit TEXT, sender_key_id BLOB NOT NULL, urgency TEXT NOT NULL, sealed_at TEXT NOT NULL,
+    received_at TEXT NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,
+    digest BLOB NOT NULL, recipient_key_id BLOB NOT NULL, role TEXT NOT NULL,
+    title TEXT, doc_number TEXT, answered_at TEXT, out_dir TEXT, rejected_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS inbox_by_state ON inbox(state, received_at);
+CREATE TABLE IF NOT EXISTS inbox_refused (
+    id INTEGER PRIMARY KEY, source TEXT NOT NULL, item TEXT NOT NULL, kind TEXT NOT NULL,
+    claimed_id TEXT, reason TEXT NOT NULL, at TEXT NOT NULL, path TEXT
+);
+CREATE TABLE IF NOT EXISTS reminders_received (
+    package_id TEXT NOT NULL, sequence INTEGER NOT NULL, digest BLOB NOT NULL, sender_unit TEXT,
+    sent_at TEXT NOT NULL, received_at TEXT NOT NULL, urgency TEXT NOT NULL, notice BLOB NOT NULL,
+    PRIMARY KEY (package_id, sequence)
+);
+CREATE TABLE IF NOT EXISTS fetched (
+    source TEXT NOT NULL, item TEXT NOT NULL, outcome TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (source, item)
+);
+"""
+
+URGENCY_RANK = {"extra-urgent": 0, "urgent": 1, "normal": 2}
+URGENCY_LABEL = {"normal": "", "urgent": "加急", "extra-urgent": "特急"}
+_ORDER = ("CASE urgency WHEN 'extra-urgent' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END, received_at, package_id")
+
+
+@dataclass(frozen=True)
+class ReminderSeen:
+    """A verified 催领 reminder received for a package."""
+
+    sequence: int
+    sender: str | None
+    sent_at: str
+    received_at: str
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """A package in the inbox.  ``title``/``doc_number`` are known only once it was opened."""
+
+    package_id: str
+    state: str                 # waiting | opened | rejected
+    sender: str | None         # the unit the directory vouched for
+    urgency: str               # normal | urgent | extra-urgent
+    sealed_at: str
+    received_at: str
+    source: str
+    path: str
+    size: int
+    role: str                  # to (主送) | cc (抄送)
+    title: str | None = None
+    doc_number: str | None = None
+    answered_at: str | None = None
+    rejected_reason: str | None = None
+    reminders: tuple[ReminderSeen, ...] = field(default_factory=tuple)
+
+    def waited_seconds(self, at: datetime | None = None) -> int:
+        """How long it has waited since it arrived (until it was answered, if it was)."""
+        end = datetime.fromisoformat(self.answered_at) if self.answered_at else (at or now())
+        return max(0, int((end - datetime.fromisoformat(self.received_at)).total_seconds()))
+
+    def to_dict(self, at: datetime | None = None) -> dict[str, object]:
+        return {"package_id": self.package_id, "state": self.state, "sender": self.sender,
+                "urgency": self.urgency, "sealed_at": self.sealed_at, "received_at": self.received_at,
+                "waited_seconds": self.waited_seconds(at), "source": self.source, "size": self.size,
+                "role": self.role, "title": self.title, "doc_number": self.doc_number,
+                "answered_at": self.answered_at, "rejected_reason": self.rejected_reason,
+                "reminders": [{"sequence": r.sequence, "sender": r.sender, "sent_at": r.sent_at,
+                               "received_at": r.received_at} for r in self.reminders]}
+
+
+@dataclass(frozen=True)
+class RefusedItem:
+    """Something that arrived and was refused (altered, untrusted sender, not for us...)."""
+
+    id: int
+    source: str
+    item: str
+    kind: str
+    claimed_id: str | None     # the package id its (unauthenticated) header claims
+    reason: str
+    at: str
+    path: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.id, "source": self.source, "item": self.item, "kind": self.kind,
+                "claimed_package_id": self.claimed_id, "reason": self.reason, "at": self.at, "path": self.path}
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What happened to one package offered to the inbox."""
+
+    outcome: str               # new | duplicate | refused
+    entry: InboxEntry | None = None
+    refused: RefusedItem | None = None
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Text safe to print and store: one line, no control characters, bounded."""
+    cleaned = "".join(" " if (ord(c) < 32 or 0x7f <= ord(c) < 0xa0 or c in "\u2028\u2029\u202e\u202d")
+                      else c for c in str(text))
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= limit else cleaned[:limit - 1] + "…"
+
+
+def error_line(exc: BaseException) -> str:
+    """A refusal reason for the inbox: the error's class and message, one line."""
+    return one_line(f"{type(exc).__name__}: {exc}")
+
+
+class Inbox:
+    """The inbox of one office; every method is safe to call from the command and the page."""
+
+    def __init__(self, office: Office) -> None:
+        self.office = office
+        self.folder = office.home / "inbox"
+        db = office.ledger._connect()
+        try:
+            db.executescript(_SCHEMA)
+        finally:
+            db.close()
+
+    # -- folders -------------------------------------------------------------------------
+    def _dir(self, name: str) -> Path:
+        d = self.folder / name
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return d
+
+    def spool(self) -> tuple[Path, BinaryIO]:
+        """A new private temporary file inside the inbox (same file system as its final place)."""
+        d = self._dir("incoming")
+        path = d / f".{os.getpid()}-{secrets.token_hex(8)}.part"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        return path, os.fdopen(fd, "wb")
+
+    def spool_bytes(self, data: bytes) -> Path:
+        path, f = self.spool()
+        with f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        return path
+
+    def spool_file(self, src: Path) -> Path:
+        path, f = self.spool()
+        try:
+            with f, open(src, "rb") as s:
+                shutil.copyfileobj(s, f, 1 << 20)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+
+    # -- arrivals ------------------------------------------------------------------------
+    def add_package(self, spooled: Path, *, source: str, item: str) -> Arrival:
+        """Verify the package in ``spooled`` (a file from ``spool*``) and list it, or refuse it.
+
+        The file is moved into the inbox (or aside into ``refused/``) in every case
+        but a duplicate, which is deleted.  Never raises for a bad package: the
+        refusal is recorded and returned.
+        """
+        from smseal.envelope import inspect, verify_package
+
+        claimed = None
+        try:
+            info = inspect(spooled)
+            claimed = info.package_id.hex()
+            ours = self.office.own_encryption_key_ids()
+            mine = [r for r in info.recipients if r.key_id in ours]
+            if not mine:
+                raise VerificationError(_("not addressed to this unit (密件不许代领); pass it on unopened"))
+            res = verify_package(spooled, trusted=self.office.directory)
+            self._check_valid_today(res.sender_key)
+        except (SmsealError, OSError) as exc:
+            return Arrival("refused", refused=self.refuse(source, item, "package", error_line(exc),
+                                                          claimed_id=claimed, keep=spooled))
+        pid = res.package_id.hex()
+        with self.office.ledger._connect() as db:
+            row = db.execute("SELECT digest FROM inbox WHERE package_id = ?", (pid,)).fetchone()
+            opened_before = db.execute("SELECT 1 FROM received WHERE package_id = ?", (pid,)).fetchone()
+        if row is not None or opened_before:
+            import hmac
+
+            if row is not None and not hmac.compare_digest(bytes(row[0]), res.package_digest):
+                return Arrival("refused", refused=self.refuse(
+                    source, item, "package", _("another package with this id is already in the inbox"),
+                    claimed_id=pid, keep=spooled))
+            spooled.unlink(missing_ok=True)
+            return Arrival("duplicate", entry=self.get(pid) if row is not None else None)
+        dest = self._dir("packages") / f"{pid}.smx"
+        os.replace(spooled, dest)
+        stanza = mine[0]
+        with self.office.ledger._tx() as db:
+            db.execute("INSERT INTO inbox (package_id, state, sender_unit, sender_key_id, urgency, sealed_at, "
+                       "received_at, source, path, size, digest, recipient_key_id, role) "
+                       "VALUES (?, 'waiting', ?,?,?,?,?,?,?,?,?,?,?)",
+                       (pid, res.sender, res.sender_key.key_id(), res.urgency, res.sealed_at.isoformat(),
+                        now().isoformat(), one_line(source), str(dest), dest.stat().st_size, res.package_digest,
+                        stanza.key_id, stanza.role))
+        return Arrival("new", entry=self.get(pid))
+
+    def _check_valid_today(self, sender_key) -> None:
+        try:
+            self.office.directory.check_sender(sender_key, now())
+        except (RevokedKey, ExpiredCertificate) as exc:
+            raise VerificationError(_("the sender's key is no longer valid today ({detail}); open it by hand "
+                                      "with --accept-before-revocation only after a phone call").format(
+                detail=exc)) from None
+
+    def refuse(self, source: str, item: str, kind: str, reason: str, *, claimed_id: str | None = None,
+               keep: Path | None = None) -> RefusedItem:
+        """Record a refused arrival; move ``keep`` (a spooled file) aside as evidence."""
+        kept = None
+        if keep is not None and keep.exists():
+            kept = self._dir("refused") / f"{now().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}-" \
+                                          f"{safe_component(one_line(item, 80))[:80]}"
+            os.replace(keep, kept)
+        at = now().isoformat()
+        with self.office.ledger._tx() as db:
+            cur = db.execute("INSERT INTO inbox_refused (source, item, kind, claimed_id, reason, at, path) "
+                             "VALUES (?,?,?,?,?,?,?)", (one_line(source), one_line(item), kind, claimed_id,
+                                                        one_line(reason), at, str(kept) if kept else None))
+            rid = int(cur.lastrowid or 0)
+        return RefusedItem(rid, one_line(source), one_line(item), kind, claimed_id, one_line(reason), at,
+                           str(kept) if kept else None)
+
+    def add_reminder(self, data: bytes) -> ReminderSeen | None:
+        """Verify a 催领 reminder and record it; None if it was recorded before.
+
+        Refused (``VerificationError`` and kin) unless it is signed by a trusted unit,
+        addressed to one of this office's keys, and — when the package is already
+        here — signed by the package's sender and naming its exact digest.
+        """
+        from smseal.envelope.notice import Notice, check_notice_package, verify_notice
+
+        n = Notice.from_bytes(data)
+        if n.kind != "reminder":
+            raise VerificationError("this notice is not a reminder")
+        if n.recipient_key_id not in self.office.own_encryption_key_ids():
+            raise VerificationError("the reminder is for another unit")
+        info = verify_notice(n, trusted=self.office.directory)
+        pid = n.package_id.hex()
+        with self.office.ledger._connect() as db:
+            row = db.execute("SELECT digest, sender_unit FROM inbox WHERE package_id = ?", (pid,)).fetchone()
+        if row is not None:
+            check_notice_package(info, n.package_id, bytes(row[0]))
+            if info.signer_unit != row[1]:
+                raise VerificationError(f"the reminder is signed by {info.signer_unit}, not by the sender {row[1]}")
+        seen = ReminderSeen(n.sequence, info.signer_unit, info.time.isoformat(), now().isoformat())
+        with self.office.ledger._tx() as db:
+            cur = db.execute("INSERT OR IGNORE INTO reminders_received VALUES (?,?,?,?,?,?,?,?)",
+                             (pid, n.sequence, n.package_digest, info.signer_unit, seen.sent_at, seen.received_at,
+                              n.urgency, n.to_bytes()))
+            return seen if cur.rowcount == 1 else None
+
+    # -- what was fetched already (idempotency) -----------------------------------------
+    def seen(self, source: str, item: str) -> bool:
+        with self.office.ledger._connect() as db:
+            return db.execute("SELECT 1 FROM fetched WHERE source = ? AND item = ?", (source, item)).fetchone() \
+                is not None
+
+    def seen_items(self, source: str) -> set[str]:
+        with self.office.ledger._connect() as db:
+            return {r[0] for r in db.execute("SELECT item FROM fetched WHERE source = ?", (source,))}
+
+    def mark_seen(self, source: str, item: str, outcome: str) -> None:
+        with self.office.ledger._tx() as db:
+            db.execute("INSERT OR REPLACE INTO fetched VALUES (?,?,?,?)", (source, item, outcome, now().isoformat()))
+
+    # -- listing -------------------------------------------------------------------------
+    def _entries(self, where: str, args: tuple = ()) -> list[InboxEntry]:
+        with self.office.ledger._connect() as db:
+            rows = db.execute("SELECT package_id, state, sender_unit, urgency, sealed_at, received_at, source, path, "
+                              "size, role, title, doc_number, answered_at, rejected_reason, digest "
+                              f"FROM inbox {where} ORDER BY {_ORDER}", args).fetchall()
+            reminders: dict[str, list[ReminderSeen]] = {}
+            if rows:
+                q = ("SELECT r.package_id, r.sequence, r.sender_unit, r.sent_at, r.received_at, r.digest FROM "
+                     "reminders_received r JOIN inbox i ON i.package_id = r.package_id AND i.digest = r.digest "
+                     f"WHERE r.package_id IN (SELECT package_id FROM inbox {where}) ORDER BY r.package_id, r.sequence")
+                for pid, seq, sender, sent_at, received_at, _d in db.execute(q, args):
+                    reminders.setdefault(pid, []).append(ReminderSeen(seq, sender, sent_at, received_at))
+        return [InboxEntry(*r[:14], reminders=tuple(reminders.get(r[0], ()))) for r in rows]
+
+    def list(self, *, include_answered: bool = False) -> list[InboxEntry]:
+        """Packages waiting to be opened, most urgent first, then oldest first; with
+        ``include_answered`` also those opened or refused (拒收) here, which show their titles."""
+        if include_answered:
+            return self._entries("")
+        return self._entries("WHERE state = 'waiting'")
+
+    def refused(self) -> list[RefusedItem]:
+        """Everything refused on the way in, newest first."""
+        with self.office.ledger._connect() as db:
+            rows = db.execute("SELECT id, source, item, kind, claimed_id, reason, at, path FROM inbox_refused "
+                              "ORDER BY id DESC").fetchall()
+        return [RefusedItem(*r) for r in rows]
+
+    def get(self, package_id: str) -> InboxEntry:
+        found = self._entries("WHERE package_id = ?", (package_id,))
+        if not found:
+            raise UsageError(_("No package {pid} in the inbox.").format(pid=package_id))
+        return found[0]
+
+    def next(self) -> InboxEntry:
+        """The most urgent waiting package (特急 first, then 加急, then the oldest)."""
+        waiting = self._entries("WHERE state = 'waiting'")
+        if not waiting:
+            raise UsageError(_("Nothing is waiting in the inbox. Run 'smseal fetch' to look for new packages."))
+        return waiting[0]
+
+    def resolve(self, prefix: str) -> InboxEntry:
+        """The package whose id starts with ``prefix`` (at least 4 hex digits); a ``UsageError``
+        when none or several match."""
+        p = prefix.strip().lower()
+        if len(p) < 4 or any(c not in "0123456789abcdef" for c in p):
+            raise UsageError(_("{text} is neither a file nor the start of a package id (at least 4 hex digits).")
+                             .format(text=one_line(prefix, 80)))
+        found = self._entries("WHERE package_id >= ? AND package_id < ?", (p, p + "g"))
+        if not found:
+            raise UsageError(_("No file {text}, and no package in the inbox whose id starts with it.")
+                             .format(text=p))
+        if len(found) > 1:
+            raise UsageError(_("{n} packages in the inbox start with {text}: {ids}. Give more digits.").format(
+                n=len(found), text=p, ids=", ".join(e.package_id[:12] for e in found[:5])))
+        return found[0]
+
+    # -- answering -----------------------------------------------------------------------
+    def mark_opened(self, package_id: str, *, title: str | None, doc_number: str | None, out_dir: str) -> None:
+        with self.office.ledger._tx() as db:
+            db.execute("UPDATE inbox SET state = 'opened', title = ?, doc_number = ?, out_dir = ?, answered_at = ? "
+                       "WHERE package_id = ?", (title, doc_number, out_dir, now().isoformat(), package_id))
+
+    def mark_rejected(self, package_id: str, reason: str) -> None:
+        with self.office.ledger._tx() as db:
+            db.execute("UPDATE inbox SET state = 'rejected', rejected_reason = ?, answered_at = ? "
+                       "WHERE package_id = ?", (reason, now().isoformat(), package_id))
+
+    def waiting_count(self) -> int:
+        with self.office.ledger._connect() as db:
+            return int(db.execute("SELECT count(*) FROM inbox WHERE state = 'waiting'").fetchone()[0])

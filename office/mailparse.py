@@ -1,0 +1,121 @@
+"""Reading smseal items out of an e-mail message: packages, numbered parts of a package,
+receipts and notices, whether attached or armored in the text body.
+
+Nothing here trusts the message: file names and headers only say where to look,
+and everything found is verified by its own signature later.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage, Message
+from typing import Literal
+
+ItemKind = Literal["package", "part", "receipt", "notice"]
+
+PACKAGE_MAGIC = b"SMSEAL\x00"
+RECEIPT_MAGIC = b"SMSRCPT"
+NOTICE_MAGIC = b"SMSNOTC"
+_PART_NAME = re.compile(r"^([0-9a-f]{32})\.smx\.part([1-9][0-9]{0,3})-of-([1-9][0-9]{0,3})$")
+_ARMOR = re.compile(rb"-----BEGIN (SMSEAL (?:PACKAGE|RECEIPT|NOTICE))-----\r?\n.*?-----END \1-----\r?\n?",
+                    re.S)
+_ARMOR_KIND: dict[bytes, ItemKind] = {b"SMSEAL PACKAGE": "package", b"SMSEAL RECEIPT": "receipt",
+                                      b"SMSEAL NOTICE": "notice"}
+_HEADER_LINE = re.compile(rb"^[A-Za-z0-9-]{1,76}:[ \t]")
+_MAIL_HEADERS = (b"from:", b"to:", b"subject:", b"date:", b"message-id:", b"mime-version:",
+                 b"received:", b"return-path:", b"delivered-to:", b"content-type:", b"x-smseal:")
+MAX_PARTS = 9999
+
+
+@dataclass(frozen=True)
+class MailItem:
+    """One smseal item found in a message.
+
+    ``package_id`` and ``part`` (N, M) come from a part's file name and are not
+    authenticated: the reassembled package is verified as a whole.
+    """
+
+    kind: ItemKind
+    name: str
+    data: bytes
+    package_id: str | None = None
+    part: tuple[int, int] | None = None
+
+    def __repr__(self) -> str:
+        return f"MailItem({self.kind}, {self.name!r}, {len(self.data)} bytes)"
+
+
+def looks_like_email(head: bytes) -> bool:
+    """True when ``head`` (the first kilobytes of a file) is an RFC 5322 message, e.g. a saved .eml."""
+    if head.startswith(PACKAGE_MAGIC) or head.startswith(RECEIPT_MAGIC) or head.startswith(NOTICE_MAGIC):
+        return False
+    lines = head.replace(b"\r\n", b"\n").split(b"\n")
+    if lines and lines[0].startswith(b"From "):        # mbox separator line
+        lines = lines[1:]
+    known = 0
+    for line in lines[:60]:
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t"):
+            continue
+        if not _HEADER_LINE.match(line):
+            return False
+        known += line.lower().startswith(_MAIL_HEADERS)
+    return known >= 2
+
+
+def parse_message(raw: bytes) -> EmailMessage:
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def is_from_smseal(msg: Message) -> bool:
+    """The message says it was sent by smseal (``X-Smseal`` header)."""
+    return msg.get("X-Smseal") is not None
+
+
+def _kind_of(name: str, data: bytes) -> tuple[ItemKind, str | None, tuple[int, int] | None] | None:
+    m = _PART_NAME.match(name)
+    if m:
+        n, total = int(m.group(2)), int(m.group(3))
+        if 1 <= n <= total <= MAX_PARTS:
+            return "part", m.group(1), (n, total)
+        return None
+    if data.startswith(PACKAGE_MAGIC):
+        return "package", None, None
+    if data.startswith(RECEIPT_MAGIC):
+        return "receipt", None, None
+    if data.startswith(NOTICE_MAGIC):
+        return "notice", None, None
+    found = _ARMOR.search(data[:1 << 16]) if name.endswith((".smx", ".receipt", ".notice", ".asc", ".txt")) else None
+    if found and found.start() < 4096:
+        return _ARMOR_KIND[found.group(1)], None, None
+    return None
+
+
+def items_from_message(msg: Message) -> list[MailItem]:
+    """Every smseal item in ``msg``: attachments recognised by name or content, and armored text."""
+    items: list[MailItem] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        try:
+            payload = part.get_payload(decode=True)
+        except (ValueError, TypeError, LookupError):
+            continue
+        if not isinstance(payload, bytes) or not payload:
+            continue
+        name = part.get_filename() or ""
+        name = name if isinstance(name, str) else ""
+        if name or part.get_content_maintype() != "text":
+            found = _kind_of(name, payload)
+            if found is not None:
+                kind, pid, numbered = found
+                items.append(MailItem(kind, name or "(attachment)", payload, pid, numbered))
+            continue
+        for m in _ARMOR.finditer(payload):
+            items.append(MailItem(_ARMOR_KIND[m.group(1)], "(text body)", m.group(0)))
+    return items

@@ -1,0 +1,92 @@
+"""Recording what comes back to the sender: signed receipts (签收回执, also 拒收) and the signed
+reasons of a 拒收 — every rule checked here, for the command, ``fetch`` and the page alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shangmi import VerificationError
+
+from .context import Office
+
+CLOCK_SKEW = timedelta(minutes=10)  # office clocks differ a little; more is suspicious
+
+
+@dataclass(frozen=True)
+class ReceiptOutcome:
+    """A receipt that verified and was recorded (``new`` False: that recipient had answered already)."""
+
+    package_id: str
+    unit: str
+    status: str          # received | rejected
+    time: datetime
+    new: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {"package_id": self.package_id, "unit": self.unit, "status": self.status,
+                "time": self.time.isoformat(), "new": self.new}
+
+
+def import_receipt(office: Office, data: bytes) -> ReceiptOutcome:
+    """Verify a receipt (binary or armored) against the package sent from here and record it.
+
+    Refused with ``VerificationError`` (or ``MalformedPackage``, ``InvalidSignature``,
+    what the directory raises): a package not sent from here, another package's
+    digest, a key the package was not addressed to, a signer that is not the
+    addressed unit, a receipt dated before sealing.
+    """
+    from smseal.envelope import Receipt, RecipientInfo, SealResult, verify_receipt
+
+    r = Receipt.from_bytes(data)
+    pid = r.package_id.hex()
+    record = office.ledger.sent_record(pid)
+    if record is None:
+        raise VerificationError(f"no package {pid} was sent from here", package=pid)
+    digest, sealed_at, recips = record
+    sealed = SealResult(r.package_id, digest, datetime.fromisoformat(sealed_at),
+                        tuple(RecipientInfo(role, kid) for _u, role, kid in recips), 0)
+    info = verify_receipt(r, package=sealed, trusted=office.directory)
+    if info.time < sealed.sealed_at - CLOCK_SKEW:
+        raise VerificationError(f"the receipt is dated {info.time}, before the package was sealed")
+    unit = next(u for u, _role, kid in recips if kid == info.recipient_key_id)
+    if info.signer_unit != unit:
+        raise VerificationError(f"the receipt is signed by {info.signer_unit}, not by {unit}")
+    new = office.ledger.record_receipt(pid, info.recipient_key_id, info.time, info.status, r.to_bytes())
+    return ReceiptOutcome(pid, unit, info.status, info.time, new)
+
+
+@dataclass(frozen=True)
+class RejectionReason:
+    package_id: str
+    unit: str
+    reason: str
+    time: datetime
+    new: bool
+
+
+def import_rejection(office: Office, data: bytes) -> RejectionReason:
+    """Verify the signed reason of a 拒收 and keep it next to the recipient in the ledger.
+
+    The notice must name a package sent from here (id and digest), a key it was
+    addressed to, and be signed by that recipient unit.
+    """
+    from smseal.envelope.notice import Notice, check_notice_package, verify_notice
+
+    n = Notice.from_bytes(data)
+    if n.kind != "rejection":
+        raise VerificationError("this notice is not the reason of a 拒收")
+    pid = n.package_id.hex()
+    record = office.ledger.sent_record(pid)
+    if record is None:
+        raise VerificationError(f"no package {pid} was sent from here", package=pid)
+    digest, _sealed_at, recips = record
+    info = verify_notice(n, trusted=office.directory)
+    check_notice_package(info, n.package_id, digest)
+    units = [u for u, _role, kid in recips if kid == info.recipient_key_id]
+    if not units:
+        raise VerificationError("the 拒收 names a key the package was not addressed to")
+    if info.signer_unit != units[0]:
+        raise VerificationError(f"the 拒收 is signed by {info.signer_unit}, not by {units[0]}")
+    new = office.ledger.record_rejection_reason(pid, units[0], info.text, info.time, n.to_bytes())
+    return RejectionReason(pid, units[0], info.text, info.time, new)
