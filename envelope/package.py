@@ -12,6 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO, Callable, Union
 
+from shangmi.errors import InvalidArgument, WrongArgumentType
+
 from .format import URGENCIES
 from .metadata import MAX_FILES, MAX_FIELD_BYTES, FileEntry, Metadata, check_label, check_text
 from .paths import check_names
@@ -29,7 +31,8 @@ class _Input:
 def _input(spec: FileSpec, spool: list) -> _Input:
     if isinstance(spec, tuple):
         if len(spec) != 2 or not isinstance(spec[0], str):
-            raise TypeError("a file is a path or a (name, bytes | binary stream) pair")
+            raise WrongArgumentType("a file is a path or a (name, bytes | binary stream) pair",
+                                    code="bad-file-spec")
         name, content = spec
         name = unicodedata.normalize("NFC", name)
         if isinstance(content, (bytes, bytearray, memoryview)):
@@ -84,7 +87,7 @@ class Package:
 
     ``main`` and each attachment are a path or ``(name, bytes | binary stream)``.
     Names are the final path component, normalized to NFC; unsafe names and
-    collisions raise ``ValueError``, and so do texts with control,
+    collisions raise ``InvalidArgument`` (a ``ValueError``), and so do texts with control,
     invisible or bidi characters (an empty text is left out).  A label marking a state secret (绝密,
     机密, 秘密) raises ``shangmi.PolicyError``: such documents must go
     through the classified channel.  ``sender_unit`` is 发文机关.
@@ -98,26 +101,28 @@ class Package:
                  attachments_note: str | None = None, date_written: date | None = None) -> None:
         check_label(label)
         if urgency not in URGENCIES:
-            raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
+            raise InvalidArgument(f"urgency must be one of {', '.join(URGENCIES)}", code="bad-urgency")
         texts = dict(title=title, doc_number=doc_number, label=label, copy_number=copy_number,
                      issuing_unit=sender_unit, signer_name=signer_name,
                      attachments_note=attachments_note, remarks=remarks)
         for k, v in texts.items():
             if v is not None and (not isinstance(v, str) or len(v.encode()) > MAX_FIELD_BYTES):
-                raise ValueError(f"{k} must be a string of at most {MAX_FIELD_BYTES} bytes")
+                raise InvalidArgument(f"{k} must be a string of at most {MAX_FIELD_BYTES} bytes",
+                                      code="bad-text-field", field=k)
             if v == "":
                 texts[k] = None       # an empty text is written as an absent one (nil)
             elif v is not None:
-                check_text(v, k, ValueError)
+                check_text(v, k, InvalidArgument)
         for k, v in (("due", due), ("date_written", date_written)):
             if v is not None and not isinstance(v, date):
-                raise TypeError(f"{k} must be a datetime.date")
+                raise WrongArgumentType(f"{k} must be a datetime.date", code="not-a-date", field=k)
         if len(attachments) + 1 > MAX_FILES:
-            raise ValueError(f"a package holds at most {MAX_FILES} files")
+            raise InvalidArgument(f"a package holds at most {MAX_FILES} files", code="too-many-files",
+                                  limit=str(MAX_FILES))
         self.urgency = urgency
         self._spool: list = []
         self._inputs = [_input(s, self._spool) for s in (main, *attachments)]
-        check_names([i.name for i in self._inputs], ValueError)
+        check_names([i.name for i in self._inputs], InvalidArgument)
         self._texts = texts
         self._dates = dict(due=due, date_written=date_written)
 

@@ -10,6 +10,9 @@ before a byte is written).
 from __future__ import annotations
 
 import unicodedata
+from typing import Sequence
+
+from shangmi.errors import SmsealError
 
 from .text import name_char_problem
 
@@ -60,15 +63,19 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFC", name.casefold())
 
 
-def check_names(names: list[str], error: type[Exception]) -> None:
-    """Raise ``error`` if any name is unsafe or two names would collide."""
+def check_names(names: Sequence[str], error: type[SmsealError]) -> None:
+    """Raise ``error`` (code ``unsafe-file-name`` or ``duplicate-file-name``, context ``index``,
+    1-based) if any name is unsafe or two names would collide.  The message never quotes the
+    name: file names travel encrypted and are as confidential as the title."""
     seen: set[str] = set()
     for i, name in enumerate(names):
+        # The names themselves are confidential (they travel encrypted): say which one by number.
         problem = name_problem(name)
         if problem:
-            shown = f" {name!r}" if isinstance(name, str) else ""
-            raise error(f"file name #{i + 1}{shown} is refused: it {problem}")
+            raise error(f"file name #{i + 1} is refused: it {problem}", code="unsafe-file-name",
+                        index=str(i + 1))
         key = name_key(name)
         if key in seen:
-            raise error(f"file name {name!r} occurs twice (names are compared without case)")
+            raise error(f"file name #{i + 1} repeats an earlier one (names are compared without case)",
+                        code="duplicate-file-name", index=str(i + 1))
         seen.add(key)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Iterable, Protocol, Sequence, Union, runtime_checkable
 
 from shangmi import sm2
-from shangmi.errors import UntrustedSender
+from shangmi.errors import UntrustedSender, WrongArgumentType
 
 
 @runtime_checkable
@@ -48,13 +48,15 @@ class KeyList:
         self._keys = set()
         for k in keys:
             if not isinstance(k, sm2.PublicKey):
-                raise TypeError("trusted= takes sm2.PublicKey objects or a trust store")
+                raise WrongArgumentType("trusted= takes sm2.PublicKey objects or a trust store",
+                                        code="bad-trust-store")
             self._keys.add(k)
 
     def check_sender(self, key: sm2.PublicKey, sealed_at: datetime) -> str | None:
         if key not in self._keys:
             raise UntrustedSender(f"the signing key {key.key_id().hex()} is not trusted",
-                                  hint="import the sending unit's key into the directory")
+                                  hint="import the sending unit's key into the directory",
+                                  key_id=key.key_id().hex())
         return None
 
 
@@ -63,7 +65,8 @@ def as_trust_store(trusted: Trusted) -> TrustStore:
     if hasattr(trusted, "check_sender"):
         return trusted  # type: ignore[return-value]
     if isinstance(trusted, (str, bytes)):
-        raise TypeError("trusted= takes sm2.PublicKey objects or a trust store")
+        raise WrongArgumentType("trusted= takes sm2.PublicKey objects or a trust store",
+                                        code="bad-trust-store")
     return KeyList(trusted)
 
 
@@ -71,5 +74,5 @@ def check_sender(trust: TrustStore, key: sm2.PublicKey, sealed_at: datetime) -> 
     """Ask the trust store; insist that it answers with a name or None, or raises."""
     name = trust.check_sender(key, sealed_at)
     if name is not None and not isinstance(name, str):
-        raise TypeError("check_sender must return a str or None, or raise")
+        raise WrongArgumentType("check_sender must return a str or None, or raise", code="bad-trust-store")
     return name

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Union
 
 from shangmi import sm2
-from shangmi.errors import InvalidKey, InvalidSignature, MalformedPackage, VerificationError
+from shangmi.errors import InvalidArgument, InvalidKey, InvalidSignature, MalformedPackage, VerificationError
 
 from . import armor as _armor
 from . import primitives as p
@@ -98,10 +98,14 @@ def make_receipt(res: OpenResult, *, signer: Signer, status: str = "received",
                  when: datetime | None = None) -> Receipt:
     """Sign a receipt for an opened package with the recipient unit's signing key."""
     if status not in STATUSES:
-        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        raise InvalidArgument(f"status must be one of {', '.join(STATUSES)}", code="bad-receipt-status")
+    if when is not None and (when.tzinfo is None or when.utcoffset() is None):
+        raise InvalidArgument("naive datetime: give a timezone (e.g. timezone.utc)", code="naive-datetime",
+                              field="when")
     t = int(_time.time()) if when is None else int(when.timestamp())
     if not 0 <= t <= MAX_TIME:
-        raise ValueError("a receipt time lies between 1970 and 9999-12-31T23:59:59Z")
+        raise InvalidArgument("a receipt time lies between 1970 and 9999-12-31T23:59:59Z",
+                              code="bad-receipt-time")
     draft = Receipt(res.package_id, res.package_digest, res.recipient_key_id,
                     signer.public_key().to_bytes(), t, status, b"")
     message = p.LABEL_RECEIPT + draft.signed_part()

@@ -78,7 +78,12 @@ class OpenResult:
 
     @property
     def main(self) -> Path:
+        """The main document (正文): the first file."""
         return self.files[0]
+
+    def __repr__(self) -> str:    # file names and titles are confidential: ids and counts only
+        return (f"<OpenResult {self.package_id.hex()} from {self.sender_key.key_id().hex()} "
+                f"as {self.role}, {len(self.files)} file(s)>")
 
 
 @dataclass(frozen=True)

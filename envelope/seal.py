@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Sequence, Union
 
 from shangmi import sm2
-from shangmi.errors import InvalidSignature
+from shangmi.errors import InvalidArgument, InvalidSignature, WrongArgumentType
 
 from . import armor as _armor
 from . import primitives as p
@@ -41,7 +41,8 @@ def seal(package: Package, *, sender: Signer, to: sm2.PublicKey,
     ``sender`` signs (a ``Signer``: key file, token, ``sm2.PrivateKey``).
     ``out`` is a path (written beside it, renamed into place when complete;
     ``OutputExists`` unless ``overwrite``) or a binary stream.  Raises
-    ``ValueError`` for a duplicate or missing recipient, ``InvalidSignature``
+    ``InvalidArgument`` (a ``ValueError``; code ``duplicate-recipient``,
+    ``too-many-recipients``) for a bad recipient list, ``InvalidSignature``
     if the signer's signature does not verify under its own public key.
     """
     return _seal(package, sender=sender, to=to, cc=cc, out=out, armor=armor,
@@ -52,12 +53,17 @@ def _seal(package: Package, *, sender: Signer, to: sm2.PublicKey, cc: Sequence[s
           out: Out, armor: bool, overwrite: bool, chunk_size: int) -> SealResult:
     keys = [(ROLE_TO, to), *((ROLE_CC, k) for k in cc)]
     if len(keys) > MAX_RECIPIENTS:
-        raise ValueError(f"at most {MAX_RECIPIENTS} recipients")
+        raise InvalidArgument(f"at most {MAX_RECIPIENTS} recipients", code="too-many-recipients",
+                              limit=str(MAX_RECIPIENTS))
     for _, k in keys:
         if not isinstance(k, sm2.PublicKey):
-            raise TypeError("recipients are sm2.PublicKey objects")
-    if len({k.key_id() for _, k in keys}) != len(keys):
-        raise ValueError("a recipient is named twice")
+            raise WrongArgumentType("recipients are sm2.PublicKey objects", code="not-a-public-key")
+    seen: set[bytes] = set()
+    for _, k in keys:
+        if k.key_id() in seen:
+            raise InvalidArgument("a recipient is named twice", code="duplicate-recipient",
+                                  key_id=k.key_id().hex())
+        seen.add(k.key_id())
     file_key = secrets.token_bytes(p.FILE_KEY_SIZE)
     salt = secrets.token_bytes(p.SALT_SIZE)
     header = Header(package_id=secrets.token_bytes(p.PACKAGE_ID_SIZE), sealed_at=int(time.time()),

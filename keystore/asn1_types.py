@@ -33,7 +33,7 @@ from pyasn1.type import base, char, constraint, namedtype, tag, univ, useful
 from pyasn1_modules import rfc2986, rfc5280
 
 from shangmi import der
-from shangmi.errors import MalformedInput
+from shangmi.errors import InvalidArgument, MalformedInput
 
 OID_SM2_WITH_SM3 = "1.2.156.10197.1.501"
 OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
@@ -232,9 +232,9 @@ class Name:
 
 def _check_name_value(kind: str, value: str) -> None:
     if not isinstance(value, str) or not value.strip() or len(value) > 64 or _BAD_CHARS.search(value):
-        raise ValueError(f"{kind} must be 1 to 64 printable characters")
+        raise InvalidArgument(f"{kind} must be 1 to 64 printable characters")
     if kind == "C" and not re.fullmatch(r"[A-Z]{2}", value):
-        raise ValueError("C must be a two-letter country code such as CN")
+        raise InvalidArgument("C must be a two-letter country code such as CN")
 
 
 def _decode_string(encoded: bytes) -> str:
@@ -254,7 +254,7 @@ def _decode_string(encoded: bytes) -> str:
 
 def utc(dt: datetime) -> datetime:
     if dt.tzinfo is None:
-        raise ValueError("datetimes must be timezone-aware")
+        raise InvalidArgument("datetimes must be timezone-aware")
     return dt.astimezone(timezone.utc).replace(microsecond=0)
 
 

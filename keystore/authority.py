@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from shangmi import sm2
-from shangmi.errors import (DuplicateEntry, KeyNotFound, KeystoreError, MalformedInput,
+from shangmi.errors import (DuplicateEntry, InvalidArgument, KeyNotFound, KeystoreError, MalformedInput,
                             PolicyError, WrongPassphrase)
 
 from . import bundle, x509
@@ -104,9 +104,9 @@ class Authority:
         """
         home = Path(home)
         if (password is None) == (signer is None):
-            raise ValueError("give either password= (a new key file) or signer= (a token key)")
+            raise InvalidArgument("give either password= (a new key file) or signer= (a token key)")
         if password is not None and not password:
-            raise ValueError("the authority key needs a non-empty passphrase")
+            raise InvalidArgument("the authority key needs a non-empty passphrase")
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         if (home / STATE_FILE).exists() or (home / KEY_FILE).exists():
             raise DuplicateEntry(f"an authority already exists in {home}")
@@ -135,13 +135,13 @@ class Authority:
         root = bundle.load_root((home / ROOT_FILE).read_bytes())
         if state["key"] == "file":
             if signer is not None or password is None:
-                raise ValueError("this authority's key is a file: give password=")
+                raise InvalidArgument("this authority's key is a file: give password=")
             try:
                 signer = sm2.PrivateKey.from_pem((home / KEY_FILE).read_bytes(), password=password)
             except WrongPassphrase:
                 raise WrongPassphrase("wrong passphrase for the authority key") from None
         elif signer is None:
-            raise ValueError("this authority's key is on a token: give signer=")
+            raise InvalidArgument("this authority's key is on a token: give signer=")
         if signer.public_key() != root.public_key:
             raise KeystoreError(f"the key given is not the key of {root.unit_name}")
         return cls(home, root, signer)
@@ -204,7 +204,7 @@ class Authority:
         matching certificates are already revoked.
         """
         if reason not in x509.revocation_reasons():
-            raise ValueError(f"reason must be one of: {', '.join(x509.revocation_reasons())}")
+            raise InvalidArgument(f"reason must be one of: {', '.join(x509.revocation_reasons())}")
         now = now or x509.utcnow()
         with self._transaction() as state:
             records = _records(state)

@@ -55,8 +55,8 @@ from datetime import datetime, timezone
 
 from pyasn1.type import char, univ, useful
 
-from shangmi.errors import (ExpiredCertificate, InvalidSignature, KeyNotFound, MalformedInput,
-                            RollbackRefused, SmsealError, UnknownUnit, UntrustedSender)
+from shangmi.errors import (ExpiredCertificate, InvalidArgument, InvalidSignature, KeyNotFound,
+                            MalformedInput, RollbackRefused, SmsealError, UnknownUnit, UntrustedSender)
 from shangmi.sm2 import PublicKey
 
 from . import asn1_types as t
@@ -96,7 +96,7 @@ def make_request(subject: Name, signing_key: Signer, encryption_key: Signer) -> 
     """
     subject.common_name  # noqa: B018 - a unit request must name the unit
     if signing_key.public_key() == encryption_key.public_key():
-        raise ValueError("the signing and the encryption key must be different keys")
+        raise InvalidArgument("the signing and the encryption key must be different keys")
     sign = x509.build_request(signing_key, subject, "sign")
     enc = x509.build_request(encryption_key, subject, "enc")
     return sign.to_pem() + enc.to_pem()
@@ -282,7 +282,7 @@ def build_bundle(signer: Signer, root: Certificate, certificates: list[Certifica
                  *, version: int, issued: datetime) -> bytes:
     """Sign a directory bundle (the authority's side; see the module docstring)."""
     if not 1 <= version <= MAX_VERSION:
-        raise ValueError("version out of range")
+        raise InvalidArgument("version out of range")
     tbs = t.TBSDirectory()
     tbs["format"] = char.UTF8String(FORMAT)
     tbs["version"] = version
@@ -316,7 +316,7 @@ def verify_bundle(data: bytes, root: Certificate, *,
         raise MalformedInput(f"unknown directory bundle format {str(tbs['format'])[:40]!r}")
     x509.check_signature_algorithm(signed["signatureAlgorithm"], "directory bundle")
     if root.usage != "root" or root.subject_key_id is None:
-        raise ValueError("the pinned certificate is not an authority certificate")
+        raise InvalidArgument("the pinned certificate is not an authority certificate")
     authority = root.unit_name
     kid = bytes(tbs["authorityKeyId"])
     if kid != root.subject_key_id:

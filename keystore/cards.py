@@ -30,16 +30,13 @@ from shangmi import sm2
 from shangmi.errors import InvalidKey, InvalidSignature, MalformedInput
 
 from .base import Signer
+from .errors import MalformedCard
 from .names import from_text, normalize_name, now, to_text
 
 FORMAT = "smseal-card/1"
 MAX_CARD = 16 * 1024
 _MEMBERS = {"format", "unit", "signing_key", "encryption_key", "signing_fingerprint",
             "encryption_fingerprint", "issued", "signature"}
-
-
-class MalformedCard(MalformedInput):
-    """The unit card is not well-formed."""
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from datetime import datetime
 from pathlib import Path
 
 from shangmi import sm2
-from shangmi.errors import (DuplicateEntry, ExpiredCertificate, KeyNotFound, RevokedKey,
-                            UnknownUnit, UntrustedSender)
+from shangmi.errors import (DuplicateEntry, ExpiredCertificate, InvalidArgument, KeyNotFound, RevokedKey,
+                            UnknownUnit, UntrustedSender, WrongArgumentType)
 
 from .base import ROLES, Role
 from .cards import parse_card
@@ -175,7 +175,7 @@ class Directory:
         """Add a new generation of a unit's ``role`` key (rotation); older ones stay."""
         name = normalize_name(name)
         if role not in ROLES:
-            raise ValueError("role is 'sign' or 'enc'")
+            raise InvalidArgument("role is 'sign' or 'enc'", code="bad-role")
         with self._write() as db:
             row = db.execute("SELECT id FROM units WHERE name = ?", (name,)).fetchone()
             if row is None:
@@ -192,9 +192,9 @@ class Directory:
                     certificate: bytes | None, not_before: datetime | None, not_after: datetime | None,
                     source: str) -> None:
         if not isinstance(key, sm2.PublicKey):
-            raise TypeError("an sm2.PublicKey is needed")
+            raise WrongArgumentType("an sm2.PublicKey is needed", code="not-a-public-key")
         if not_before is not None and not_after is not None and utc(not_after) < utc(not_before):
-            raise ValueError("not_after is before not_before")
+            raise InvalidArgument("not_after is before not_before", code="bad-validity")
         kid = key.key_id()
         row = db.execute("SELECT public_key, units.name FROM keys JOIN units ON units.id = keys.unit_id "
                          "WHERE key_id = ?", (kid,)).fetchone()

@@ -7,7 +7,8 @@ map the finer classes to finer messages where it wants to.
 
 from __future__ import annotations
 
-from shangmi.errors import DuplicateEntry, KeyNotFound, KeystoreError, TokenError, WrongPassphrase
+from shangmi.errors import (DuplicateEntry, KeyNotFound, KeystoreError, MalformedInput, PolicyError,
+                            TokenError, WrongPassphrase)
 
 
 class WrongPin(WrongPassphrase):
@@ -38,5 +39,13 @@ class KeyIdCollision(DuplicateEntry):
     """A different public key with the same 16-byte key id is already registered."""
 
 
-__all__ = ["WrongPin", "PinLocked", "PassphraseUnavailable", "ModuleNotFound", "TokenNotFound",
+class MalformedCard(MalformedInput):
+    """The unit card is not well-formed."""
+
+
+class WrongKeyUsage(PolicyError):
+    """The certificate's key usage does not allow this use."""
+
+
+__all__ = ["MalformedCard", "WrongKeyUsage", "WrongPin", "PinLocked", "PassphraseUnavailable", "ModuleNotFound", "TokenNotFound",
            "AmbiguousKey", "KeyIdCollision", "KeyNotFound"]

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from shangmi import sm2
-from shangmi.errors import (DuplicateEntry, InvalidKey, KeyNotFound, KeystoreError, NoMatchingKey,
+from shangmi.errors import (DuplicateEntry, InvalidArgument, InvalidKey, KeyNotFound, KeystoreError, NoMatchingKey,
                             UnsupportedMechanism, WrongPassphrase)
 from shangmi.sm3 import digest as sm3_digest
 
@@ -169,7 +169,7 @@ class Keystore:
             software.store_new_key(folder / filename, key, password, iterations=self._iterations)
             return KeyInfo(role, generation, key.public_key(), f"file:{filename}", _now())
         if not location.startswith("pkcs11:"):
-            raise ValueError("a key location is 'software' or a pkcs11: URI")
+            raise InvalidArgument("a key location is 'software' or a pkcs11: URI", code="bad-key-location")
         p = get_profile(profile)
         if role == "sign":
             p.require_sign()
@@ -240,7 +240,7 @@ class Keystore:
         ``location`` defaults to where the current key of that role lives."""
         ident = self.get(name)
         if role not in ROLES:
-            raise ValueError("role is 'sign' or 'enc'")
+            raise InvalidArgument("role is 'sign' or 'enc'", code="bad-role")
         current = ident.current(role)
         if location is None:
             location = SOFTWARE if not current.on_token else str(Pkcs11Uri.parse(current.ref).with_(object=None, id=None))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timezone
 
+from shangmi.errors import InvalidArgument, WrongArgumentType
+
 MAX_NAME = 200
 
 
@@ -12,19 +14,19 @@ def normalize_name(name: str) -> str:
     """Unit names are compared in Unicode NFC with outer spaces removed; control
     characters, empty names and names over 200 characters are refused."""
     if not isinstance(name, str):
-        raise TypeError("a unit name is a str")
+        raise WrongArgumentType("a unit name is a str", code="bad-unit-name")
     n = unicodedata.normalize("NFC", name).strip()
     if not n or len(n) > MAX_NAME or any(unicodedata.category(ch)[0] == "C" for ch in n):
-        raise ValueError(f"a unit name is 1–{MAX_NAME} printable characters")
+        raise InvalidArgument(f"a unit name is 1–{MAX_NAME} printable characters", code="bad-unit-name")
     return n
 
 
 def utc(dt: datetime) -> datetime:
     """``dt`` in UTC; naive datetimes are refused (their zone would be a guess)."""
     if not isinstance(dt, datetime):
-        raise TypeError("a datetime is needed")
+        raise WrongArgumentType("a datetime is needed", code="not-a-datetime")
     if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError("naive datetime: give a timezone (e.g. timezone.utc)")
+        raise InvalidArgument("naive datetime: give a timezone (e.g. timezone.utc)", code="naive-datetime")
     return dt.astimezone(timezone.utc)
 
 

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from shangmi import sm2
-from shangmi.errors import InvalidKey, KeyNotFound, MalformedInput, SmsealError, WrongPassphrase
+from shangmi.errors import InvalidArgument, InvalidKey, KeyNotFound, MalformedInput, SmsealError, WrongPassphrase
 
 from .atomic import create_atomic, write_atomic
 
@@ -34,9 +34,10 @@ def kdf_iterations(explicit: int | None = None) -> int | None:
     try:
         n = int(value)
     except ValueError:
-        raise ValueError(f"{ENV_ITERATIONS} must be a whole number") from None
+        raise InvalidArgument(f"{ENV_ITERATIONS} must be a whole number", code="bad-kdf-iterations") from None
     if not 1 <= n <= 50_000_000:
-        raise ValueError("the PBKDF2 iteration count must be between 1 and 50,000,000")
+        raise InvalidArgument("the PBKDF2 iteration count must be between 1 and 50,000,000",
+                              code="bad-kdf-iterations")
     return n
 
 

@@ -45,12 +45,13 @@ from typing import Iterable, Literal, Protocol
 from pyasn1.type import univ
 
 from shangmi import der
-from shangmi.errors import (ExpiredCertificate, InvalidKey, InvalidSignature,
-                            MalformedInput, PolicyError, RevokedKey)
+from shangmi.errors import (ExpiredCertificate, InvalidArgument, InvalidKey, InvalidSignature,
+                            MalformedInput, RevokedKey)
 from shangmi.sm2 import DEFAULT_UID, PublicKey
 from shangmi.sm3 import digest as sm3
 
 from . import asn1_types as t
+from .errors import WrongKeyUsage
 from .asn1_types import (  # noqa: F401  (Name, PEM and time helpers are part of this API)
     OID_KEY_USAGE, OID_BASIC_CONSTRAINTS, OID_SUBJECT_KEY_ID, OID_AUTHORITY_KEY_ID,
     OID_CRL_NUMBER, OID_REASON_CODE, OID_EXTENSION_REQUEST, KEY_USAGE_BITS, Name, utc,
@@ -83,10 +84,6 @@ _REASON_NAMES = {v: k for k, v in REASONS.items()}
 TIME_BOUNDED_REASONS = frozenset({"affiliationChanged", "superseded", "cessationOfOperation",
                                   "privilegeWithdrawn"})
 
-
-
-class WrongKeyUsage(PolicyError):
-    """The certificate's key usage does not allow this use."""
 
 
 class Signer(Protocol):
@@ -277,13 +274,13 @@ def issue_certificate(signer: Signer, issuer: Certificate | None, subject: Name,
     raises ``InvalidSignature`` instead of producing a bad certificate.
     """
     if profile not in PROFILE_USAGE:
-        raise ValueError("profile must be 'root', 'sign' or 'enc'")
+        raise InvalidArgument("profile must be 'root', 'sign' or 'enc'")
     if (issuer is None) != (profile == "root"):
-        raise ValueError("a root is self-signed and only a root is self-signed")
+        raise InvalidArgument("a root is self-signed and only a root is self-signed")
     if not 0 < serial < 1 << 159:
-        raise ValueError("serial must be positive and at most 20 octets")
+        raise InvalidArgument("serial must be positive and at most 20 octets")
     if issuer is None and public_key != signer.public_key():
-        raise ValueError("a self-signed root certifies the signer's own key")
+        raise InvalidArgument("a self-signed root certifies the signer's own key")
     issuer_name = subject if issuer is None else issuer.subject
     issuer_kid = key_identifier(signer.public_key())
     tbs = t.TBSCertificate()
@@ -380,7 +377,7 @@ class CertificationRequest:
 def build_request(signer: Signer, subject: Name, usage: Usage) -> CertificationRequest:
     """A PKCS#10 request for ``signer``'s key, asking for the keyUsage of ``usage``."""
     if usage not in ("sign", "enc"):
-        raise ValueError("usage must be 'sign' or 'enc'")
+        raise InvalidArgument("usage must be 'sign' or 'enc'")
     info = t.CertificationRequestInfo()
     info["version"] = 0
     info["subject"] = t.x509_name(subject.der, "subject name")
@@ -513,7 +510,7 @@ def issue_crl(signer: Signer, issuer: Certificate, *, number: int, this_update: 
         seq = tbs["revokedCertificates"]
         for e in entries:
             if e.reason not in REASONS or e.reason in ("certificateHold", "removeFromCRL"):
-                raise ValueError(f"reason must be one of {', '.join(revocation_reasons())}")
+                raise InvalidArgument(f"reason must be one of {', '.join(revocation_reasons())}")
             # made in place by the list: pyasn1-modules types this entry's extensions
             # with an Extensions instance made before the class got its size constraint,
             # so a separately built entry would not be accepted

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from . import der
-from .errors import DecryptionError, InvalidKey, MalformedInput, UnsupportedAlgorithm, WrongPassphrase
+from .errors import (DecryptionError, InvalidArgument, InvalidKey, MalformedInput, UnsupportedAlgorithm,
+                     WrongPassphrase)
 from .sm4 import SM4CBC
 
 OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
@@ -174,7 +175,7 @@ def encrypt_pkcs8(plain: bytes, password: bytes, *, prf: str = "hmac-sm3",
     if prf not in PRFS:
         raise UnsupportedAlgorithm(f"unknown PRF {prf!r}; choose one of {', '.join(PRFS)}")
     if not password:
-        raise ValueError("an empty password does not protect a key")
+        raise InvalidArgument("an empty password does not protect a key")
     oid, h = PRFS[prf]
     iterations = iterations or DEFAULT_ITERATIONS[prf]
     salt = os.urandom(16)

@@ -12,12 +12,33 @@ The command line maps each class to a translated sentence and an exit code;
 from __future__ import annotations
 
 
+def _kebab(name: str) -> str:
+    return "".join(("-" + c.lower()) if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
 class SmsealError(Exception):
-    """Base of every error smseal raises on purpose."""
+    """Base of every error smseal raises on purpose.
+
+    ``code``     a stable string naming the kind of failure (``"invalid-signature"``,
+                 ``"unsafe-file-name"`` ...; the list is in docs/API.md).  Every class has one
+                 (by default its name in kebab-case); a raise site may refine it with ``code=``.
+                 Codes are part of the public API: they never change within a major version.
+    ``context``  facts about the failure as short strings (package and key ids in hex, unit
+                 names, indexes, reasons).  Never key material, passphrases, plaintext,
+                 titles or file names from inside a package.
+    ``hint``     what to do next, in English, or None.
+    """
 
     exit_code: int = 3
+    code: str = "smseal-error"
 
-    def __init__(self, message: str = "", *, hint: str | None = None, **context: str) -> None:
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            cls.code = _kebab(cls.__name__)
+
+    def __init__(self, message: str = "", *, hint: str | None = None, code: str | None = None,
+                 **context: str) -> None:
         # A message with {fields} named in ``context`` is a template: str(exc) is the English
         # sentence, and ``template`` lets the command render it in the user's language.
         self.template: str | None = None
@@ -28,9 +49,34 @@ class SmsealError(Exception):
                 pass
         super().__init__(message or self.__class__.__doc__ or self.__class__.__name__)
         self.hint = hint
-        # Structured facts for user-facing messages (e.g. unit=, reason=, path=);
+        if code is not None:
+            self.code = code
+        # Structured facts for user-facing messages (e.g. unit=, reason=, package_id=);
         # the command line formats them into translated sentences.  Never secrets.
         self.context = context
+
+    def add_context(self, **facts: str) -> None:
+        """Add facts the raise site did not know (e.g. the package id); existing ones win."""
+        for k, v in facts.items():
+            self.context.setdefault(k, v)
+
+
+# --- the library was called wrongly (exit 2) -------------------------------------------
+
+class ArgumentError(SmsealError):
+    """A function of the library was called with an argument it refuses (a programming or
+    usage error, not hostile input).  Also a ``ValueError`` or ``TypeError``, see below."""
+
+    exit_code = 2
+
+
+class InvalidArgument(ArgumentError, ValueError):
+    """An argument has the right type but a refused value (bad urgency, duplicate recipient,
+    unsafe file name, naive datetime ...); ``code`` says which."""
+
+
+class WrongArgumentType(ArgumentError, TypeError):
+    """An argument has a type the function does not take."""
 
 
 # --- verification and decryption refused (exit 1) ---------------------------------

@@ -20,7 +20,7 @@ from typing import Literal
 from . import _curve as c
 from . import _keyfile as kf
 from . import der
-from .errors import (BackendError, DecryptionError, InvalidKey, InvalidSignature,
+from .errors import (BackendError, DecryptionError, InvalidArgument, InvalidKey, InvalidSignature,
                      MalformedInput, UnsupportedAlgorithm)
 from .sm3 import SM3, digest as sm3_digest
 
@@ -83,7 +83,7 @@ def _decode_point(data: bytes) -> c.Point:
 def _check_uid(uid: bytes) -> bytes:
     uid = bytes(uid)
     if len(uid) * 8 > 0xFFFF:
-        raise ValueError("the signer ID is limited to 8191 bytes")
+        raise InvalidArgument("the signer ID is limited to 8191 bytes")
     return uid
 
 
@@ -107,7 +107,7 @@ def decode_signature(sig: bytes, format: SignatureFormat = "der") -> tuple[int, 
         except MalformedInput:
             raise InvalidSignature("malformed signature") from None
     else:
-        raise ValueError("format must be 'der' or 'raw'")
+        raise InvalidArgument("format must be 'der' or 'raw'")
     if not (0 < r < c.N and 0 < s < c.N):
         raise InvalidSignature("signature value out of range")
     return r, s
@@ -118,7 +118,7 @@ def encode_signature(r: int, s: int, format: SignatureFormat = "der") -> bytes:
     if format == "raw":
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
     if format != "der":
-        raise ValueError("format must be 'der' or 'raw'")
+        raise InvalidArgument("format must be 'der' or 'raw'")
     return der.seq(der.integer(r), der.integer(s))
 
 
@@ -130,7 +130,7 @@ def encode_ciphertext(x: int, y: int, c3: bytes, c2: bytes, format: CiphertextFo
         return c1 + c3 + c2
     if format == "c1c2c3":
         return c1 + c2 + c3
-    raise ValueError("format must be 'der', 'c1c3c2' or 'c1c2c3'")
+    raise InvalidArgument("format must be 'der', 'c1c3c2' or 'c1c2c3'")
 
 
 def decode_ciphertext(ct: bytes, format: CiphertextFormat = "der") -> tuple[c.Point, bytes, bytes]:
@@ -154,7 +154,7 @@ def decode_ciphertext(ct: bytes, format: CiphertextFormat = "der") -> tuple[c.Po
             raise DecryptionError("C1 is not on the SM2 curve")
         return (x, y), c3, c2
     if format not in ("c1c3c2", "c1c2c3"):
-        raise ValueError("format must be 'der', 'c1c3c2' or 'c1c2c3'")
+        raise InvalidArgument("format must be 'der', 'c1c3c2' or 'c1c2c3'")
     # Try the 04-prefixed reading first; a misread C1 is not on the curve.
     for off in ((1, 0) if ct[:1] == b"\x04" else (0,)):
         if len(ct) < off + 96:
@@ -271,7 +271,7 @@ class PublicKey:
     def verify_digest(self, signature: bytes, e: bytes, *, format: SignatureFormat = "der") -> None:
         """Verify a signature over a precomputed e = SM3(Z‖M)."""
         if len(e) != 32:
-            raise ValueError("e is a 32-byte SM3 digest")
+            raise InvalidArgument("e is a 32-byte SM3 digest")
         r, s = decode_signature(signature, format)
         be, h = self._h()
         if not be.verify_digest(h, e, r, s):
@@ -280,9 +280,9 @@ class PublicKey:
     def encrypt(self, plaintext: bytes, *, format: CiphertextFormat = "der") -> bytes:
         """SM2-encrypt ``plaintext``; GM/T 0009 DER unless a raw layout is asked for."""
         if format not in ("der", "c1c3c2", "c1c2c3"):
-            raise ValueError("format must be 'der', 'c1c3c2' or 'c1c2c3'")
+            raise InvalidArgument("format must be 'der', 'c1c3c2' or 'c1c2c3'")
         if not plaintext:
-            raise ValueError("SM2 cannot encrypt an empty message")
+            raise InvalidArgument("SM2 cannot encrypt an empty message")
         be, h = self._h()
         x, y, c3, c2 = be.encrypt(h, bytes(plaintext))
         return encode_ciphertext(x, y, c3, c2, format)
@@ -403,7 +403,7 @@ class PrivateKey:
     def sign_digest(self, e: bytes, *, format: SignatureFormat = "der") -> bytes:
         """Sign a precomputed e = SM3(Z‖M)."""
         if len(e) != 32:
-            raise ValueError("e is a 32-byte SM3 digest")
+            raise InvalidArgument("e is a 32-byte SM3 digest")
         be, h = self._h()
         r, s = be.sign_digest(h, e)
         return encode_signature(r, s, format)

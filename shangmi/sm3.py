@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as _chmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .errors import InvalidArgument
+
 DIGEST_SIZE = 32
 BLOCK_SIZE = 64
 
@@ -93,7 +95,7 @@ def hkdf(ikm: bytes, *, salt: bytes | None, info: bytes, length: int = 32) -> by
 def kdf(z: bytes, klen: int) -> bytes:
     """The KDF of GB/T 32918.4-2016 §5.4.3: SM3(Z ‖ ct) for ct = 1, 2, … (32-bit big-endian)."""
     if klen < 0:
-        raise ValueError("klen must be non-negative")
+        raise InvalidArgument("klen must be non-negative")
     out = bytearray()
     ct = 1
     while len(out) < klen:

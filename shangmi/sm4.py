@@ -13,7 +13,7 @@ import hmac as _hmac
 from cryptography.exceptions import InvalidTag as _CInvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from .errors import DecryptionError, InvalidTag, MalformedInput
+from .errors import DecryptionError, InvalidArgument, InvalidTag, MalformedInput
 
 KEY_SIZE = 16
 BLOCK_SIZE = 16
@@ -24,7 +24,7 @@ GCM_TAG_SIZE = 16
 def _check_key(key: bytes) -> bytes:
     key = bytes(key)
     if len(key) != KEY_SIZE:
-        raise ValueError("SM4 keys are 16 bytes")
+        raise InvalidArgument("SM4 keys are 16 bytes")
     return key
 
 
@@ -52,7 +52,7 @@ class SM4GCM(_KeyHolder):
 
     def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None = None) -> bytes:
         if len(nonce) != GCM_NONCE_SIZE:
-            raise ValueError("SM4-GCM nonces are 12 bytes")
+            raise InvalidArgument("SM4-GCM nonces are 12 bytes")
         enc = Cipher(algorithms.SM4(self._key), modes.GCM(nonce)).encryptor()
         if associated_data:
             enc.authenticate_additional_data(associated_data)
@@ -62,7 +62,7 @@ class SM4GCM(_KeyHolder):
     def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None = None) -> bytes:
         """Return the plaintext, or raise :class:`shangmi.InvalidTag`."""
         if len(nonce) != GCM_NONCE_SIZE:
-            raise ValueError("SM4-GCM nonces are 12 bytes")
+            raise InvalidArgument("SM4-GCM nonces are 12 bytes")
         if len(data) < GCM_TAG_SIZE:
             raise InvalidTag()
         body, tag = data[:-GCM_TAG_SIZE], data[-GCM_TAG_SIZE:]
@@ -86,7 +86,7 @@ class SM4CBC(_KeyHolder):
 
     def encrypt(self, iv: bytes, data: bytes) -> bytes:
         if len(iv) != BLOCK_SIZE:
-            raise ValueError("SM4-CBC IVs are 16 bytes")
+            raise InvalidArgument("SM4-CBC IVs are 16 bytes")
         pad = BLOCK_SIZE - len(data) % BLOCK_SIZE
         enc = Cipher(algorithms.SM4(self._key), modes.CBC(iv)).encryptor()
         return enc.update(bytes(data) + bytes([pad]) * pad) + enc.finalize()
@@ -94,7 +94,7 @@ class SM4CBC(_KeyHolder):
     def decrypt(self, iv: bytes, data: bytes) -> bytes:
         """Return the unpadded plaintext, or raise :class:`shangmi.DecryptionError`."""
         if len(iv) != BLOCK_SIZE:
-            raise ValueError("SM4-CBC IVs are 16 bytes")
+            raise InvalidArgument("SM4-CBC IVs are 16 bytes")
         if not data or len(data) % BLOCK_SIZE:
             raise MalformedInput("SM4-CBC ciphertext length is not a positive multiple of 16")
         dec = Cipher(algorithms.SM4(self._key), modes.CBC(iv)).decryptor()
@@ -116,7 +116,7 @@ class SM4CTR(_KeyHolder):
 
     def _run(self, nonce: bytes, data: bytes) -> bytes:
         if len(nonce) != BLOCK_SIZE:
-            raise ValueError("SM4-CTR initial counter blocks are 16 bytes")
+            raise InvalidArgument("SM4-CTR initial counter blocks are 16 bytes")
         c = Cipher(algorithms.SM4(self._key), modes.CTR(nonce)).encryptor()
         return c.update(data) + c.finalize()
 
@@ -127,7 +127,7 @@ class SM4CTR(_KeyHolder):
 def encrypt_block(key: bytes, block: bytes) -> bytes:
     """One raw SM4 block encryption (for known-answer tests)."""
     if len(block) != BLOCK_SIZE:
-        raise ValueError("SM4 blocks are 16 bytes")
+        raise InvalidArgument("SM4 blocks are 16 bytes")
     enc = Cipher(algorithms.SM4(_check_key(key)), modes.ECB()).encryptor()
     return enc.update(block) + enc.finalize()
 
