@@ -76,6 +76,6 @@ def check_names(names: Sequence[str], error: type[SmsealError]) -> None:
                         index=str(i + 1))
         key = name_key(name)
         if key in seen:
-            raise error(f"file name #{i + 1} repeats an earlier one (names are compared without case)",
+            raise error(f"file name #{i + 1} occurs twice (names are compared without case)",
                         code="duplicate-file-name", index=str(i + 1))
         seen.add(key)
