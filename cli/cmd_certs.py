@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 
-from shangmi import InvalidKey, UnsupportedMechanism
+from shangmi import UnsupportedMechanism
 
-from .context import App
+from .context import App, UsageError
 from smseal.office.fsutil import read_input, write_atomic
 from smseal.office.i18n import _
 from smseal.office.trust import Trust
@@ -53,9 +53,13 @@ def run_install(args, console) -> int:
         ident = app.keystore.get(app.unit)
         mine = {k.public_key for k in ident.keys}
         if certs.signing.public_key not in mine or certs.encryption.public_key not in mine:
-            raise InvalidKey("these certificates are for keys this unit does not hold", unit=ident.name)
+            raise UsageError(_("These certificates were issued for other keys than the ones {unit} holds here; "
+                               "the file is not damaged. Check that it is the answer to the request made on "
+                               "this computer ('smseal keys request'), and that --home is this unit's.").format(
+                unit=ident.name))
         if certs.name != ident.name:
-            raise InvalidKey(f"these certificates are for {certs.name}, not {ident.name}")
+            raise UsageError(_("These certificates are for {other}, not for {unit}: install them in the "
+                               "keystore of {other}.").format(other=certs.name, unit=ident.name))
         folder = app.home / "certs"
         folder.mkdir(mode=0o700, exist_ok=True)
         dest = folder / f"{certs.signing.serial:x}.certs"

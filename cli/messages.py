@@ -13,8 +13,8 @@ import shangmi
 from smseal.office.i18n import N_, _, is_chinese
 
 ERRORS: dict[str, str] = {
-    "InvalidSignature": N_("The signature does not verify: the file was altered or was not sealed by the "
-                           "unit it names. Do not use it; ask the sender to send it again."),
+    "InvalidSignature": N_("The signature does not verify ({detail}): the file was altered, or was not signed by "
+                           "the unit it names. Do not use it; ask whoever sent it for a new copy, and tell them."),
     "InvalidTag": N_("The package is damaged or was altered on the way (an integrity check failed). "
                      "Nothing was written; ask the sender to send it again."),
     "DecryptionError": N_("The package cannot be decrypted: it is damaged or was altered. "
@@ -35,7 +35,8 @@ ERRORS: dict[str, str] = {
                              "Ask the unit to renew it with the confidentiality bureau."),
     "RollbackRefused": N_("This directory bundle is not newer than the one installed ({detail}); it was refused "
                           "so that no revocation is undone. Get the latest bundle from the bureau."),
-    "VerificationError": N_("Verification failed ({detail}). Do not use the file; ask the sender to send it again."),
+    "VerificationError": N_("Verification failed ({detail}). Do not use the file; ask whoever sent it for a new "
+                            "copy."),
     "WrongPassphrase": N_("Wrong passphrase or PIN. Try again; nothing was changed."),
     "KeyNotFound": N_("Not found: {detail}. Run 'smseal keys list' to see what is known."),
     "UnknownUnit": N_("Not found: {detail}. Check the name (run 'smseal keys list'), or import the unit's card "

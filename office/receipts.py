@@ -9,6 +9,12 @@ from datetime import datetime, timedelta
 from shangmi import VerificationError
 
 from .context import Office
+from .errors import UsageError
+from .i18n import _
+
+
+class NotSentHere(UsageError):
+    """A receipt (or 拒收) for a package this home never sent: it was imported at the wrong unit."""
 
 CLOCK_SKEW = timedelta(minutes=10)  # office clocks differ a little; more is suspicious
 
@@ -42,7 +48,10 @@ def import_receipt(office: Office, data: bytes) -> ReceiptOutcome:
     pid = r.package_id.hex()
     record = office.ledger.sent_record(pid)
     if record is None:
-        raise VerificationError(f"no package {pid} was sent from here", package=pid)
+        raise NotSentHere(_("This receipt is for package {pid}, which was not sent from this keystore "
+                            "({home}): it is not damaged, it belongs elsewhere. Import it with the smseal "
+                            "of the unit that sent the package (check --home or SMSEAL_HOME).").format(
+            pid=pid, home=office.home), package=pid)
     digest, sealed_at, recips = record
     sealed = SealResult(r.package_id, digest, datetime.fromisoformat(sealed_at),
                         tuple(RecipientInfo(role, kid) for _u, role, kid in recips), 0)
@@ -79,7 +88,10 @@ def import_rejection(office: Office, data: bytes) -> RejectionReason:
     pid = n.package_id.hex()
     record = office.ledger.sent_record(pid)
     if record is None:
-        raise VerificationError(f"no package {pid} was sent from here", package=pid)
+        raise NotSentHere(_("This receipt is for package {pid}, which was not sent from this keystore "
+                            "({home}): it is not damaged, it belongs elsewhere. Import it with the smseal "
+                            "of the unit that sent the package (check --home or SMSEAL_HOME).").format(
+            pid=pid, home=office.home), package=pid)
     digest, _sealed_at, recips = record
     info = verify_notice(n, trusted=office.directory)
     check_notice_package(info, n.package_id, digest)
