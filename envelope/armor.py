@@ -28,7 +28,7 @@ COLUMNS = 64
 _LINE_BYTES = COLUMNS // 4 * 3     # 48 bytes encode to exactly one full line
 _B64_LINE = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
 _WHITESPACE = b" \t\r\n"
-_MAX_LEADING = 4096                # whitespace tolerated before BEGIN
+_MAX_LEADING = 4096                # whitespace tolerated before BEGIN and after END, each
 
 
 def begin(label: str) -> bytes:
@@ -103,9 +103,12 @@ class ArmorReader:
         return line[:-len(self._nl)]
 
     def _start(self) -> None:
+        """Skip at most ``_MAX_LEADING`` whitespace bytes in all (whole lines of SP, TAB, CR, LF
+        and the SP/TAB before ``-----BEGIN`` on its line), then read the BEGIN line, whose
+        line ending (LF or CRLF) every later line must repeat."""
         skipped = 0
         while True:
-            line = self._src.readline(len(begin(self._label)) + _MAX_LEADING)
+            line = self._src.readline(_MAX_LEADING - skipped + len(begin(self._label)) + 2)
             if not line:
                 raise self._fail("no BEGIN line")
             if line.strip(_WHITESPACE):
@@ -114,6 +117,8 @@ class ArmorReader:
             if skipped > _MAX_LEADING:
                 raise self._fail("too much whitespace before the BEGIN line")
         rest = line.lstrip(b" \t")
+        if skipped + len(line) - len(rest) > _MAX_LEADING:
+            raise self._fail("too much whitespace before the BEGIN line")
         for nl in (b"\r\n", b"\n"):
             if rest == begin(self._label) + nl:
                 self._nl = nl
