@@ -146,3 +146,21 @@ def test_inspect_reads_only_the_header(path: Path):
         return
     assert v.expect != "refuse: header"
     assert info.recipients[0].role == "to"
+
+
+def test_format_md_worked_example_is_reproduced_byte_for_byte(tmp_path):
+    """FORMAT.md §13 is exactly what its published inputs give, and the package it shows opens."""
+    from tests.conformance import worked_example
+    from tests.conformance.craft import SENDER, TO
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "FORMAT.md").read_text(encoding="utf-8")
+    assert "```\n" + worked_example.section() + "\n```" in doc
+    package, lines = worked_example.build()
+    assert f"total {len(package)} bytes" in lines
+    res = open_package(package, key=TO, trusted=[SENDER.public_key()], out_dir=tmp_path / "o")
+    assert res.main.read_bytes() == "值班安排见附件。\n".encode()
+    assert f"    {res.package_digest.hex()}" in lines
+    wrapped_hex = "".join(lines[lines.index(next(x for x in lines if x.startswith("wrapped file key"))) + 1:
+                                lines.index(next(x for x in lines if x.startswith("plaintext: u32be")))]
+                          ).replace(" ", "")
+    assert TO.decrypt(bytes.fromhex(wrapped_hex)) == b"\x11" * 16
