@@ -11,23 +11,8 @@ from datetime import datetime
 from typing import Iterable, Protocol, Sequence, Union, runtime_checkable
 
 from shangmi import sm2
+from shangmi.protocols import Decrypter as Decrypter, Signer as Signer  # the one definition, re-exported
 from shangmi.errors import UntrustedSender, WrongArgumentType
-
-
-@runtime_checkable
-class Signer(Protocol):
-    def sign(self, data: bytes) -> bytes:
-        """DER SM2 signature of ``data`` under the default signer ID 1234567812345678."""
-
-    def public_key(self) -> sm2.PublicKey: ...
-
-
-@runtime_checkable
-class Decrypter(Protocol):
-    def decrypt(self, wrapped: bytes) -> bytes:
-        """Decrypt a GM/T 0009 DER SM2 ciphertext; raise ``shangmi.DecryptionError`` on failure."""
-
-    def public_key(self) -> sm2.PublicKey: ...
 
 
 @runtime_checkable

@@ -13,26 +13,13 @@ Decrypter.decrypt(ct)    plaintext of a GM/T 0009 DER SM2 ciphertext; raises
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 from shangmi import sm2
+from shangmi.protocols import Decrypter as Decrypter, Signer as Signer  # the one definition, re-exported
 
 Role = Literal["sign", "enc"]
 ROLES: tuple[Role, ...] = ("sign", "enc")
-
-
-@runtime_checkable
-class Signer(Protocol):
-    def sign(self, data: bytes) -> bytes: ...
-
-    def public_key(self) -> sm2.PublicKey: ...
-
-
-@runtime_checkable
-class Decrypter(Protocol):
-    def decrypt(self, wrapped: bytes) -> bytes: ...
-
-    def public_key(self) -> sm2.PublicKey: ...
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from .pkcs11 import TokenKey, TokenSession
 from .pkcs11_profiles import get_profile
 from .pkcs11_uri import Pkcs11Uri
 from .prompts import PassphraseCallback, Prompt, Purpose, ask
+from .unlocked import UnlockedIdentity, UnlockedKey
 
 SOFTWARE = "software"
 _FORMAT = "smseal-identity/1"
@@ -289,8 +290,40 @@ class Keystore:
             raise KeystoreError("identity manifest has a bad key reference")
         return self._load_software(self._dir(ident.name), ident.name, info)
 
+    def unlock(self, name: str, *, signing: bool = True, decryption: bool = True) -> UnlockedIdentity:
+        """Unlock ``name``'s current signing key and every encryption key generation, once.
+
+        Returns an ``UnlockedIdentity`` (use it as a context manager: its keys are forgotten
+        on close).  This is what a service holds: the key files are decrypted here (PBKDF2,
+        about 0.2-0.3 s per file) and never again for the life of the handle, and the handle
+        may be shared by threads.  ``signing=False`` / ``decryption=False`` leave one role
+        locked (e.g. a token whose profile cannot sign).  See ``smseal.keystore.unlocked``.
+        """
+        ident = self.get(name)
+        opened: list[UnlockedKey] = []
+        try:
+            signer = None
+            if signing:
+                info = ident.current("sign")
+                if info.on_token:
+                    get_profile(info.profile).require_sign()
+                signer = UnlockedKey(self._open(ident, info), "sign", info.generation, serialize=info.on_token)
+                opened.append(signer)
+            if decryption:
+                for info in reversed(ident.of_role("enc")):
+                    opened.append(UnlockedKey(self._open(ident, info), "enc", info.generation,
+                                              serialize=info.on_token))
+        except BaseException:
+            for k in opened:
+                k.close()
+            raise
+        return UnlockedIdentity(ident, signer, [k for k in opened if k.role == "enc"])
+
     def signer(self, name: str) -> Signer:
-        """The current signing key of ``name``."""
+        """The current signing key of ``name``.
+
+        A software key file is decrypted on every call (PBKDF2, about 0.2-0.3 s); a service
+        that signs often holds ``unlock(name).signer`` instead."""
         ident = self.get(name)
         info = ident.current("sign")
         if info.on_token:
@@ -298,7 +331,9 @@ class Keystore:
         return self._open(ident, info)
 
     def decrypter(self, name: str, *, generation: int | None = None) -> Decrypter:
-        """The encryption key of ``name`` (the newest, or a given generation)."""
+        """The encryption key of ``name`` (the newest, or a given generation).
+
+        Decrypts the key file on every call (PBKDF2); see ``unlock`` for repeated use."""
         ident = self.get(name)
         keys = ident.of_role("enc")
         if generation is not None:
@@ -314,7 +349,9 @@ class Keystore:
     def find_decrypter(self, key_ids: Iterable[bytes]) -> tuple[bytes, Decrypter]:
         """The first of ``key_ids`` this keystore holds an encryption key for, and that key.
 
-        Only the matching key is unlocked.  ``shangmi.NoMatchingKey`` if none is held."""
+        Only the matching key is unlocked, on every call (PBKDF2, about 0.2-0.3 s for a key
+        file): a service opening many packages holds ``unlock(name).decrypters`` instead.
+        ``shangmi.NoMatchingKey`` if none is held."""
         held = self.encryption_keys()
         for kid in key_ids:
             if bytes(kid) in held:

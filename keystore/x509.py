@@ -40,13 +40,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Literal, Protocol
+from typing import Iterable, Literal
 
 from pyasn1.type import univ
 
 from shangmi import der
 from shangmi.errors import (ExpiredCertificate, InvalidArgument, InvalidKey, InvalidSignature,
                             MalformedInput, RevokedKey)
+from shangmi.protocols import Signer
 from shangmi.sm2 import DEFAULT_UID, PublicKey
 from shangmi.sm3 import digest as sm3
 
@@ -84,18 +85,6 @@ _REASON_NAMES = {v: k for k, v in REASONS.items()}
 TIME_BOUNDED_REASONS = frozenset({"affiliationChanged", "superseded", "cessationOfOperation",
                                   "privilegeWithdrawn"})
 
-
-
-class Signer(Protocol):
-    """What issues certificates and CRLs: a file key or a token key.
-
-    ``sign`` returns a DER SM2 signature over ``data`` under signer ID
-    1234567812345678 (``shangmi.sm2.PrivateKey`` satisfies this protocol).
-    """
-
-    def sign(self, data: bytes) -> bytes: ...
-
-    def public_key(self) -> PublicKey: ...
 
 
 def key_identifier(public_key: PublicKey) -> bytes:

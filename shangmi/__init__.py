@@ -9,18 +9,24 @@ This package does no file or network I/O.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import *  # noqa: F401,F403  (the one exception hierarchy)
 from .errors import __all__ as _errors_all
+from .protocols import Decrypter, Signer
+
+if TYPE_CHECKING:   # imported lazily at run time (see __getattr__); type checkers see them here
+    from . import der, sm2, sm3, sm4
 
 __version__ = "0.1.0"
 
-__all__ = ["sm2", "sm3", "sm4", "__version__", *_errors_all]
+__all__ = ["sm2", "sm3", "sm4", "der", "Signer", "Decrypter", "__version__", *_errors_all]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # Import sm2 lazily: probing libcrypto is cheap, but only needed when used.
     if name in ("sm2", "sm3", "sm4", "der"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
