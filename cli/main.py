@@ -16,6 +16,7 @@ import smseal
 
 from smseal.office import argparse_i18n
 from smseal.office.i18n import _
+from smseal.office.messages import system_refused
 from smseal.keystore.suggest import closest
 
 from . import commands
@@ -101,9 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The disk or the system refused (permissions, a folder where a file is expected, disk full).
         if args.verbose:
             raise
-        where = f" ({exc.filename})" if exc.filename else ""
-        console.fail(_("The system refused: {why}{where}. Nothing was left half-written; check the path and "
-                       "permissions, then try again.").format(why=exc.strerror or exc, where=where))
+        console.fail(system_refused(exc))
         return EXIT_OTHER
     except KeyboardInterrupt:
         console.fail(_("Interrupted; nothing was left half-written."))

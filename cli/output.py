@@ -13,12 +13,7 @@ from typing import Any
 import shangmi
 
 from smseal.office.i18n import _
-from .messages import detail, error_template
-
-
-class _Facts(dict):
-    def __missing__(self, key: str) -> str:
-        return "?" if key != "detail" else ""
+from smseal.office.messages import describe, facts
 
 
 class Console:
@@ -41,10 +36,8 @@ class Console:
         print(_("smseal: {text}").format(text=text), file=self.err)
 
     def error(self, exc: shangmi.SmsealError) -> None:
-        facts = _Facts(getattr(exc, "context", {}) or {})
-        facts["detail"] = detail(exc)
-        self.fail(_(error_template(exc)).format_map(facts))
-        near = facts.get("suggestions")
+        self.fail(describe(exc))
+        near = facts(exc).get("suggestions")
         if near:
             print(_("Did you mean: {names}?").format(names=near), file=self.err)
         if self.verbose:

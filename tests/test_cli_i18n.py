@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from smseal import cli, office, ui
-from smseal.cli.messages import ERRORS
+from smseal.office.messages import ERRORS
 
 # Every folder whose user-facing strings go through gettext (the command, the exchange layer, the page).
 SOURCES = [Path(m.__file__).parent for m in (cli, office, ui)]

@@ -1,4 +1,5 @@
-"""User-facing sentences for each expected error (English msgids; see locale/).
+"""User-facing sentences for each expected error (English msgids; see locale/), shared by the
+command and the page.
 
 Each sentence says what happened and what to do next.  ``{detail}`` is the
 library's technical message; other fields come from the exception's context.
@@ -10,7 +11,7 @@ import re
 
 import shangmi
 
-from smseal.office.i18n import N_, _, is_chinese
+from .i18n import N_, _, is_chinese
 
 ERRORS: dict[str, str] = {
     "InvalidSignature": N_("The signature does not verify ({detail}): the file was altered, or was not signed by "
@@ -143,3 +144,28 @@ _HIDDEN_FACTS = frozenset({"code", "reason_code"})
 
 def error_template(exc: shangmi.SmsealError) -> str:
     return _by_class(ERRORS, exc, "SmsealError")
+
+
+class _Facts(dict):
+    def __missing__(self, key: str) -> str:
+        return "?" if key != "detail" else ""
+
+
+def facts(exc: shangmi.SmsealError) -> dict:
+    """The error's context, with its ``detail`` in the user's language."""
+    f = _Facts(getattr(exc, "context", {}) or {})
+    f["detail"] = detail(exc)
+    return f
+
+
+def describe(exc: shangmi.SmsealError) -> str:
+    """The one translated sentence for ``exc``: what happened and what to do next."""
+    return _(error_template(exc)).format_map(facts(exc))
+
+
+def system_refused(exc: OSError) -> str:
+    """The sentence for an operating-system refusal (permissions, a full disk, a folder where a
+    file was expected)."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return _("The system refused: {why}{where}. Nothing was left half-written; check the path and "
+             "permissions, then try again.").format(why=exc.strerror or exc, where=where)
