@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .context import App, UsageError, passphrase_callback
+from smseal.office import bureau
+
+from .context import App, passphrase_callback
 from smseal.office.fsutil import read_input, refuse_existing, write_atomic
 from smseal.office.i18n import _
 
@@ -55,19 +57,11 @@ def _ask_passphrase(app: App, purpose_name: str) -> bytes:
 
 
 def _authority_home(app: App) -> Path:
-    return app.home / "authority"
+    return bureau.authority_home(app)
 
 
 def _open(app: App):
-    from smseal.keystore.authority import Authority
-
-    home = _authority_home(app)
-    if not (home / "root.pem").exists():
-        raise UsageError(_("No authority here: run 'smseal authority init --name NAME' first."))
-    token_identity = app.config.get("authority", "token_identity")
-    if token_identity:
-        return Authority.open(home, signer=app.keystore.signer(token_identity))
-    return Authority.open(home, password=_ask_passphrase(app, "UNLOCK"))
+    return bureau.open_authority(app, lambda: _ask_passphrase(app, "UNLOCK"))
 
 
 def run_init(args, console) -> int:

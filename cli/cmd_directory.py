@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 
-from .context import App, UsageError, confirm
+from .context import App, confirm
 from smseal.office.fsutil import LARGE_FILE, read_input
 from smseal.office.i18n import _
-from smseal.office.trust import Trust, apply_bundle
+from smseal.office.bureau import install_bundle, pin_root
 
 
 def register(sub) -> None:
@@ -39,34 +39,26 @@ def run_trust(args, console) -> int:
     if not confirm(_("Does this match the fingerprint the bureau published?"), args.yes):
         console.print(_("Not pinned."))
         return 1
-    trust = Trust(app.home)
-    if trust.root_path.exists() and not args.replace:
-        raise UsageError(_("An authority is already pinned; add --replace to replace it."))
-    trust.pin(root.to_pem(), replace=args.replace)
+    pin_root(app, data, replace=args.replace)
     console.print(_("Pinned {name}. Next: smseal directory update directory.bundle").format(name=root.unit_name))
     return 0
 
 
 def run_update(args, console) -> int:
-    from smseal.keystore.bundle import verify_bundle
-
     with App(args, console) as app:
-        trust = Trust(app.home)
-        verified = verify_bundle(read_input(args.bundle, LARGE_FILE), trust.pinned_root(), installed_version=trust.installed_version())
-        counts = apply_bundle(app.directory, verified, trust.known_serials())
-        trust.save_serials(counts.pop("serials"))
-        trust.record(verified.version, verified.issued)
+        counts = install_bundle(app, read_input(args.bundle, LARGE_FILE))
         for conflict in counts["conflicts"]:
             console.note(_("Warning: not added from the bundle ({conflict}). A card imported earlier claims the "
                            "same name or key; check it with the bureau.").format(conflict=conflict))
         if args.json:
-            console.json({"version": verified.version, "issued": verified.issued.isoformat(),
-                          "units": [u.name for u in verified.units], **counts})
+            console.json({"version": counts["version"], "issued": counts["issued"].isoformat(),
+                          "units": counts["unit_names"], "keys": counts["keys"], "revoked": counts["revoked"],
+                          "conflicts": counts["conflicts"]})
         else:
             console.print(_("Installed directory version {v} of {when} from {auth}: {n} units; "
                             "{u} new units, {k} new keys, {r} revocations applied.").format(
-                v=verified.version, when=verified.issued.date(), auth=verified.authority.unit_name,
-                n=len(verified.units), u=counts["units"], k=counts["keys"], r=counts["revoked"]))
+                v=counts["version"], when=counts["issued"].date(), auth=counts["authority"],
+                n=len(counts["unit_names"]), u=counts["units"], k=counts["keys"], r=counts["revoked"]))
         return 0
 
 

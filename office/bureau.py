@@ -1,0 +1,70 @@
+"""The bureau's side and its directory: the authority kept in SMSEAL_HOME/authority (issue,
+revoke, publish, list — ``smseal authority`` and the page's bureau pages), and in an office,
+pinning the bureau's root and installing its signed directory bundle (``smseal directory
+trust`` / ``update`` and the page)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from .errors import UsageError
+from .i18n import _
+from .trust import Trust, apply_bundle
+
+if TYPE_CHECKING:
+    from smseal.keystore.authority import Authority
+    from smseal.keystore.x509 import Certificate
+
+
+def authority_home(office: Any) -> Path:
+    """Where the home of ``office`` keeps its authority (it may have none)."""
+    return Path(office.home) / "authority"
+
+
+def has_authority(office: Any) -> bool:
+    """True when this home holds an authority (``smseal authority init`` was run here)."""
+    return (authority_home(office) / "root.pem").exists()
+
+
+def open_authority(office: Any, passphrase: Callable[[], bytes]) -> "Authority":
+    """The authority of this home, unlocked: its key on a token (the token identity named in
+    ``[authority] token_identity``), or a key file and ``passphrase()``."""
+    from smseal.keystore.authority import Authority
+
+    home = authority_home(office)
+    if not has_authority(office):
+        raise UsageError(_("No authority here: run 'smseal authority init --name NAME' first."))
+    token_identity = office.config.get("authority", "token_identity")
+    if token_identity:
+        return Authority.open(home, signer=office.keystore.signer(token_identity))
+    return Authority.open(home, password=passphrase())
+
+
+def pin_root(office: Any, data: bytes, *, replace: bool = False) -> "Certificate":
+    """Pin the bureau's root certificate ``data`` (after its fingerprint was confirmed out of
+    band); a root pinned earlier is replaced only when ``replace`` is given."""
+    from smseal.keystore.bundle import load_root
+
+    root = load_root(data)
+    trust = Trust(office.home)
+    if trust.root_path.exists() and not replace:
+        raise UsageError(_("An authority is already pinned; add --replace to replace it."))
+    trust.pin(root.to_pem(), replace=replace)
+    return root
+
+
+def install_bundle(office: Any, data: bytes) -> dict:
+    """Verify a directory bundle against the pinned root (older or equal versions refused, so no
+    revocation is undone), apply it, then record its version.  Returns ``version``, ``issued``,
+    ``authority`` (its name), ``unit_names``, the counts ``units`` (new units), ``keys`` and
+    ``revoked``, and the ``conflicts`` (cards imported earlier that claim the same name or key)."""
+    from smseal.keystore.bundle import verify_bundle
+
+    trust = Trust(office.home)
+    verified = verify_bundle(data, trust.pinned_root(), installed_version=trust.installed_version())
+    counts = apply_bundle(office.directory, verified, trust.known_serials())
+    trust.save_serials(counts.pop("serials"))
+    trust.record(verified.version, verified.issued)
+    return {"version": verified.version, "issued": verified.issued, "authority": verified.authority.unit_name,
+            "unit_names": [u.name for u in verified.units], **counts}
