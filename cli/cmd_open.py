@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shangmi import SmsealError
+from smseal.office import receiving
+from smseal.office.i18n import _
 
 from .cmd_seal import URGENCY_LABEL
 from .context import App, UsageError
-from smseal.office.fsutil import refuse_existing, write_atomic
-from smseal.office.i18n import _
 from .progress import CountingReader, Progress
-from smseal.office.transport import make as make_transport
 
 
 def register(sub) -> None:
@@ -103,51 +101,23 @@ def package_from_email(console, path: Path) -> bytes:
 
 
 def run_open(args, console) -> int:
-    from smseal.envelope import inspect, make_receipt, open_package
-
-    from smseal.office.delivery import send_answer
-    from smseal.office.inbox import Inbox
-
     if args.receipt_out and args.no_receipt:
         raise UsageError(_("--receipt-out and --no-receipt exclude each other."))
+    receipt = receiving.NO_RECEIPT if args.no_receipt else (args.receipt_out or receiving.SEND)
     with App(args, console) as app:
-        src, entry = _source(app, args)
-        info = inspect(src)
-        if not isinstance(src, Path):
-            src.seek(0)
-        _kid, decrypter = app.keystore.find_decrypter([r.key_id for r in info.recipients])
-        _refuse_if_no_longer_valid(app, info, args.accept_before_revocation)
-        # Everything that could stop the receipt is checked before anything is opened.
-        if args.receipt_out:
-            refuse_existing(args.receipt_out)
-        transport = None if (args.no_receipt or args.receipt_out) else make_transport(app.config, args.via)
-        if transport is not None:
-            transport.check([_sender_unit(app, info)])
-        out = Path(args.output or f"{info.package_id.hex()[:16]}")
+        src, _entry = _source(app, args)
         size = src.stat().st_size if isinstance(src, Path) else len(src.getbuffer())
         progress = Progress(_("Opening"), size)
-        with (open(src, "rb") if isinstance(src, Path) else src) as f:
-            try:
-                res = open_package(CountingReader(f, progress), key=decrypter, trusted=app.directory,
-                                   out_dir=out, overwrite=args.force)
-            finally:
-                progress.finish()
+        try:
+            opened = receiving.open_file(app, src, Path(args.output) if args.output else None, receipt=receipt,
+                                         via=args.via, overwrite=args.force,
+                                         accept_before_revocation=args.accept_before_revocation,
+                                         reader=lambda f: CountingReader(f, progress), warn=console.note)
+        finally:
+            progress.finish()
+        res, earlier, receipt_where = opened.result, opened.earlier, opened.receipt_where
         meta = res.metadata
-        pid = res.package_id.hex()  # what was authenticated, not what inspect() read earlier
-        earlier = app.ledger.already_received(pid)
-        app.ledger.record_received(package_id=pid, sender_unit=res.sender, sender_key_id=res.sender_key.key_id(),
-                                   title=meta.title, doc_number=meta.doc_number, urgency=res.urgency,
-                                   due=meta.due, out_dir=str(out.resolve()))
-        Inbox(app).mark_opened(pid, title=meta.title, doc_number=meta.doc_number, out_dir=str(out.resolve()))
-        receipt_where = None
-        if not args.no_receipt:
-            receipt = make_receipt(res, signer=app.keystore.signer(app.unit))
-            if args.receipt_out:
-                write_atomic(args.receipt_out, receipt.to_bytes())
-                receipt_where = args.receipt_out
-            else:
-                receipt_where = send_answer(app, transport, receipt.to_bytes(), res.sender or "", pid)
-            app.ledger.mark_receipt_sent(pid)
+        pid = opened.package_id
         if args.json:
             console.json({"package_id": pid, "sender": res.sender, "urgency": res.urgency, "role": res.role,
                           "title": meta.title, "doc_number": meta.doc_number, "label": meta.label,
@@ -173,40 +143,6 @@ def run_open(args, console) -> int:
         if receipt_where:
             console.print(_("Signed receipt: {where}").format(where=receipt_where))
         return 0
-
-
-def _sender_unit(app: App, info) -> str:
-    """The sender's unit name as the directory knows it ('' if unknown: open refuses it anyway)."""
-    from shangmi import KeyNotFound
-
-    try:
-        return app.directory.find(info.sender_key.key_id()).unit
-    except KeyNotFound:
-        return ""
-
-
-def _refuse_if_no_longer_valid(app: App, info, accept: bool) -> None:
-    """The trust store judges the sender at the time the package says it was sealed.  A revoked
-    or expired unit could backdate a package, so a sender no longer valid *today* is refused
-    unless the user confirmed with the sender and asked for it."""
-    from shangmi import ExpiredCertificate, RevokedKey
-
-    from smseal.office.errors import SenderNoLongerValid
-    from smseal.office.ledger import now
-
-    try:
-        app.directory.check_sender(info.sender_key, now())
-    except (RevokedKey, ExpiredCertificate) as exc:
-        facts = dict(exc.context)
-        facts.setdefault("unit", "?")
-        facts.setdefault("reason", str(exc))
-        if not accept:
-            raise SenderNoLongerValid(str(exc), sealed=str(info.sealed_at), **facts) from None
-        app.console.note(_("Warning: the sender's key is no longer valid today ({detail}); the package says it "
-                           "was sealed before that. If in doubt, confirm with the sender by phone.")
-                         .format(detail=exc))
-    except SmsealError:
-        pass  # untrusted or unknown senders are refused by open_package itself, with its own message
 
 
 def run_verify(args, console) -> int:
