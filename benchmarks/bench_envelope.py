@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="256 MiB instead of --size")
     args = ap.parse_args(argv)
     size = parse_size("256M" if args.quick else args.size)
+    load_before = os.getloadavg()[0]
     d = tempfile.mkdtemp(prefix="bench-envelope-", dir=args.dir)
     try:
         sys.path.insert(0, str(ROOT))
@@ -105,10 +106,14 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(("openssl open (dgst -sm3 -verify; enc -d)", *measure(sh(
             f"openssl dgst -sm3 -verify {d}/sender.pub -sigopt {DISTID} -signature {d}/doc.sig {d}/doc.cbc",
             f"openssl enc -d -sm4-cbc -K {key} -iv {iv} -in {d}/doc.cbc -out {d}/doc.out"))))
-        print(f"payload {size / (1 << 20):.0f} MiB, 1 main + 3 cc recipients, {os.cpu_count()} cores")
+        print(f"payload {size / (1 << 20):.0f} MiB, 1 main + 3 cc recipients, {os.cpu_count()} cores, "
+              f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
         print(f"{'step':48} {'wall s':>8} {'MB/s':>8} {'peak RSS MiB':>13}")
         for name, wall, rss in rows:
             print(f"{name:48} {wall:8.2f} {size / wall / 1e6:8.1f} {rss:13.1f}")
+        # The target of issue 10: smseal's time at most half the OpenSSL pipeline's (ratio <= 0.50).
+        print(f"smseal time / openssl time: seal {rows[0][1] / rows[1][1]:.2f}x, "
+              f"open {rows[2][1] / rows[3][1]:.2f}x (lower is faster)")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

@@ -132,7 +132,15 @@ class _PlainReader:
         self._left = 0
 
     def read(self, n: int) -> bytes:
-        out = bytearray()
+        if not self._meta and 0 < n <= self._left:
+            piece = self._f.read(n)          # the common case: a whole chunk from one file, no copy
+            if len(piece) == n:
+                self._left -= n
+                return piece
+            out = bytearray(piece)
+            self._left -= len(piece)
+        else:
+            out = bytearray()
         if self._meta:
             out += self._meta[:n]
             self._meta = self._meta[n:]

@@ -52,7 +52,7 @@ def _decrypt_batch(key: bytes, job: Job) -> bytes:
     for ctr, last, ct in job:
         dec = Cipher(algorithms.SM4(key), modes.GCM(chunk_nonce(ctr, last), ct[-TAG_SIZE:])).decryptor()
         try:
-            out += (dec.update(ct[:-TAG_SIZE]), dec.finalize())
+            out += (dec.update(memoryview(ct)[:-TAG_SIZE]), dec.finalize())
         except _CInvalidTag:
             # Wrong order, duplicated, altered, or a missing/misplaced last flag.
             raise InvalidTag(f"payload chunk {ctr} failed authentication") from None
@@ -136,7 +136,8 @@ class _ChunkReader:
             else:
                 self._buf += piece
         if len(self._buf) >= need:
-            chunk = bytes(self._buf[:self._ct_chunk])
+            with memoryview(self._buf) as view:      # one copy, not two
+                chunk = bytes(view[:self._ct_chunk])
             del self._buf[:self._ct_chunk]
             return chunk, False
         if len(self._buf) < self._trailer_size + TAG_SIZE:
