@@ -16,8 +16,9 @@ from .receipt import STATUSES, Receipt, make_receipt, verify_receipt
 from .results import (OpenResult, PackageInfo, ReceiptInfo, RecipientInfo, SealResult,
                       VerifyResult)
 from .seal import seal
+from .spool import OpenedFile, open_stream
 
-__all__ = ["Package", "seal", "open_package", "inspect", "make_receipt", "verify_receipt",
+__all__ = ["Package", "seal", "open_package", "open_stream", "OpenedFile", "inspect", "make_receipt", "verify_receipt",
            "verify_package", "VerifyResult",
            "Receipt", "Signer", "Decrypter", "TrustStore", "KeyList", "Metadata", "FileEntry",
            "OpenResult", "SealResult", "PackageInfo", "ReceiptInfo", "RecipientInfo",

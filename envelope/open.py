@@ -37,7 +37,7 @@ Keys = Union[Decrypter, Sequence[Decrypter]]
 
 
 def open_package(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike,
-                 overwrite: bool = False) -> OpenResult:
+                 overwrite: bool = False) -> OpenResult[Path]:
     """Open ``src`` (path, bytes or binary stream; binary or armored) into ``out_dir``.
 
     ``key`` is one ``Decrypter`` or a list; ``trusted`` a list of
@@ -52,7 +52,7 @@ def open_package(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.Pat
 
 
 def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike,
-          overwrite: bool, chunk_size: int) -> OpenResult:
+          overwrite: bool, chunk_size: int) -> OpenResult[Path]:
     decrypters = list(key) if isinstance(key, (list, tuple)) else [key]
     trust = as_trust_store(trusted)
     out = Path(out_dir)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 from datetime import datetime
-from pathlib import Path
 
 from shangmi import sm2
 
@@ -60,9 +60,16 @@ class VerifyResult:
     recipients: tuple[RecipientInfo, ...]
 
 
-@dataclass(frozen=True)
-class OpenResult:
-    """An opened package: its files are in place, and everything was authenticated."""
+F = TypeVar("F")
+
+
+@dataclass(frozen=True, repr=False)
+class OpenResult(Generic[F]):
+    """An opened package; everything in it was authenticated.
+
+    ``files`` are the paths written by ``open_package`` (``OpenResult[Path]``) or the readers
+    of ``open_stream`` (``OpenResult[OpenedFile]``), main document first.
+    """
 
     package_id: bytes
     package_digest: bytes
@@ -74,10 +81,10 @@ class OpenResult:
     role: str
     recipients: tuple[RecipientInfo, ...]
     metadata: Metadata
-    files: tuple[Path, ...]       # main document first, then attachments
+    files: tuple[F, ...]          # main document first, then attachments
 
     @property
-    def main(self) -> Path:
+    def main(self) -> F:
         """The main document (正文): the first file."""
         return self.files[0]
 

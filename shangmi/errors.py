@@ -175,6 +175,11 @@ class PolicyError(SmsealError):
     exit_code = 5
 
 
+class SizeLimitExceeded(PolicyError):
+    """The input is larger than the limit the caller set (``open_stream(max_bytes=)``);
+    ``context`` has ``limit`` (and ``size`` when known)."""
+
+
 class UnsupportedAlgorithm(SmsealError):
     """The algorithm or encoding is not supported."""
 

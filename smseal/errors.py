@@ -11,13 +11,13 @@ Each error has a stable ``code`` and a ``context`` of short, non-secret facts (s
 
 from __future__ import annotations
 
-from shangmi.errors import (ArgumentError, BackendError, DecryptionError, DuplicateEntry, UnknownUnit,
+from shangmi.errors import (ArgumentError, BackendError, DecryptionError, DuplicateEntry,
                             ExpiredCertificate, InvalidArgument, InvalidKey, InvalidSignature,
                             InvalidTag, KeyNotFound, KeystoreError, MalformedInput, MalformedPackage,
                             NoMatchingKey, OutputExists, PolicyError, RevokedKey, RollbackRefused,
-                            SmsealError, TokenError, TransportError, UnsupportedAlgorithm,
-                            UnsupportedMechanism, UntrustedSender, VerificationError,
-                            WrongArgumentType, WrongPassphrase)
+                            SizeLimitExceeded, SmsealError, TokenError, TransportError, UnknownUnit,
+                            UnsupportedAlgorithm, UnsupportedMechanism, UntrustedSender,
+                            VerificationError, WrongArgumentType, WrongPassphrase)
 from smseal.keystore.errors import (AmbiguousKey, KeyIdCollision, MalformedCard, ModuleNotFound,
                                     PassphraseUnavailable, PinLocked, TokenNotFound, WrongKeyUsage,
                                     WrongPin)
@@ -31,6 +31,6 @@ __all__ = [
     "KeystoreError", "WrongPassphrase", "WrongPin", "PinLocked", "PassphraseUnavailable",
     "KeyNotFound", "UnknownUnit", "DuplicateEntry", "KeyIdCollision", "AmbiguousKey", "TokenError",
     "ModuleNotFound", "TokenNotFound", "UnsupportedMechanism",
-    "PolicyError", "WrongKeyUsage", "UnsupportedAlgorithm", "BackendError", "OutputExists",
+    "PolicyError", "WrongKeyUsage", "SizeLimitExceeded", "UnsupportedAlgorithm", "BackendError", "OutputExists",
     "TransportError", "UsageError", "ConfigError",
 ]

@@ -26,8 +26,7 @@ import importlib.metadata, io, os, sys
 import envelope, smseal, shangmi
 import smseal.envelope, smseal.keystore, smseal.office, smseal.cli.main
 from shangmi import sm2
-import tempfile
-from smseal.envelope import Package, seal, open_package
+from smseal.envelope import Package, seal, open_stream
 
 site = os.path.dirname(os.path.dirname(smseal.__file__))
 # PyPI's envelope is the top-level "envelope"; ours lives under smseal only.
@@ -43,9 +42,8 @@ assert os.path.exists(os.path.join(site, "smseal/office/locale/zh_CN/LC_MESSAGES
 sender, unit = sm2.PrivateKey.generate(), sm2.PrivateKey.generate()
 buf = io.BytesIO()
 seal(Package(("a.txt", b"hello")), sender=sender, to=unit.public_key(), out=buf)
-with tempfile.TemporaryDirectory() as d:
-    res = open_package(buf.getvalue(), key=unit, trusted=[sender.public_key()], out_dir=d)
-    assert res.files[0].read_bytes() == b"hello"
+with open_stream(buf.getvalue(), key=unit, trusted=[sender.public_key()]) as res:
+    assert res.files[0].read() == b"hello"
 print("ok", smseal.__version__)
 """
 
