@@ -17,9 +17,11 @@ from .results import (OpenResult, PackageInfo, ReceiptInfo, RecipientInfo, SealR
                       VerifyResult)
 from .seal import seal
 from .spool import OpenedFile, open_stream
+from .workflow import DOC_TYPES, Approval, ApprovalError, ReplyTo
 
 __all__ = ["Package", "seal", "open_package", "open_stream", "OpenedFile", "inspect", "make_receipt", "verify_receipt",
            "verify_package", "VerifyResult",
            "Receipt", "Signer", "Decrypter", "TrustStore", "KeyList", "Metadata", "FileEntry",
            "OpenResult", "SealResult", "PackageInfo", "ReceiptInfo", "RecipientInfo",
-           "STATUSES", "URGENCIES", "CHUNK_SIZE", "VERSION"]
+           "STATUSES", "URGENCIES", "CHUNK_SIZE", "VERSION",
+           "DOC_TYPES", "Approval", "ApprovalError", "ReplyTo"]

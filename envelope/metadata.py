@@ -21,6 +21,7 @@ from shangmi.errors import MalformedPackage, PolicyError
 from .encoding import check_str, fields, pack, unpack
 from .paths import check_names
 from .text import text_problem
+from .workflow import Approval, ReplyTo, check_doc_type
 
 MAX_METADATA_SIZE = 1 << 20
 MAX_FILES = 1000
@@ -82,6 +83,11 @@ class Metadata:
     due: date | None = None               # 办理期限
     remarks: str | None = None            # 附注
     files: tuple[FileEntry, ...] = field(default_factory=tuple)
+    # -- office workflow (FORMAT.md §6.5, envelope/workflow.py) --
+    doc_type: str | None = None           # 文种 (one of workflow.DOC_TYPES)
+    reply_by: date | None = None          # 答复期限: a written reply is expected by this date
+    reply_to: ReplyTo | None = None       # this package answers that one
+    approval: Approval | None = None      # 签发 by a leader of the sending unit
 
     _TEXT = ("title", "doc_number", "label", "copy_number", "issuing_unit",
              "signer_name", "attachments_note")
@@ -90,18 +96,29 @@ class Metadata:
     @classmethod
     def _schema(cls):
         return ([(n, (str, type(None))) for n in cls._TEXT + cls._DATES]
-                + [("remarks", (str, type(None))), ("files", list)])
+                + [("remarks", (str, type(None))), ("files", list)]
+                + _WORKFLOW_SCHEMA)
 
-    def serialize(self) -> bytes:
-        """``u32be length ‖ msgpack``, the plaintext prefix of the payload."""
+    def _obj(self, with_approval: bool = True) -> dict:
         obj = {n: getattr(self, n) for n in self._TEXT}
         obj.update({n: (getattr(self, n).isoformat() if getattr(self, n) else None)
                     for n in self._DATES})
         obj["remarks"] = self.remarks
         obj["files"] = [[f.name, f.size] for f in self.files]
-        body = pack(obj)
+        obj.update(_workflow_obj(self, with_approval))
+        return obj
+
+    def serialize(self) -> bytes:
+        """``u32be length ‖ msgpack``, the plaintext prefix of the payload."""
+        body = pack(self._obj())
         Metadata.parse(body)    # never write what we would refuse to read
         return struct.pack(">I", len(body)) + body
+
+    def approved_digest(self) -> bytes:
+        """SM3 of the canonical metadata with ``approval`` = nil: what a 签发 approval signs."""
+        from shangmi import sm3
+
+        return sm3.digest(pack(self._obj(with_approval=False)))
 
     @classmethod
     def parse(cls, body: bytes) -> "Metadata":
@@ -114,11 +131,15 @@ class Metadata:
             kw[name] = None if v is None else check_text(check_str(v, MAX_FIELD_BYTES, name), name)
         for name, v in zip(cls._DATES, vals[n_text:n_text + 2]):
             kw[name] = None if v is None else _parse_date(v, name)
-        remarks, files = vals[n_text + 2:]
+        remarks, files = vals[n_text + 2:n_text + 4]
         kw["remarks"] = (None if remarks is None
                          else check_text(check_str(remarks, MAX_FIELD_BYTES, "remarks"), "remarks"))
         kw["files"] = _parse_files(files)
-        return cls(**kw)
+        kw.update(_parse_workflow(vals[n_text + 4:]))
+        meta = cls(**kw)
+        if meta.approval is not None and len(meta.approval.files) != len(meta.files):
+            raise MalformedPackage("the approval must list one digest per file")
+        return meta
 
     def __repr__(self) -> str:   # titles and names are confidential: keep them out of logs
         return f"<Metadata {len(self.files)} file(s), {self.payload_size} bytes>"
@@ -153,3 +174,27 @@ def _parse_files(files: list) -> tuple[FileEntry, ...]:
         out.append(FileEntry(f[0], f[1]))
     check_names([f.name for f in out], MalformedPackage)
     return tuple(out)
+
+
+# -- office workflow fields (FORMAT.md §6.5); kept apart from the GB/T 9704 elements above ---------
+
+_OPT_MAP = (dict, type(None))
+_WORKFLOW_SCHEMA = [("doc_type", (str, type(None))), ("reply_by", (str, type(None))),
+                    ("reply_to", _OPT_MAP), ("approval", _OPT_MAP)]
+
+
+def _workflow_obj(meta: Metadata, with_approval: bool) -> dict:
+    return {"doc_type": meta.doc_type,
+            "reply_by": meta.reply_by.isoformat() if meta.reply_by else None,
+            "reply_to": meta.reply_to.to_obj() if meta.reply_to else None,
+            "approval": meta.approval.to_obj() if (meta.approval and with_approval) else None}
+
+
+def _parse_workflow(vals: list) -> dict:
+    doc_type, reply_by, reply_to, approval = vals
+    if doc_type is not None:
+        check_doc_type(check_str(doc_type, MAX_FIELD_BYTES, "doc_type"))
+    return {"doc_type": doc_type,
+            "reply_by": None if reply_by is None else _parse_date(reply_by, "reply_by"),
+            "reply_to": None if reply_to is None else ReplyTo.from_obj(reply_to),
+            "approval": None if approval is None else Approval.from_obj(approval)}

@@ -13,12 +13,13 @@ Security properties of ``open_package``:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import struct
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Sequence, Union
+from typing import BinaryIO, Callable, Optional, Sequence, Union
 
 from shangmi import sm2, sm3
 from shangmi.errors import (DecryptionError, InvalidSignature, MalformedInput, MalformedPackage,
@@ -34,10 +35,13 @@ from .results import OpenResult, PackageInfo, RecipientInfo, VerifyResult
 from .source import Src, open_source
 
 Keys = Union[Decrypter, Sequence[Decrypter]]
+# Called with the authenticated result (``files`` = where they will be placed, nothing placed
+# yet); raising refuses the package and nothing is written.  Workflow policy (签发) hooks here.
+Accept = Callable[[OpenResult], None]
 
 
 def open_package(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike,
-                 overwrite: bool = False) -> OpenResult[Path]:
+                 overwrite: bool = False, accept: Optional[Accept] = None) -> OpenResult[Path]:
     """Open ``src`` (path, bytes or binary stream; binary or armored) into ``out_dir``.
 
     ``key`` is one ``Decrypter`` or a list; ``trusted`` a list of
@@ -46,13 +50,18 @@ def open_package(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.Pat
     ``RevokedKey`` / ``ExpiredCertificate`` (from the trust store),
     ``InvalidTag``, ``InvalidSignature``, ``PolicyError`` (a state-secret
     label) or ``OutputExists``.  On any of them ``out_dir`` is unchanged.
+
+    ``accept``, if given, is called once everything is authenticated and
+    before any file is placed, with the result (``file_digests`` filled when
+    the metadata carries an approval); whatever it raises refuses the
+    package with nothing written.
     """
     return _open(src, key=key, trusted=trusted, out_dir=out_dir, overwrite=overwrite,
-                 chunk_size=CHUNK_SIZE)
+                 chunk_size=CHUNK_SIZE, accept=accept)
 
 
 def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike,
-          overwrite: bool, chunk_size: int) -> OpenResult[Path]:
+          overwrite: bool, chunk_size: int, accept: Optional[Accept] = None) -> OpenResult[Path]:
     decrypters = list(key) if isinstance(key, (list, tuple)) else [key]
     trust = as_trust_store(trusted)
     out = Path(out_dir)
@@ -70,6 +79,16 @@ def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike,
                 trailer_size=SIGNATURE_SIZE, chunk_size=chunk_size)
             verify_signature(sender_key, prelude, payload_digest, signature)
             sink.check_complete()
+            result = OpenResult(
+                package_id=header.package_id,
+                package_digest=p.package_digest(prelude, payload_digest, signature),
+                sealed_at=header.sealed_datetime, urgency=header.urgency, sender=unit,
+                sender_key=sender_key, recipient_key_id=stanza.key_id, role=stanza.role,
+                recipients=_recipients(header), metadata=sink.metadata,
+                files=tuple(out / e.name for e in sink.metadata.files),
+                file_digests=sink.file_digests())
+            if accept is not None:
+                accept(result)
             files = sink.place_all()
         except BaseException:
             for d in created:          # a refused package leaves no trace, not even out_dir
@@ -80,12 +99,7 @@ def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike,
             raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    return OpenResult(
-        package_id=header.package_id,
-        package_digest=p.package_digest(prelude, payload_digest, signature),
-        sealed_at=header.sealed_datetime, urgency=header.urgency, sender=unit,
-        sender_key=sender_key, recipient_key_id=stanza.key_id, role=stanza.role,
-        recipients=_recipients(header), metadata=sink.metadata, files=tuple(files))
+    return dataclasses.replace(result, files=tuple(files))
 
 
 def verify_signature(sender_key: sm2.PublicKey, prelude: bytes, payload_digest: bytes,
@@ -154,6 +168,11 @@ class _FileSink:
         self._index = -1
         self._left = 0
         self._f: BinaryIO | None = None
+        self._hashes: list | None = None     # per-file SM3, only when an approval must be checked
+
+    def file_digests(self) -> tuple[bytes, ...]:
+        """SM3 of each file's content when the metadata carries an approval, else ()."""
+        return tuple(h.digest() for h in self._hashes) if self._hashes is not None else ()
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -164,6 +183,8 @@ class _FileSink:
                 self._next_file()
             n = min(self._left, len(view))
             self._f.write(view[:n])
+            if self._hashes is not None:
+                self._hashes[self._index].update(bytes(view[:n]))
             self._left -= n
             view = view[n:]
 
@@ -190,6 +211,8 @@ class _FileSink:
         for entry in meta.files:
             refuse_existing(self._out / entry.name, self._overwrite)
         self.metadata = meta
+        if meta.approval is not None:
+            self._hashes = [sm3.SM3() for _ in meta.files]
         self._head = bytearray()
 
     def _next_file(self) -> None:

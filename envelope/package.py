@@ -17,6 +17,7 @@ from shangmi.errors import InvalidArgument, WrongArgumentType
 from .format import URGENCIES
 from .metadata import MAX_FILES, MAX_FIELD_BYTES, FileEntry, Metadata, check_label, check_text
 from .paths import check_names
+from .workflow import Approval, ReplyTo, check_doc_type
 
 FileSpec = Union[str, os.PathLike, tuple[str, Union[bytes, BinaryIO]]]
 
@@ -91,6 +92,11 @@ class Package:
     invisible or bidi characters (an empty text is left out).  A label marking a state secret (绝密,
     机密, 秘密) raises ``shangmi.PolicyError``: such documents must go
     through the classified channel.  ``sender_unit`` is 发文机关.
+
+    Workflow fields (FORMAT.md §6.5): ``doc_type`` is the 文种 (one of
+    ``envelope.workflow.DOC_TYPES``), ``reply_by`` the date a written reply
+    is expected by, ``reply_to`` the original package a reply answers, and
+    ``approval`` a leader's 签发 over this very metadata and these files.
     """
 
     def __init__(self, main: FileSpec, attachments: list[FileSpec] | tuple = (), *,
@@ -98,8 +104,15 @@ class Package:
                  label: str | None = None, urgency: str = "normal", due: date | None = None,
                  remarks: str | None = None, sender_unit: str | None = None,
                  copy_number: str | None = None, signer_name: str | None = None,
-                 attachments_note: str | None = None, date_written: date | None = None) -> None:
+                 attachments_note: str | None = None, date_written: date | None = None,
+                 doc_type: str | None = None, reply_by: date | None = None,
+                 reply_to: ReplyTo | None = None, approval: Approval | None = None) -> None:
         check_label(label)
+        check_doc_type(doc_type, InvalidArgument)
+        if reply_to is not None and not isinstance(reply_to, ReplyTo):
+            raise TypeError("reply_to must be an envelope.workflow.ReplyTo")
+        if approval is not None and not isinstance(approval, Approval):
+            raise TypeError("approval must be an envelope.workflow.Approval")
         if urgency not in URGENCIES:
             raise InvalidArgument(f"urgency must be one of {', '.join(URGENCIES)}", code="bad-urgency")
         texts = dict(title=title, doc_number=doc_number, label=label, copy_number=copy_number,
@@ -113,7 +126,7 @@ class Package:
                 texts[k] = None       # an empty text is written as an absent one (nil)
             elif v is not None:
                 check_text(v, k, InvalidArgument)
-        for k, v in (("due", due), ("date_written", date_written)):
+        for k, v in (("due", due), ("date_written", date_written), ("reply_by", reply_by)):
             if v is not None and not isinstance(v, date):
                 raise WrongArgumentType(f"{k} must be a datetime.date", code="not-a-date", field=k)
         if len(attachments) + 1 > MAX_FILES:
@@ -125,13 +138,35 @@ class Package:
         check_names([i.name for i in self._inputs], InvalidArgument)
         self._texts = texts
         self._dates = dict(due=due, date_written=date_written)
+        self._workflow = dict(doc_type=doc_type, reply_by=reply_by, reply_to=reply_to, approval=approval)
 
     def metadata(self) -> Metadata:
-        return Metadata(**self._texts, **self._dates,
+        """The metadata this package will carry (file names and sizes included)."""
+        return Metadata(**self._texts, **self._dates, **self._workflow,
                         files=tuple(FileEntry(i.name, i.size) for i in self._inputs))
 
     def inputs(self) -> list[_Input]:
         return list(self._inputs)
+
+    def file_digests(self) -> tuple[bytes, ...]:
+        """SM3 of each file's content, in order (what a 签发 approval signs); reads every file."""
+        from shangmi import sm3
+
+        out = []
+        for i in self._inputs:
+            h, f = sm3.SM3(), i.open()
+            try:
+                left = i.size
+                while left:
+                    piece = f.read(min(left, 1 << 20))
+                    if not piece:
+                        raise OSError(f"{i.name} became shorter while it was being read")
+                    h.update(piece)
+                    left -= len(piece)
+            finally:
+                f.close()
+            out.append(h.digest())
+        return tuple(out)
 
     def __repr__(self) -> str:   # titles are confidential: keep them out of logs
         return f"<Package {len(self._inputs)} file(s), urgency={self.urgency}>"

@@ -82,6 +82,8 @@ class OpenResult(Generic[F]):
     recipients: tuple[RecipientInfo, ...]
     metadata: Metadata
     files: tuple[F, ...]          # main document first, then attachments
+    # SM3 of each file's content, filled when the metadata carries a 签发 approval (else ())
+    file_digests: tuple[bytes, ...] = ()
 
     @property
     def main(self) -> F:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shangmi import SmsealError, VerificationError
+from shangmi import PolicyError, SmsealError, VerificationError
 
 
 class UsageError(SmsealError):
@@ -21,3 +21,7 @@ class ConfigError(SmsealError):
 
 class SenderNoLongerValid(VerificationError):
     """The sender's key is revoked or expired today, though the package claims an earlier sealing time."""
+
+
+class ApprovalRequired(PolicyError):
+    """This unit requires a leader's 签发 for this kind of document, and the package has no valid one."""

@@ -88,7 +88,8 @@ def metadata_obj(file_list: list[tuple[str, bytes]], **overrides: Any) -> dict:
                            "label": "内部", "copy_number": None, "issuing_unit": None,
                            "signer_name": None, "attachments_note": None, "date_written": None,
                            "due": None, "remarks": None,
-                           "files": [[n, len(c)] for n, c in file_list]}
+                           "files": [[n, len(c)] for n, c in file_list],
+                           "doc_type": None, "reply_by": None, "reply_to": None, "approval": None}
     obj.update(overrides)
     return obj
 

@@ -157,6 +157,8 @@ def successes(kit: Kit) -> None:
                                                                   "doc_number": None}))
     ok(kit, "ok_date_extremes", "dates 0001-01-01 and 9999-12-31",
        S("ok_date_extremes", meta={"date_written": "0001-01-01", "due": "9999-12-31"}))
+    ok(kit, "ok_workflow_fields", "文种, reply deadline, reply link and a leader's approval (§6.5)",
+       S("ok_workflow_fields", meta=_workflow_meta("ok_workflow_fields")))
 
 
 def sized_content(plaintext_size: int) -> bytes:
@@ -429,9 +431,38 @@ def _meta_bytes(obj: dict) -> bytes:
     return struct.pack(">I", len(body)) + body
 
 
+def _workflow_meta(name: str, files=(("通知.txt", MAIN_TEXT),)) -> dict:
+    """§6.5 fields with an approval that verifies, signed by a leader key with a fixed k."""
+    from .craft import FixedK, metadata_obj, sign_raw
+    from smseal.envelope.workflow import approval_message
+
+    meta = metadata_obj(list(files), doc_type="请示", reply_by="2027-08-20",
+                        reply_to={"package_id": b"\x33" * 16, "package_digest": b"\x44" * 32})
+    leader = _k("leader 张三")
+    a = {"leader": "张三", "key": leader.public_key().to_bytes(), "time": BASE_TIME,
+         "files": [sm3.digest(c) for _n, c in files]}
+    a["signature"] = sign_raw(leader, approval_message(sm3.digest(pack(meta)), a), FixedK(name + " approval").next())
+    return {**meta, "approval": a}
+
+
 def inner(kit: Kit) -> None:
     def pv(name: str, comment: str, spec: Spec) -> None:
         refuse(kit, "payload", name, comment, spec)
+
+    wf = _workflow_meta("meta_workflow")
+    pv("meta_doc_type_unknown", "a 文种 outside the fifteen of the 条例 (§6.5)",
+       S("meta_doc_type_unknown", meta={**wf, "doc_type": "便条"}))
+    pv("meta_approval_file_count", "an approval listing no digest for the one file (§6.5)",
+       S("meta_approval_file_count", meta={**wf, "approval": {**wf["approval"], "files": []}}))
+    pv("meta_approval_key_short", "an approval key of 64 bytes (§6.5)",
+       S("meta_approval_key_short", meta={**wf, "approval": {**wf["approval"], "key": wf["approval"]["key"][1:]}}))
+    pv("meta_approval_leader_control", "a leader name with a control character (§6.5, §6.2)",
+       S("meta_approval_leader_control", meta={**wf, "approval": {**wf["approval"], "leader": "张\x1b三"}}))
+    pv("meta_reply_to_short_id", "a reply link with a 15-byte package id (§6.5)",
+       S("meta_reply_to_short_id", meta={**wf, "reply_to": {"package_id": b"\x00" * 15,
+                                                            "package_digest": b"\x00" * 32}}))
+    pv("meta_reply_by_not_a_date", "reply_by 2027-02-30 (§6.5)",
+       S("meta_reply_by_not_a_date", meta={**wf, "reply_by": "2027-02-30"}))
 
     files = [("通知.txt", MAIN_TEXT)]
     meta = metadata_obj(files)

@@ -1,0 +1,230 @@
+"""Other units' leaders (签发人) in the directory, and updates from newer cards.
+
+Tables beside the directory's own (same SQLite file, same transactions)::
+
+    leaders(key_id, unit_id, name, public_key, certificate, added_at, source, revoked_at, reason)
+    cards(unit_id, issued)           -- the newest card of the unit applied so far
+
+A leader key is trusted for a unit when the unit's card (signed by the
+unit's signing key) or a bureau certificate (role 签发人) names it, and it
+was not revoked at the time asked about.  A newer card of a known unit,
+signed by that unit's current signing key, updates the unit: leaders it no
+longer names are revoked from the new card's issue time, new ones are
+added, and a new encryption key becomes the unit's next generation.
+``card_changes`` says what would change before ``apply_card`` does it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shangmi import sm2
+from shangmi.errors import DuplicateEntry, KeyNotFound, RevokedKey, RollbackRefused, UntrustedSender
+
+from .cards import CardLeader, UnitCard, parse_card
+from .directory import Directory, Unit
+from .names import from_text, normalize_name, now, to_text, utc
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS leaders(
+    key_id BLOB PRIMARY KEY CHECK (length(key_id) = 16),
+    unit_id INTEGER NOT NULL REFERENCES units(id),
+    name TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    certificate BLOB,
+    added_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    revoked_at TEXT,
+    revocation_reason TEXT);
+CREATE TABLE IF NOT EXISTS cards(unit_id INTEGER PRIMARY KEY REFERENCES units(id), issued TEXT NOT NULL);
+"""
+_COLS = "key_id, name, public_key, certificate, added_at, source, revoked_at, revocation_reason"
+
+
+@dataclass(frozen=True)
+class DirectoryLeader:
+    """A leader of another unit, as the directory records it."""
+
+    unit: str
+    name: str
+    public_key: sm2.PublicKey
+    certificate: bytes | None
+    added_at: datetime
+    source: str
+    revoked_at: datetime | None
+    revocation_reason: str | None
+
+    @property
+    def key_id(self) -> bytes:
+        return self.public_key.key_id()
+
+
+@dataclass(frozen=True)
+class CardChanges:
+    """What importing a card changes: a new unit, or an update of a known one."""
+
+    unit: str
+    new_unit: bool
+    new_encryption_key: sm2.PublicKey | None = None
+    leaders_added: tuple[CardLeader, ...] = ()
+    leaders_removed: tuple[str, ...] = ()
+    issued: datetime | None = None
+    unchanged: bool = field(default=False)
+
+
+def _ensure(d: Directory) -> sqlite3.Connection:
+    db = d._db
+    if not getattr(d, "_leaders_schema", False):
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        d._leaders_schema = True        # type: ignore[attr-defined]
+    return db
+
+
+def _unit_id(db: sqlite3.Connection, name: str) -> int:
+    row = db.execute("SELECT id FROM units WHERE name = ?", (normalize_name(name),)).fetchone()
+    if row is None:
+        raise KeyNotFound(f"no unit named {name} in the directory")
+    return int(row[0])
+
+
+def _row(unit: str, r: tuple) -> DirectoryLeader:
+    return DirectoryLeader(unit, r[1], sm2.PublicKey.from_bytes(bytes(r[2])),
+                           None if r[3] is None else bytes(r[3]), from_text(r[4]), r[5],
+                           None if r[6] is None else from_text(r[6]), r[7])
+
+
+def leaders_of(d: Directory, unit: str, *, include_revoked: bool = True) -> list[DirectoryLeader]:
+    """The leaders the directory records for ``unit`` (by name)."""
+    db = _ensure(d)
+    name = normalize_name(unit)
+    rows = db.execute(f"SELECT {_COLS} FROM leaders WHERE unit_id = ? ORDER BY name, added_at",
+                      (_unit_id(db, name),)).fetchall()
+    out = [_row(name, r) for r in rows]
+    return [x for x in out if include_revoked or x.revoked_at is None]
+
+
+def add_leader(d: Directory, unit: str, name: str, key: sm2.PublicKey, *, source: str = "manual",
+               certificate: bytes | None = None) -> DirectoryLeader:
+    """Record ``key`` as the signing key of leader ``name`` of ``unit``."""
+    db = _ensure(d)
+    with d._write():
+        _insert(db, _unit_id(db, unit), name, key, source, certificate)
+    return next(x for x in leaders_of(d, unit) if x.public_key == key)
+
+
+def _insert(db: sqlite3.Connection, unit_id: int, name: str, key: sm2.PublicKey, source: str,
+            certificate: bytes | None) -> None:
+    kid = key.key_id()
+    clash = db.execute("SELECT 1 FROM keys WHERE key_id = ?", (kid,)).fetchone()
+    row = db.execute("SELECT unit_id, public_key FROM leaders WHERE key_id = ?", (kid,)).fetchone()
+    if clash or (row is not None and (row[0] != unit_id or bytes(row[1]) != key.to_bytes())):
+        raise DuplicateEntry("this leader key is already registered to another unit or role")
+    if row is None:
+        db.execute(f"INSERT INTO leaders({_COLS}, unit_id) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
+                   (kid, normalize_name(name), key.to_bytes(), certificate, to_text(now()), source, unit_id))
+
+
+def revoke_leader(d: Directory, key: sm2.PublicKey, at: datetime, reason: str) -> None:
+    """Revoke a leader key from ``at`` on; an earlier revocation is never moved later."""
+    db = _ensure(d)
+    with d._write():
+        _revoke(db, key.key_id(), at, reason)
+
+
+def _revoke(db: sqlite3.Connection, kid: bytes, at: datetime, reason: str) -> None:
+    row = db.execute("SELECT revoked_at FROM leaders WHERE key_id = ?", (kid,)).fetchone()
+    if row is None:
+        raise KeyNotFound("no such leader key")
+    if row[0] is None or from_text(row[0]) > utc(at):
+        db.execute("UPDATE leaders SET revoked_at = ?, revocation_reason = ? WHERE key_id = ?",
+                   (to_text(at), str(reason)[:500], kid))
+
+
+def check_leader(d: Directory, unit: str, key: sm2.PublicKey, at: datetime) -> DirectoryLeader:
+    """The leader of ``unit`` whose signing key is ``key``, valid at ``at``.
+
+    ``UntrustedSender`` when ``key`` is not a leader key of that unit (another
+    unit's leader, or nobody's); ``RevokedKey`` when it was revoked at or before ``at``."""
+    when = utc(at)
+    for x in leaders_of(d, unit):
+        if x.public_key == key:
+            u = d.get(unit)
+            if u.revoked_at is not None and u.revoked_at <= when:
+                raise RevokedKey(f"unit {u.name} was revoked", unit=u.name, reason=str(u.revocation_reason))
+            if x.revoked_at is not None and x.revoked_at <= when:
+                reason = f"{to_text(x.revoked_at)}: {x.revocation_reason}"
+                raise RevokedKey(f"the key of leader {x.name} of {u.name} was revoked on {reason}",
+                                 unit=u.name, reason=reason, leader=x.name)
+            return x
+    raise UntrustedSender(f"the approving key is not a leader key of {normalize_name(unit)}")
+
+
+# -- cards ------------------------------------------------------------------------------------
+
+def _last_issued(db: sqlite3.Connection, unit_id: int) -> datetime | None:
+    row = db.execute("SELECT issued FROM cards WHERE unit_id = ?", (unit_id,)).fetchone()
+    return None if row is None else from_text(row[0])
+
+
+def card_changes(d: Directory, card: UnitCard | bytes) -> CardChanges:
+    """What importing ``card`` would change (verifies it first if given as bytes).
+
+    A known unit's card must be signed by that unit's current signing key
+    (``DuplicateEntry`` otherwise: someone else claims the name) and be newer
+    than the last card applied (``RollbackRefused`` otherwise)."""
+    if not isinstance(card, UnitCard):
+        card = parse_card(card)
+    db = _ensure(d)
+    try:
+        unit = d.get(card.unit)
+    except KeyNotFound:
+        return CardChanges(card.unit, True, card.encryption_key, card.leaders, (), card.issued)
+    return _changes_of_known(db, d, unit, card)
+
+
+def _changes_of_known(db: sqlite3.Connection, d: Directory, unit: Unit, card: UnitCard) -> CardChanges:
+    signing = unit.of_role("sign")
+    if not signing or signing[-1].public_key != card.signing_key:
+        raise DuplicateEntry(f"a unit named {unit.name} is already in the directory with another signing key; "
+                             "a card can update a unit only when signed by the unit's own signing key")
+    last = _last_issued(db, _unit_id(db, unit.name))
+    if last is not None and card.issued < last:
+        raise RollbackRefused(f"this card of {unit.name} ({to_text(card.issued)}) is older than the one "
+                              f"applied ({to_text(last)})")
+    enc = unit.of_role("enc")
+    new_enc = None if enc and enc[-1].public_key == card.encryption_key else card.encryption_key
+    known = {x.public_key: x for x in leaders_of(d, unit.name) if x.revoked_at is None}
+    added = tuple(ld for ld in card.leaders if ld.key not in known)
+    on_card = {ld.key for ld in card.leaders}
+    removed = tuple(x.name for k, x in known.items() if k not in on_card and x.source == "card")
+    unchanged = not (new_enc or added or removed)
+    if unchanged and (last is None or card.issued == last):
+        raise DuplicateEntry(f"a unit named {unit.name} is already in the directory with this card")
+    return CardChanges(unit.name, False, new_enc, added, removed, card.issued, unchanged=unchanged)
+
+
+def apply_card(d: Directory, data: bytes, *, source: str = "card") -> CardChanges:
+    """Verify ``data`` and add its unit, or update the known unit it names (see module doc)."""
+    card = parse_card(data)
+    changes = card_changes(d, card)
+    db = _ensure(d)
+    if changes.new_unit:
+        d.add_unit(card.unit, card.signing_key, card.encryption_key, source=source)
+    with d._write():
+        unit_id = _unit_id(db, card.unit)
+        if not changes.new_unit and changes.new_encryption_key is not None:
+            d._insert_key(db, unit_id, card.unit, "enc", card.encryption_key, None, None, None, source)
+        for ld in changes.leaders_added:
+            _insert(db, unit_id, ld.name, ld.key, "card", None)
+        for x in leaders_of(d, card.unit):
+            if x.revoked_at is None and x.name in changes.leaders_removed and x.source == "card" \
+                    and x.public_key not in {ld.key for ld in card.leaders}:
+                # package times are whole seconds: revoke from the card's second, so a package
+                # sealed in that second after the card counts as after the revocation (fail safe)
+                _revoke(db, x.key_id, card.issued.replace(microsecond=0), "no longer on the unit's card")
+        db.execute("INSERT OR REPLACE INTO cards(unit_id, issued) VALUES (?, ?)", (unit_id, to_text(card.issued)))
+    return changes

@@ -1,0 +1,35 @@
+"""This unit's card with its leaders, and importing other units' cards (new or updated).
+
+``export_card`` signs the card with the unit's signing key and names every
+active leader (签发人) with the public key of their personal signing key.
+After ``keys leader add/remove`` the card is re-exported and sent again; a
+unit that imports the newer card sees what changed (``preview_card``) and
+then applies it (``import_card``): new leaders added, removed ones revoked
+from the new card's date.
+"""
+
+from __future__ import annotations
+
+from smseal.keystore import unit_leaders
+from smseal.keystore.cards import CardLeader, make_card
+from smseal.keystore.unit_leaders import CardChanges
+
+from .workspace import Office
+
+
+def export_card(office: Office) -> bytes:
+    """The unit's signed card (unit keys and active leaders)."""
+    ident = office.keystore.get(office.unit)
+    leaders = [CardLeader(x.name, x.public_key) for x in office.leaders.list()]
+    return make_card(ident.name, office.keystore.signer(ident.name), ident.current("enc").public_key,
+                     leaders=leaders)
+
+
+def preview_card(office: Office, data: bytes) -> CardChanges:
+    """What importing ``data`` would change (verified first; nothing is written)."""
+    return unit_leaders.card_changes(office.directory, data)
+
+
+def import_card(office: Office, data: bytes) -> CardChanges:
+    """Add the unit of ``data`` or update the known unit it names; return what changed."""
+    return unit_leaders.apply_card(office.directory, data)

@@ -1,1 +1,0 @@
-"""Hostile-package testkit: deterministic keys, a package crafter, and generated vectors."""
