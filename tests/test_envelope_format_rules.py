@@ -129,7 +129,8 @@ def _meta_package(**fields) -> bytes:
     """A package signed by a trusted sender whose metadata carries ``fields`` verbatim."""
     obj = {"title": None, "doc_number": None, "label": None, "copy_number": None,
            "issuing_unit": None, "signer_name": None, "attachments_note": None,
-           "date_written": None, "due": None, "remarks": None, "files": [["a.txt", 1]]}
+           "date_written": None, "due": None, "remarks": None, "files": [["a.txt", 1]],
+           "doc_type": None, "reply_by": None, "reply_to": None, "approval": None}
     obj.update(fields)
     body = pack(obj)
     return build(draft(files=(("a.txt", b"x"),), meta_bytes=struct.pack(">I", len(body)) + body))
@@ -194,7 +195,8 @@ def test_invisible_and_unassigned_characters_refused_in_file_names(tmp_path, nam
         Package((name, b"x"))
     meta = {"title": None, "doc_number": None, "label": None, "copy_number": None,
             "issuing_unit": None, "signer_name": None, "attachments_note": None,
-            "date_written": None, "due": None, "remarks": None, "files": [[name, 1]]}
+            "date_written": None, "due": None, "remarks": None, "files": [[name, 1]],
+            "doc_type": None, "reply_by": None, "reply_to": None, "approval": None}
     body = pack(meta)
     pkg = build(draft(files=((name, b"x"),), meta_bytes=struct.pack(">I", len(body)) + body))
     with pytest.raises(MalformedPackage, match="file name"):
