@@ -1,0 +1,1 @@
+"""Hostile-package testkit: deterministic keys, a package crafter, and generated vectors."""
