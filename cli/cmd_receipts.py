@@ -62,13 +62,7 @@ def run_import(args, console) -> int:
                 out = import_receipt(app, data)
                 results.append(out.to_dict())
                 if not args.json:
-                    if not out.new:
-                        msg = _("{unit} had already answered for package {pid}; nothing changed.")
-                    elif out.status == "rejected":
-                        msg = _("{unit} REFUSED package {pid} (拒收) on {time}.")
-                    else:
-                        msg = _("{unit} signed for package {pid} on {time}.")
-                    console.print(msg.format(unit=out.unit, pid=out.package_id, time=out.time))
+                    console.print(out.sentence())
         if args.json:
             console.json(results)
         return 0

@@ -15,6 +15,7 @@ MODULES = [
     "cmd_authority",
     "cmd_quickstart",
     "cmd_selftest",
+    "cmd_ui",
 ]
 
 

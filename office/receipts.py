@@ -16,6 +16,7 @@ from .i18n import _
 class NotSentHere(UsageError):
     """A receipt (or 拒收) for a package this home never sent: it was imported at the wrong unit."""
 
+
 CLOCK_SKEW = timedelta(minutes=10)  # office clocks differ a little; more is suspicious
 
 
@@ -28,6 +29,16 @@ class ReceiptOutcome:
     status: str          # received | rejected
     time: datetime
     new: bool
+
+    def sentence(self) -> str:
+        """What happened, in one translated line (as the command prints it)."""
+        if not self.new:
+            msg = _("{unit} had already answered for package {pid}; nothing changed.")
+        elif self.status == "rejected":
+            msg = _("{unit} REFUSED package {pid} (拒收) on {time}.")
+        else:
+            msg = _("{unit} signed for package {pid} on {time}.")
+        return msg.format(unit=self.unit, pid=self.package_id, time=self.time)
 
     def to_dict(self) -> dict[str, object]:
         return {"package_id": self.package_id, "unit": self.unit, "status": self.status,

@@ -18,6 +18,7 @@ from smseal.office.messages import ERRORS
 SOURCES = [Path(m.__file__).parent for m in (cli, office, ui)]
 PO = Path(office.__file__).parent / "locale" / "zh_CN" / "LC_MESSAGES" / "smseal.po"
 MO = PO.with_suffix(".mo")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _po_entries() -> dict[str, str]:
@@ -48,6 +49,14 @@ def _source_strings() -> set[str]:
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
                     and node.args and isinstance(node.args[0], ast.Constant)):
                 found.add(node.args[0].value)
+    # the page's templates translate with _("...") too (scripts/i18n_templates.py extracts them)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("i18n_templates", ROOT / "scripts" / "i18n_templates.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    found.update(mod.strings(Path(ui.__file__).parent / "templates"))
     return found
 
 
