@@ -18,10 +18,12 @@ from .results import (OpenResult, PackageInfo, ReceiptInfo, RecipientInfo, SealR
 from .seal import seal
 from .spool import OpenedFile, open_stream
 from .workflow import DOC_TYPES, Approval, ApprovalError, ReplyTo
+from .types import Keys, ReceiptStatus, Role, Src, Trusted, Urgency
 
 __all__ = ["Package", "seal", "open_package", "open_stream", "OpenedFile", "inspect", "make_receipt", "verify_receipt",
            "verify_package", "VerifyResult",
            "Receipt", "Signer", "Decrypter", "TrustStore", "KeyList", "Metadata", "FileEntry",
            "OpenResult", "SealResult", "PackageInfo", "ReceiptInfo", "RecipientInfo",
            "STATUSES", "URGENCIES", "CHUNK_SIZE", "VERSION",
-           "DOC_TYPES", "Approval", "ApprovalError", "ReplyTo"]
+           "DOC_TYPES", "Approval", "ApprovalError", "ReplyTo",
+           "Src", "Trusted", "Keys", "Urgency", "Role", "ReceiptStatus"]

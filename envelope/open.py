@@ -14,6 +14,7 @@ Security properties of ``open_package``:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shutil
 import struct
@@ -33,6 +34,8 @@ from .placing import place, refuse_existing
 from .protocols import Decrypter, Trusted, as_trust_store, check_sender
 from .results import OpenResult, PackageInfo, RecipientInfo, VerifyResult
 from .source import Src, open_source
+
+_log = logging.getLogger("smseal.envelope")   # ids and counts only, never names or titles
 
 Keys = Union[Decrypter, Sequence[Decrypter]]
 # Called with the authenticated result (``files`` = where they will be placed, nothing placed
@@ -99,6 +102,8 @@ def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike,
             raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    _log.info("opened package %s from %s as %s", header.package_id.hex(), sender_key.key_id().hex(),
+              stanza.role)
     return dataclasses.replace(result, files=tuple(files))
 
 
@@ -317,6 +322,7 @@ def verify_package(src: Src, *, trusted: Trusted) -> VerifyResult:
     prelude, header, payload_digest, signature = _read_all(src)
     unit = check_sender(as_trust_store(trusted), header.sender_key, header.sealed_datetime)
     verify_signature(header.sender_key, prelude, payload_digest, signature)
+    _log.info("verified package %s from %s", header.package_id.hex(), header.sender_key.key_id().hex())
     return VerifyResult(package_id=header.package_id,
                         package_digest=p.package_digest(prelude, payload_digest, signature),
                         sealed_at=header.sealed_datetime, urgency=header.urgency, sender=unit,

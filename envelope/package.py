@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO, Callable, Union
+from typing import BinaryIO, Callable, Sequence, Union
 
 from shangmi.errors import InvalidArgument, WrongArgumentType
 
@@ -19,7 +19,11 @@ from .metadata import MAX_FILES, MAX_FIELD_BYTES, FileEntry, Metadata, check_lab
 from .paths import check_names
 from .workflow import Approval, ReplyTo, check_doc_type
 
-FileSpec = Union[str, os.PathLike, tuple[str, Union[bytes, BinaryIO]]]
+#: A file to seal: a path (``str`` or ``os.PathLike``), ``(name, bytes | binary stream)``, or
+#: ``(name, binary stream, size)`` for a stream that cannot seek (a pipe, an upload) whose
+#: length the caller knows: it is then read once, while sealing, instead of being spooled.
+FileSpec = Union[str, "os.PathLike[str]", tuple[str, Union[bytes, bytearray, memoryview, BinaryIO]],
+                 tuple[str, BinaryIO, int]]
 
 
 @dataclass
@@ -31,11 +35,13 @@ class _Input:
 
 def _input(spec: FileSpec, spool: list) -> _Input:
     if isinstance(spec, tuple):
-        if len(spec) != 2 or not isinstance(spec[0], str):
-            raise WrongArgumentType("a file is a path or a (name, bytes | binary stream) pair",
-                                    code="bad-file-spec")
-        name, content = spec
-        name = unicodedata.normalize("NFC", name)
+        if len(spec) not in (2, 3) or not isinstance(spec[0], str):
+            raise WrongArgumentType("a file is a path, a (name, bytes | binary stream) pair or a "
+                                    "(name, binary stream, size) triple", code="bad-file-spec")
+        name = unicodedata.normalize("NFC", spec[0])
+        content = spec[1]
+        if len(spec) == 3:
+            return _sized_stream_input(name, content, spec[2])  # type: ignore[misc]
         if isinstance(content, (bytes, bytearray, memoryview)):
             data = bytes(content)
             return _Input(name, len(data), lambda: io.BytesIO(data))
@@ -70,6 +76,24 @@ def _stream_input(name: str, stream: BinaryIO, spool: list) -> _Input:
         return _Input(name, size, reopen_tmp)
 
 
+def _sized_stream_input(name: str, stream: BinaryIO, size: object) -> _Input:
+    """A stream whose length the caller states: read once while sealing, never spooled."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise InvalidArgument("the size of a (name, stream, size) file is a whole number of bytes",
+                              code="bad-file-spec")
+    if not hasattr(stream, "read"):
+        raise WrongArgumentType("a (name, stream, size) file needs a binary stream", code="bad-file-spec")
+    used = [False]
+
+    def once() -> BinaryIO:
+        if used[0]:
+            raise InvalidArgument("a stream given with its size is read once: this package was already "
+                                  "sealed", code="stream-consumed")
+        used[0] = True
+        return _Borrowed(stream)       # type: ignore[return-value]
+    return _Input(name, size, once)
+
+
 class _Borrowed:
     """A stream the caller owns: sealing reads it but does not close it."""
 
@@ -86,7 +110,12 @@ class _Borrowed:
 class Package:
     """A document package to seal.
 
-    ``main`` and each attachment are a path or ``(name, bytes | binary stream)``.
+    ``main`` and each attachment (any sequence of them) are a ``FileSpec``: a path (a ``str``
+    is always a path), ``(name, bytes | binary stream)`` or ``(name, binary stream, size)``.
+    A seekable stream is read from where it stands when sealing (so it can be sealed again);
+    a stream that cannot seek is copied at once into an anonymous 0600 temporary file (the
+    spool lives as long as the ``Package``), unless its ``size`` is given, in which case it
+    is read once, while sealing, and must hold exactly ``size`` bytes.
     Names are the final path component, normalized to NFC; unsafe names and
     collisions raise ``InvalidArgument`` (a ``ValueError``), and so do texts with control,
     invisible or bidi characters (an empty text is left out).  A label marking a state secret (绝密,
@@ -99,7 +128,7 @@ class Package:
     ``approval`` a leader's 签发 over this very metadata and these files.
     """
 
-    def __init__(self, main: FileSpec, attachments: list[FileSpec] | tuple = (), *,
+    def __init__(self, main: FileSpec, attachments: Sequence[FileSpec] = (), *,
                  title: str | None = None, doc_number: str | None = None,
                  label: str | None = None, urgency: str = "normal", due: date | None = None,
                  remarks: str | None = None, sender_unit: str | None = None,
@@ -107,6 +136,9 @@ class Package:
                  attachments_note: str | None = None, date_written: date | None = None,
                  doc_type: str | None = None, reply_by: date | None = None,
                  reply_to: ReplyTo | None = None, approval: Approval | None = None) -> None:
+        if isinstance(attachments, (str, bytes, os.PathLike)) or not isinstance(attachments, Sequence):
+            raise WrongArgumentType("attachments is a sequence of files (a list or tuple)",
+                                    code="bad-file-spec")
         check_label(label)
         check_doc_type(doc_type, InvalidArgument)
         if reply_to is not None and not isinstance(reply_to, ReplyTo):

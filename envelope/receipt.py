@@ -28,11 +28,12 @@ from .format import KEY_ID_SIZE, MAX_TIME, PUBLIC_KEY_SIZE, SIGNATURE_SIZE
 from .open import scan
 from .protocols import Signer, Trusted, as_trust_store, check_sender
 from .results import OpenResult, ReceiptInfo, SealResult
-from .source import Src
+from .source import Src, read_small
 
 RECEIPT_MAGIC = b"SMSRCPT\x01"
 STATUSES = ("received", "rejected")        # 已签收 / 拒收
 MAX_RECEIPT_BODY = 1024
+MAX_RECEIPT_FILE = 64 * 1024        # a receipt read from a file or stream, armored or not
 _SCHEMA = (("package_id", bytes), ("package_digest", bytes), ("recipient_key_id", bytes),
            ("signer", bytes), ("time", int), ("status", str))
 
@@ -117,10 +118,13 @@ def make_receipt(res: OpenResult, *, signer: Signer, status: str = "received",
 Package = Union[Src, OpenResult, SealResult]
 
 
-def verify_receipt(receipt: Union[Receipt, bytes, str], *, package: Package,
+def verify_receipt(receipt: Union[Receipt, Src], *, package: Package,
                    trusted: Trusted) -> ReceiptInfo:
     """Check a receipt against the package it claims to acknowledge.
 
+    ``receipt`` is a ``Receipt`` or, under the one ``Src`` rule, a path (``str`` or
+    ``os.PathLike``), its bytes (binary or armored) or a binary stream; armored text held in
+    a ``str`` is passed as ``text.encode()``.
     ``package`` is the sealed package (path/bytes/stream) or the
     ``SealResult``/``OpenResult`` recorded for it.  Raises
     ``MalformedPackage`` (bad encoding), ``VerificationError`` (another
@@ -128,9 +132,8 @@ def verify_receipt(receipt: Union[Receipt, bytes, str], *, package: Package,
     ``InvalidSignature``, or what the trust store raises for the signer.
     The caller should also check that ``signer_unit`` is the unit addressed.
     """
-    if isinstance(receipt, str):
-        receipt = receipt.encode("ascii", "replace")
-    r = receipt if isinstance(receipt, Receipt) else Receipt.from_bytes(receipt)
+    r = receipt if isinstance(receipt, Receipt) else Receipt.from_bytes(
+        read_small(receipt, MAX_RECEIPT_FILE, "the receipt"))
     pid, digest, key_ids = _package_facts(package)
     if not (hmac.compare_digest(r.package_id, pid) and hmac.compare_digest(r.package_digest, digest)):
         raise VerificationError("the receipt is for another package (id or digest differ)")

@@ -3,29 +3,63 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, Mapping, TypeVar
 from datetime import datetime
 
 from shangmi import sm2
+from shangmi.errors import MalformedInput
 
 from .metadata import Metadata
 
 
 @dataclass(frozen=True)
 class RecipientInfo:
+    """One recipient stanza of a package, as the clear header names it."""
+
     role: str          # "to" (主送) or "cc" (抄送)
     key_id: bytes      # first 16 bytes of the SM3 fingerprint of the encryption key
 
 
 @dataclass(frozen=True)
 class SealResult:
-    """What the sender's ledger records.  ``package_digest`` is what receipts sign."""
+    """What the sender's ledger records.  ``package_digest`` is what receipts sign.
+
+    ``to_dict()`` / ``from_dict()`` give a JSON-ready form (ids in hex, time in ISO 8601)
+    to store and to rebuild it exactly, e.g. to check receipts that arrive days later.
+    """
 
     package_id: bytes
     package_digest: bytes
     sealed_at: datetime
     recipients: tuple[RecipientInfo, ...]
     size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"package_id", "package_digest", "sealed_at", "recipients": [{"role", "key_id"}], "size"}``."""
+        return {"package_id": self.package_id.hex(), "package_digest": self.package_digest.hex(),
+                "sealed_at": self.sealed_at.isoformat(),
+                "recipients": [{"role": r.role, "key_id": r.key_id.hex()} for r in self.recipients],
+                "size": self.size}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SealResult":
+        """The inverse of ``to_dict``; ``MalformedInput`` if ``d`` is not such a record."""
+        try:
+            res = cls(package_id=bytes.fromhex(d["package_id"]),
+                      package_digest=bytes.fromhex(d["package_digest"]),
+                      sealed_at=datetime.fromisoformat(d["sealed_at"]),
+                      recipients=tuple(RecipientInfo(r["role"], bytes.fromhex(r["key_id"]))
+                                       for r in d["recipients"]),
+                      size=d["size"])
+            ok = (len(res.package_id) == 16 and len(res.package_digest) == 32
+                  and res.sealed_at.tzinfo is not None and type(res.size) is int and res.size >= 0
+                  and res.recipients and all(r.role in ("to", "cc") and len(r.key_id) == 16
+                                             for r in res.recipients))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            ok = False
+        if not ok:
+            raise MalformedInput("not a SealResult record (see SealResult.to_dict)")
+        return res
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ re-address, alter or re-use the package in the sender's name.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import tempfile
@@ -29,6 +30,8 @@ from .placing import place, refuse_existing
 from .protocols import Signer
 from .results import RecipientInfo, SealResult
 from .encoding import der_to_raw
+
+_log = logging.getLogger("smseal.envelope")   # ids and counts only, never names or titles
 
 Out = Union[str, os.PathLike, BinaryIO]
 
@@ -77,6 +80,7 @@ def _seal(package: Package, *, sender: Signer, to: sm2.PublicKey, cc: Sequence[s
             sink, header, p.payload_key(file_key, salt), plain.read, plain.total, sender,
             chunk_size=chunk_size)
         plain.finish()
+    _log.info("sealed package %s for %d recipient(s), %d bytes", header.package_id.hex(), len(keys), size)
     return SealResult(header.package_id, p.package_digest(prelude, payload_digest, signature),
                       header.sealed_datetime,
                       tuple(RecipientInfo(s.role, s.key_id) for s in header.recipients), size)

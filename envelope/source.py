@@ -7,10 +7,18 @@ import os
 from contextlib import contextmanager
 from typing import BinaryIO, Iterator, Union
 
+from shangmi.errors import MalformedInput, WrongArgumentType
+
 from . import armor as _armor
 from .format import MAGIC_PREFIX
 
-Src = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+#: Where a package or receipt is read from.  One rule everywhere (``inspect``, ``open_package``,
+#: ``open_stream``, ``verify_package``, ``verify_receipt``): a ``str`` or ``os.PathLike`` is a
+#: path; ``bytes``/``bytearray``/``memoryview`` are the content (binary or armored); anything
+#: else is a binary stream read from where it stands.  Armored text held in a ``str`` must be
+#: encoded first (``text.encode()``): a ``str`` that looks like armor is refused with
+#: ``WrongArgumentType`` (code ``text-as-path``), so the text never ends up in an error message.
+Src = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
 _HEAD = 64
 _WS = b" \t\r\n"
 
@@ -63,7 +71,7 @@ def open_source(src: Src, label: str = _armor.PACKAGE) -> Iterator[tuple[BinaryI
         f: BinaryIO = io.BytesIO(bytes(src))
         owned = False
     elif isinstance(src, (str, os.PathLike)):
-        f = open(src, "rb")
+        f = open(as_path(src), "rb")
         owned = True
     else:
         f, owned = src, False
@@ -85,6 +93,28 @@ def open_source(src: Src, label: str = _armor.PACKAGE) -> Iterator[tuple[BinaryI
     finally:
         if owned:
             f.close()
+
+
+def as_path(src: "str | os.PathLike[str]") -> "str | os.PathLike[str]":
+    """``src`` as a path; refuse a ``str`` that is armored text rather than a file name."""
+    if isinstance(src, str) and ("\n" in src or src.lstrip().startswith("-----BEGIN")):
+        raise WrongArgumentType("a str is a path: pass armored text as bytes (text.encode())",
+                                code="text-as-path")
+    return src
+
+
+def read_small(src: Src, limit: int, what: str) -> bytes:
+    """The whole of a small input (a receipt, a notice) under the ``Src`` rule, at most ``limit`` bytes."""
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        data = bytes(src)
+    elif isinstance(src, (str, os.PathLike)):
+        with open(as_path(src), "rb") as f:
+            data = f.read(limit + 1)
+    else:
+        data = src.read(limit + 1)
+    if len(data) > limit:
+        raise MalformedInput(f"{what} is larger than {limit} bytes")
+    return data
 
 
 def _remaining(f: BinaryIO) -> int | None:

@@ -19,24 +19,28 @@ Security properties, the same as ``open_package``'s:
 from __future__ import annotations
 
 import io
+import logging
 import os
 import struct
 import tempfile
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, Optional
 
+from shangmi import sm3
 from shangmi.errors import InvalidArgument, MalformedPackage, SizeLimitExceeded
 
 from . import primitives as p
 from . import stream
 from .format import CHUNK_SIZE, SIGNATURE_SIZE, TAG_SIZE, Header, read_prelude
 from .metadata import MAX_METADATA_SIZE, Metadata, check_label
-from .open import Keys, _recipients, _unwrap, verify_signature
+from .open import Accept, Keys, _recipients, _unwrap, verify_signature
 from .protocols import Decrypter, Trusted, as_trust_store, check_sender
 from .results import OpenResult
 from .source import Src, open_source
+
+_log = logging.getLogger("smseal.envelope")   # ids and counts only, never names or titles
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,13 +188,22 @@ def _read_prelude(f: BinaryIO, size: int | None, max_bytes: int | None) -> tuple
     return prelude, header
 
 
+def _sm3(f: OpenedFile) -> bytes:
+    h = sm3.SM3()
+    with f.open() as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            h.update(block)
+    return h.digest()
+
+
 def _decrypters(key: Keys) -> list[Decrypter]:
     return list(key) if isinstance(key, (list, tuple)) else [key]  # type: ignore[list-item]
 
 
 @contextmanager
 def open_stream(src: Src, *, key: Keys, trusted: Trusted, max_bytes: int | None = None,
-                spool_dir: str | os.PathLike[str] | None = None) -> Iterator[OpenResult[OpenedFile]]:
+                spool_dir: str | os.PathLike[str] | None = None,
+                accept: Optional[Accept] = None) -> Iterator[OpenResult[OpenedFile]]:
     """Open ``src`` like ``open_package``, but yield readers instead of writing an output folder.
 
     A context manager yielding an ``OpenResult`` whose ``files`` are ``OpenedFile`` readers
@@ -201,6 +214,10 @@ def open_stream(src: Src, *, key: Keys, trusted: Trusted, max_bytes: int | None 
     bytes (``SizeLimitExceeded``), before decrypting them.  Raises what ``open_package``
     raises, except ``OutputExists``.  Costs: one pass over ``src``, the files' size in
     temporary disk space, memory bounded by the STREAM batches (a few MiB).
+
+    ``accept`` works as in ``open_package``: called with the authenticated result
+    (``file_digests`` filled when the metadata carries an approval) before anything is
+    yielded; whatever it raises refuses the package.
     """
     if max_bytes is not None and (not isinstance(max_bytes, int) or max_bytes < 0):
         raise InvalidArgument("max_bytes is a whole number of bytes, or None", code="bad-max-bytes")
@@ -221,16 +238,22 @@ def open_stream(src: Src, *, key: Keys, trusted: Trusted, max_bytes: int | None 
         except BaseException:
             spool.close()
             raise
+    _log.info("opened package %s from %s as %s into a spool", header.package_id.hex(),
+              header.sender_key.key_id().hex(), stanza.role)
     try:
         files, offset = [], 0
         for entry in meta.files:
             files.append(OpenedFile(entry.name, entry.size, spool, offset))
             offset += entry.size
-        yield OpenResult(
+        result = OpenResult(
             package_id=header.package_id,
             package_digest=p.package_digest(prelude, payload_digest, signature),
             sealed_at=header.sealed_datetime, urgency=header.urgency, sender=unit,
             sender_key=header.sender_key, recipient_key_id=stanza.key_id, role=stanza.role,
-            recipients=_recipients(header), metadata=meta, files=tuple(files))
+            recipients=_recipients(header), metadata=meta, files=tuple(files),
+            file_digests=tuple(_sm3(f) for f in files) if meta.approval is not None else ())
+        if accept is not None:
+            accept(result)
+        yield result
     finally:
         spool.close()

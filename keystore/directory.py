@@ -117,8 +117,10 @@ class Directory:
 
     def __init__(self, home: str | Path | None = None, *, path: str | Path | None = None,
                  timeout: float = 30.0) -> None:
+        self._home: Path | None = None
         if path is None:
-            path = ensure_private_dir(smseal_home(home)) / "directory.sqlite"
+            self._home = ensure_private_dir(smseal_home(home))
+            path = self._home / "directory.sqlite"
         self.path = Path(path)
         self._timeout = timeout
         self._local = threading.local()
@@ -165,7 +167,7 @@ class Directory:
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as the path: the other process opens its own connections to the same file."""
-        return (_reopen, (str(self.path), self._timeout))
+        return (_reopen, (None if self._home is None else str(self._home), str(self.path), self._timeout))
 
     def __enter__(self) -> "Directory":
         return self
@@ -327,6 +329,9 @@ class Directory:
         try:
             k = self.find(key.key_id())
         except KeyNotFound:
+            own = self._own_signer(key)
+            if own is not None:
+                return own
             raise UntrustedSender("the sender's signing key is not in the directory",
                                   key_id=key.key_id().hex()) from None
         if k.public_key != key:
@@ -338,6 +343,22 @@ class Directory:
         unit = self.get(k.unit)
         self._check_valid(unit, k, at)
         return unit.name
+
+    def _own_signer(self, key: sm2.PublicKey) -> str | None:
+        """The name of this home's own identity whose signing key (any generation) is ``key``.
+
+        A unit trusts its own keys for its own copies (``verify_package`` of what it sent)
+        without listing itself in its directory.  Only for a ``Directory`` opened from a home;
+        an own key that *is* in the directory (e.g. from a bundle) follows the directory's
+        rules instead, revocations included."""
+        if self._home is None:
+            return None
+        from .identities import Keystore      # lazily: the keystore loads the PKCS#11 layer
+
+        for ident in Keystore(self._home).list():
+            if any(k.public_key == key for k in ident.of_role("sign")):
+                return ident.name
+        return None
 
     def current_key(self, name: str, role: Role, at: datetime | None = None) -> DirectoryKey:
         """The newest ``role`` key of ``name``, refused when revoked or expired at ``at`` (now)."""
@@ -370,5 +391,7 @@ class Directory:
             raise ExpiredCertificate(f"the key of {unit.name} {reason}", unit=unit.name, reason=reason)
 
 
-def _reopen(path: str, timeout: float) -> Directory:
-    return Directory(path=path, timeout=timeout)
+def _reopen(home: str | None, path: str, timeout: float) -> Directory:
+    d = Directory(path=path, timeout=timeout)
+    d._home = None if home is None else Path(home)
+    return d

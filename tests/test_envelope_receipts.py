@@ -24,13 +24,16 @@ def opened(tmp_path):
     return buf.getvalue(), sr, res
 
 
-def test_receipt_verifies_against_package_and_records(opened):
+def test_receipt_verifies_against_package_and_records(opened, tmp_path):
     pkg, sr, res = opened
     assert sr.package_digest == res.package_digest
     r = make_receipt(res, signer=TO_SIGNER)
-    for form in (r, r.to_bytes(), r.armor(), r.armor().decode()):
+    (tmp_path / "r.asc").write_bytes(r.armor())
+    forms = (lambda: r, r.to_bytes, r.armor, lambda: r.armor().decode().encode(),
+             lambda: str(tmp_path / "r.asc"), lambda: tmp_path / "r.asc", lambda: io.BytesIO(r.to_bytes()))
+    for form in forms:
         for package in (pkg, sr, res):
-            info = verify_receipt(form, package=package, trusted=[TO_SIGNER.public_key()])
+            info = verify_receipt(form(), package=package, trusted=[TO_SIGNER.public_key()])
             assert info.package_id == sr.package_id and info.recipient_key_id == TO.public_key().key_id()
             assert info.status == "received"
     assert Receipt.from_bytes(r.to_bytes()).to_bytes() == r.to_bytes()

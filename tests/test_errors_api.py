@@ -114,3 +114,29 @@ def test_untrusted_sender_names_the_key_id():
         open_package(buf.getvalue(), key=TO, trusted=[CC.public_key()], out_dir="never")
     assert info.value.code == "untrusted-sender"
     assert info.value.context["key_id"] == SENDER.public_key().key_id().hex()
+
+
+def test_logger_logs_ids_only(tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="smseal")
+    buf = io.BytesIO()
+    sr = seal(Package(("干部任免.pdf", b"x"), title="干部任免通知"), sender=SENDER, to=TO.public_key(), out=buf)
+    open_package(buf.getvalue(), key=TO, trusted=TRUSTED, out_dir=tmp_path / "收文")
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("smseal"))
+    assert sr.package_id.hex() in text and "sealed" in text and "opened" in text
+    assert "干部任免" not in text and "收文" not in text
+    assert smseal.logger.name == "smseal"
+
+
+def test_seal_result_round_trips_through_a_dict():
+    import json
+
+    buf = io.BytesIO()
+    sr = seal(Package(("a.txt", b"x")), sender=SENDER, to=TO.public_key(), cc=[CC.public_key()], out=buf)
+    d = json.loads(json.dumps(sr.to_dict()))
+    assert type(sr).from_dict(d) == sr and d["size"] == len(buf.getvalue())
+    for broken in ({}, {**d, "package_id": "zz"}, {**d, "sealed_at": "2027-01-01T00:00:00"},
+                   {**d, "recipients": []}, {**d, "size": -1}):
+        with pytest.raises(smseal.MalformedInput):
+            type(sr).from_dict(broken)

@@ -182,3 +182,19 @@ def test_process_pool_with_a_pickled_directory(office, tmp_path):
     assert info.value.code == "untrusted-sender"
     assert info.value.context["key_id"] == outsider.public_key().key_id().hex()
     assert not (tmp_path / "never-created").exists()
+
+
+def test_a_sender_verifies_its_own_copy_with_its_own_directory(tmp_path):
+    """The sending office's directory lists other units, not itself: its own keys still count."""
+    ks = Keystore(tmp_path, passphrase=CountingPassphrase(), kdf_iterations=1000)
+    ks.generate(SENDER)
+    other = sm2.PrivateKey.generate()
+    buf = io.BytesIO()
+    with ks.unlock(SENDER, decryption=False) as ident, Directory(tmp_path) as d:
+        assert d.list() == []
+        sr = seal(Package(("a.txt", b"x")), sender=ident.signer, to=other.public_key(), out=buf)
+        res = verify_package(buf.getvalue(), trusted=d)
+        assert (res.package_id, res.sender) == (sr.package_id, SENDER)
+        assert pickle.loads(pickle.dumps(d)).check_sender(ident.signer.public_key(), res.sealed_at) == SENDER
+    with Directory(path=tmp_path / "directory.sqlite") as bare, pytest.raises(smseal.UntrustedSender):
+        verify_package(buf.getvalue(), trusted=bare)     # no home given: only what the directory lists
