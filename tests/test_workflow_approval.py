@@ -166,3 +166,18 @@ def test_draft_is_private_and_strict(pair):
         zf.writestr("files/9", b"extra")
     with pytest.raises(drafts.MalformedDraft):
         drafts.load_draft(d.path)
+
+
+def test_open_stream_checks_approvals_like_open_package(pair):
+    """A service opening into memory gets the same file digests and the same policy hook."""
+    from smseal.envelope import open_stream
+
+    d = approval.approve_draft(pair.a, _draft(pair))
+    sent = sending.send_draft(pair.a, d)
+    on_disk, _ = pair.open_as_b(sent.path)
+    hook, verdicts = approval.policy_hook(pair.b)
+    with open_stream(sent.path, key=pair.b.keystore.decrypter(pair.b.unit), trusted=pair.b.directory,
+                     accept=hook) as res:
+        assert res.file_digests == on_disk.file_digests and len(res.file_digests) == 2
+        assert verdicts[0].state == "verified" and verdicts[0].leader == "张三"
+        assert [f.read() for f in res.files] == [p.read_bytes() for p in on_disk.files]
