@@ -10,6 +10,7 @@ import io
 import struct
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -274,3 +275,21 @@ def test_make_receipt_refuses_a_time_beyond_the_bound(tmp_path):
     assert Receipt.from_bytes(make_receipt(res, signer=SENDER, when=last).to_bytes()).time == MAX_TIME
     with pytest.raises(ValueError):
         make_receipt(res, signer=SENDER, when=datetime(1969, 12, 31, tzinfo=timezone.utc))
+
+
+def test_cli_refuses_times_after_9999_in_one_line(tmp_path, capsys, monkeypatch):
+    """`smseal inspect` and `receipts import` said "year … is out of range" (exit 2) before."""
+    from smseal.cli.main import main
+    from tests.conformance.vectorfile import Vector
+    vectors = Path(__file__).parent / "conformance" / "vectors"
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(var, raising=False)
+    for name, argv in (("header_time_after_9999", ["inspect"]),
+                       ("receipt_time_after_9999", ["receipts", "import"])):
+        src = tmp_path / name
+        src.write_bytes(Vector.parse((vectors / name).read_bytes()).data)
+        capsys.readouterr()
+        code = main(["--home", str(tmp_path / "home"), *argv, str(src)])
+        err = capsys.readouterr().err
+        assert code == 1 and "9999-12-31T23:59:59Z" in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1
