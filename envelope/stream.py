@@ -39,16 +39,22 @@ _IN_FLIGHT = 2 * WORKERS + 1    # batches queued or running: keeps every core bu
 Job = list[tuple[int, bool, bytes]]   # (chunk counter, last flag, data)
 
 
-def _encrypt_batch(key: bytes, job: Job) -> bytes:
-    out = []
+def _encrypt_pieces(key: bytes, job: Job) -> list[bytes]:
+    """Encrypt a batch of chunks; the result is ciphertext ‖ tag per chunk, as separate pieces
+    (joining them would copy every byte once more)."""
+    out: list[bytes] = []
     for ctr, last, pt in job:
         enc = Cipher(algorithms.SM4(key), modes.GCM(chunk_nonce(ctr, last))).encryptor()
         out += (enc.update(pt), enc.finalize(), enc.tag)
-    return b"".join(out)
+    return out
 
 
-def _decrypt_batch(key: bytes, job: Job) -> bytes:
-    out = []
+def _encrypt_batch(key: bytes, job: Job) -> bytes:
+    return b"".join(_encrypt_pieces(key, job))
+
+
+def _decrypt_pieces(key: bytes, job: Job) -> list[bytes]:
+    out: list[bytes] = []
     for ctr, last, ct in job:
         dec = Cipher(algorithms.SM4(key), modes.GCM(chunk_nonce(ctr, last), ct[-TAG_SIZE:])).decryptor()
         try:
@@ -56,7 +62,7 @@ def _decrypt_batch(key: bytes, job: Job) -> bytes:
         except _CInvalidTag:
             # Wrong order, duplicated, altered, or a missing/misplaced last flag.
             raise InvalidTag(f"payload chunk {ctr} failed authentication") from None
-    return b"".join(out)
+    return out
 
 
 class _Pipeline:
@@ -68,12 +74,17 @@ class _Pipeline:
 
     def submit(self, job: Job) -> None:
         if len(self._queue) >= _IN_FLIGHT:
-            self._sink(self._queue.popleft().result())
+            self._emit(self._queue.popleft().result())
         self._queue.append(self._pool.submit(self._fn, self._key, job))
 
     def drain(self) -> None:
         while self._queue:
-            self._sink(self._queue.popleft().result())
+            self._emit(self._queue.popleft().result())
+
+    def _emit(self, pieces: list[bytes]) -> None:
+        for piece in pieces:
+            if piece:
+                self._sink(piece)
 
     def cancel(self) -> None:
         for f in self._queue:
@@ -99,7 +110,7 @@ def encrypt(key: bytes, read: Callable[[int], bytes], total: int, write: Callabl
         write(ct)
 
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="smseal-seal") as pool:
-        pipe = _Pipeline(pool, _encrypt_batch, key, sink)
+        pipe = _Pipeline(pool, _encrypt_pieces, key, sink)
         try:
             for first in range(0, n_chunks, per_batch):
                 job: Job = []
@@ -117,37 +128,49 @@ class _ChunkReader:
     """Splits ciphertext into chunks, holding back the fixed-size trailer that follows them.
 
     The last chunk is recognised by position (what precedes the trailer at
-    end of input), never by a length field an attacker could edit.
+    end of input), never by a length field an attacker could edit.  Reads
+    are one chunk long, so on a file each chunk is the bytes object the read
+    returned: no copy beyond the read itself.
     """
 
     def __init__(self, src: BinaryIO, ct_chunk: int, trailer_size: int) -> None:
         self._src, self._ct_chunk, self._trailer_size = src, ct_chunk, trailer_size
-        self._buf = bytearray()
+        self._pieces: deque[bytes] = deque()
+        self._have = 0
         self._eof = False
-        self._read_size = max(_BATCH_BYTES, ct_chunk + trailer_size + 1)
+
+    def _fill(self, need: int) -> None:
+        while not self._eof and self._have < need:
+            piece = self._src.read(self._ct_chunk)
+            if not piece:
+                self._eof = True
+            else:
+                self._pieces.append(piece)
+                self._have += len(piece)
+
+    def _take(self, n: int) -> bytes:
+        if self._pieces and len(self._pieces[0]) == n:
+            self._have -= n
+            return self._pieces.popleft()
+        joined = b"".join(self._pieces)       # short reads (pipes, armor): realign
+        self._pieces.clear()
+        if len(joined) > n:
+            self._pieces.append(joined[n:])
+        self._have = len(joined) - n
+        return joined[:n]
 
     def next(self) -> tuple[bytes, bool]:
         """Return (chunk, is_last)."""
         need = self._ct_chunk + self._trailer_size + 1
-        while not self._eof and len(self._buf) < need:
-            piece = self._src.read(self._read_size)
-            if not piece:
-                self._eof = True
-            else:
-                self._buf += piece
-        if len(self._buf) >= need:
-            with memoryview(self._buf) as view:      # one copy, not two
-                chunk = bytes(view[:self._ct_chunk])
-            del self._buf[:self._ct_chunk]
-            return chunk, False
-        if len(self._buf) < self._trailer_size + TAG_SIZE:
+        self._fill(need)
+        if self._have >= need:
+            return self._take(self._ct_chunk), False
+        if self._have < self._trailer_size + TAG_SIZE:
             raise MalformedPackage("the package is truncated (payload or signature missing)")
-        chunk = bytes(self._buf[:-self._trailer_size])
-        del self._buf[:-self._trailer_size]
-        return chunk, True
+        return self._take(self._have - self._trailer_size), True
 
     def trailer(self) -> bytes:
-        return bytes(self._buf)
+        return b"".join(self._pieces)
 
 
 def decrypt(key: bytes, src: BinaryIO, write: Callable[[bytes], None], *, trailer_size: int,
@@ -164,7 +187,7 @@ def decrypt(key: bytes, src: BinaryIO, write: Callable[[bytes], None], *, traile
     per_batch = _batch_chunks(chunk_size)
     digest = sm3.SM3()
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="smseal-open") as pool:
-        pipe = _Pipeline(pool, _decrypt_batch, key, write)
+        pipe = _Pipeline(pool, _decrypt_pieces, key, write)
         try:
             ctr, last = 0, False
             while not last:
