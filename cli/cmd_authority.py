@@ -19,7 +19,11 @@ def register(sub) -> None:
     p = sub.add_parser("authority", help=_("for the confidentiality bureau: certificates and the directory"))
     s = p.add_subparsers(dest="authority_command", metavar="ACTION")
     i = s.add_parser("init", help=_("create the authority's key and root certificate"))
-    i.add_argument("--name", required=True, help=_("e.g. 某市保密局"))
+    i.add_argument("--name", help=_("e.g. 某市保密局 (with --import-key: taken from the certificate)"))
+    i.add_argument("--import-key", metavar="KEY.pem",
+                   help=_("adopt an existing CA: its private key (PEM, PKCS#8 or SEC1, encrypted or not)"))
+    i.add_argument("--root", metavar="CA.pem",
+                   help=_("with --import-key: the CA's certificate and, for a sub-CA, its chain up to the root"))
     i.add_argument("--token", metavar="PKCS11_URI", help=_("keep the authority key on a token (needs SM2 signing)"))
     i.add_argument("--profile", help=_("vendor profile of the token"))
     i.add_argument("--validity-days", type=int, default=7300, metavar="DAYS",
@@ -70,7 +74,11 @@ def run_init(args, console) -> int:
 
     with App(args, console) as app:
         home = _authority_home(app)
-        if args.token:
+        if args.import_key or args.root:
+            auth = _adopt(app, args, home)
+        elif not args.name:
+            raise UsageError(_("Give --name for a new authority, or --import-key and --root to adopt a CA."))
+        elif args.token:
             ident = f"{args.name} (authority)"
             app.keystore.generate(ident, signing=args.token, encryption="software", profile=args.profile)
             auth = Authority.init(home, args.name, signer=app.keystore.signer(ident),
@@ -84,6 +92,29 @@ def run_init(args, console) -> int:
         console.print(_("Root key fingerprint (publish it so offices can check it):"))
         console.print("  " + fingerprint_words(auth.root.public_key))
         return 0
+
+
+def _adopt(app: App, args, home: Path):
+    from shangmi import WrongPassphrase
+
+    from smseal.keystore.authority import Authority
+    from smseal.keystore.identities import read_private_key
+
+    if not (args.import_key and args.root):
+        raise UsageError(_("--import-key and --root go together."))
+    if args.token or args.name:
+        raise UsageError(_("An adopted CA keeps its own name and its key file; leave out --name and --token."))
+    data = read_input(args.import_key)
+    try:
+        key = read_private_key(data)
+    except WrongPassphrase:  # encrypted PKCS#8: ask for the passphrase it was written with
+        key = read_private_key(data, _ask_passphrase(app, "UNLOCK"))
+    auth = Authority.adopt(home, key, read_input(args.root), password=_ask_passphrase(app, "NEW"))
+    app.console.print(_("Adopted the CA {name}: smseal now issues, revokes and publishes with its key.")
+                  .format(name=auth.name))
+    if auth.chain:
+        app.console.print(_("It is a sub-CA of {root}; offices may pin either.").format(root=auth.chain[-1].unit_name))
+    return auth
 
 
 def run_issue(args, console) -> int:

@@ -8,6 +8,7 @@ from shangmi import UnsupportedMechanism
 from .context import App, UsageError
 from smseal.office.fsutil import read_input, write_atomic
 from smseal.office.i18n import _
+from smseal.office.ca_import import remember_authorities
 from smseal.office.trust import Trust
 
 
@@ -49,7 +50,8 @@ def run_install(args, console) -> int:
 
     with App(args, console) as app:
         data = read_input(args.certs)
-        certs = parse_unit_certificates(data, pinned_root=Trust(app.home).pinned_root())
+        trust = Trust(app.home)
+        certs = parse_unit_certificates(data, pinned_root=trust.pinned_root())
         ident = app.keystore.get(app.unit)
         mine = {k.public_key for k in ident.keys}
         if certs.signing.public_key not in mine or certs.encryption.public_key not in mine:
@@ -64,6 +66,7 @@ def run_install(args, console) -> int:
         folder.mkdir(mode=0o700, exist_ok=True)
         dest = folder / f"{certs.signing.serial:x}.certs"
         write_atomic(dest, data, overwrite=True)
+        remember_authorities(trust, [c for c in certs.chain if c != certs.root])  # their CRLs verify
         console.print(_("Installed the certificates of {unit} (valid until {until}).").format(
             unit=ident.name, until=certs.signing.not_after.date()))
         return 0

@@ -3,7 +3,9 @@
     home/
       authority.key   the root key, encrypted PKCS#8 (PBES2 + SM4-CBC), 0600 — absent
                       when the key lives on a token (``signer=``)
-      root.pem        the self-signed root certificate offices pin
+      root.pem        the authority's certificate: the self-signed root offices pin, or,
+                      for an adopted sub-CA, its certificate (``adopt``)
+      chain.pem       an adopted sub-CA's issuers up to the root (absent otherwise)
       state.json      issued certificates, revocations, CRL number, bundle version (0600)
       lock            serialises writers (flock)
 
@@ -46,12 +48,13 @@ from shangmi import sm2
 from shangmi.errors import (DuplicateEntry, InvalidArgument, KeyNotFound, KeystoreError, MalformedInput,
                             PolicyError, WrongPassphrase)
 
-from . import bundle, x509
+from . import bundle, chain, x509
 from .atomic import create_atomic, write_atomic
 from .x509 import CRL, Certificate, Name, RevokedEntry, Signer
 
 STATE_FORMAT = "smseal-authority-v1"
 KEY_FILE, ROOT_FILE, STATE_FILE, LOCK_FILE = "authority.key", "root.pem", "state.json", "lock"
+CHAIN_FILE = "chain.pem"
 ROOT_VALIDITY_DAYS = 20 * 365
 UNIT_VALIDITY_DAYS = 2 * 365
 CRL_VALIDITY_DAYS = 30
@@ -127,6 +130,57 @@ class Authority:
         return cls(home, root, active)
 
     @classmethod
+    def adopt(cls, home: str | Path, key: sm2.PrivateKey, certificates: bytes | str, *,
+              password: bytes, iterations: int | None = None,
+              now: datetime | None = None) -> "Authority":
+        """Take over an existing CA (made by OpenSSL, GmSSL, ...) in the new folder ``home``.
+
+        ``certificates`` holds the CA's certificate for ``key`` and, for a
+        sub-CA, its issuers up to the root, in any order.  The authority's
+        name is its certificate's subject.  The key is stored again,
+        encrypted under ``password`` in smseal's format.  The chain must
+        verify (``keystore.chain``) and the CA certificate be valid ``now``.
+        Serials the old CA issued are unknown here; new ones are 127 random
+        bits, so they do not collide in practice.
+        """
+        home = Path(home)
+        if not password:
+            raise ValueError("the authority key needs a non-empty passphrase")
+        certs = chain.read_certificates(certificates)
+        own = [c for c in certs if c.public_key == key.public_key()]
+        if not own:
+            raise KeystoreError("none of the certificates given is for this key")
+        mine = chain.check_anchor(own[0])
+        path = chain.order_chain(mine, certs)[1:]
+        at = now or x509.utcnow()
+        if path:
+            top = path[-1]
+            if top.issuer == top.subject:
+                chain.check_anchor(top)
+            chain.build_chain(mine, top, path, at)
+        if not mine.valid_at(at):
+            raise PolicyError(f"the authority certificate of {mine.unit_name} is not valid now")
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if (home / STATE_FILE).exists() or (home / KEY_FILE).exists():
+            raise DuplicateEntry(f"an authority already exists in {home}")
+        with _locked(home):
+            create_atomic(home / KEY_FILE, key.to_pem(password, iterations=iterations))
+            create_atomic(home / ROOT_FILE, mine.to_pem())
+            if path:
+                create_atomic(home / CHAIN_FILE, b"".join(c.to_pem() for c in path))
+            _save(home, {"format": STATE_FORMAT, "key": "file", "adopted": True,
+                         "crl_number": 0, "bundle_version": 0, "issued": []})
+        return cls(home, mine, key)
+
+    @property
+    def chain(self) -> tuple[Certificate, ...]:
+        """An adopted sub-CA's issuers up to the root (empty for a root)."""
+        path = self.home / CHAIN_FILE
+        if not path.exists():
+            return ()
+        return tuple(chain.read_certificates(path.read_bytes()))
+
+    @classmethod
     def open(cls, home: str | Path, *, password: bytes | None = None,
              signer: Signer | None = None) -> "Authority":
         """Open an existing authority with its key file's passphrase or its token signer."""
@@ -192,7 +246,7 @@ class Authority:
     def issue_file(self, request: bytes | str, **kwargs: Any) -> bytes:
         """``issue`` and encode the result as the unit certificates file (PEM)."""
         sign, enc = (Certificate.from_der(d) for d in self.issue(request, **kwargs))
-        return bundle.encode_unit_certificates(sign, enc, self.root)
+        return bundle.encode_unit_certificates(sign, enc, self.root, self.chain)
 
     # --- revocation -------------------------------------------------------------------------
 
@@ -241,7 +295,8 @@ class Authority:
                        if r.revoked is None and r.certificate.valid_at(now)]
             state["bundle_version"] += 1
             version = state["bundle_version"]
-            data = bundle.build_bundle(self._signer, self.root, current, crl,
+            chain_certs = [self.root, *self.chain] if self.chain else []  # adopted sub-CA
+            data = bundle.build_bundle(self._signer, self.root, current + chain_certs, crl,
                                        version=version, issued=now)
             bundle.verify_bundle(data, self.root, installed_version=version - 1)
         return data

@@ -7,7 +7,10 @@
    keys, each self-signed (proof of possession).  ``openssl req -verify
    -vfyopt distid:1234567812345678`` accepts each block.
 2. Unit certificates (``smseal authority issue ... -o unit.certs``): PEM text
-   with three ``CERTIFICATE`` blocks: signing, encryption, authority root.
+   with ``CERTIFICATE`` blocks: signing, encryption, the authority and any
+   CA between it and the root.  Read in any order (``cat`` of an OpenSSL CA's
+   files works); an escrowed encryption key travels beside them as an
+   ``SM2 ENVELOPED KEY`` block (``keystore.escrow``).
 3. Directory bundle (``smseal authority publish -o directory.bundle``): one
    DER value, nothing before or after it::
 
@@ -35,7 +38,12 @@ Security properties of ``verify_bundle`` (the offices' check):
 - No rollback: a version not greater than the installed one is
   ``RollbackRefused`` (checked after the signature, so a forgery is reported
   as a forgery).  A replayed older bundle cannot bring back a revoked key.
-- Every certificate is re-verified against the root, must be a unit
+- The signer is the pinned certificate, or a sub-CA listed in the bundle that
+  chains to it (``keystore.chain``); unit certificates must be issued by the
+  signer, which also signs the CRL.  CA certificates in the bundle serve only
+  to build that chain (the authority lists its whole chain, so that offices
+  pinning the root and offices pinning the sub-CA read the same bundle).
+- Every certificate is re-verified against the signer, must be a unit
   certificate with exactly the signing or the encryption profile
   (``WrongKeyUsage``, naming the unit) and must be valid on the bundle's
   issue date (``ExpiredCertificate``, naming the unit).
@@ -60,6 +68,7 @@ from shangmi.errors import (ExpiredCertificate, InvalidArgument, InvalidSignatur
 from shangmi.sm2 import PublicKey
 
 from . import asn1_types as t
+from . import chain as chain_mod
 from . import x509
 from .suggest import closest
 from .x509 import CRL, Certificate, CertificationRequest, Name, Signer, Usage
@@ -133,11 +142,16 @@ def parse_request(data: bytes | str) -> UnitRequest:
 
 @dataclass(frozen=True)
 class UnitCertificates:
-    """What ``keys install`` receives: verified signing and encryption certificates."""
+    """What ``keys install`` receives: verified signing and encryption certificates.
+
+    ``root`` is the trust anchor the certificates chain to; ``chain`` the CA
+    certificates from their issuer up to it.
+    """
 
     signing: Certificate
     encryption: Certificate
     root: Certificate
+    chain: tuple[Certificate, ...] = ()
 
     @property
     def name(self) -> str:
@@ -145,59 +159,81 @@ class UnitCertificates:
 
 
 def encode_unit_certificates(signing: Certificate, encryption: Certificate,
-                             root: Certificate) -> bytes:
-    return signing.to_pem() + encryption.to_pem() + root.to_pem()
+                             root: Certificate, chain: tuple[Certificate, ...] = ()) -> bytes:
+    """Signing, encryption, the issuing ``root`` and then its own issuers (``chain``)."""
+    cas = [root] + [c for c in chain if not chain_mod.same_authority(c, root)]
+    return b"".join(c.to_pem() for c in (signing, encryption, *cas))
 
 
 def parse_unit_certificates(data: bytes | str, *, pinned_root: Certificate | None = None,
                             now: datetime | None = None) -> UnitCertificates:
-    """Parse and verify a certificates file.
+    """Parse and verify a certificates file (certificates in any order).
 
-    The included root must be a valid self-signed authority, and the pinned
-    root when one is given (``UntrustedSender`` otherwise); both certificates
-    must chain to it, carry the right profiles, name the same unit and be
-    valid ``now``.  Matching the keys against the office's own keys is left
-    to the caller (it holds them).
+    It holds one signing and one encryption unit certificate and CA
+    certificates.  With ``pinned_root`` both must chain to it
+    (``UntrustedSender`` otherwise); without, to the one self-signed root the
+    file holds.  They must carry the right profiles, name the same unit and
+    be valid ``now``, and so must the CAs between.  Matching the keys against
+    the office's own keys is left to the caller (it holds them).
     """
-    blocks = x509.pem_blocks(data, "CERTIFICATE", limit=_TEXT_LIMIT)
-    if len(blocks) != 3:
-        raise MalformedInput(f"a certificates file holds three certificates (signing, "
-                             f"encryption, authority), this one holds {len(blocks)}")
-    sign, enc, root = (Certificate.from_der(b) for b in blocks)
-    root = load_root(root.der)
-    if pinned_root is not None and root != pinned_root:
-        raise UntrustedSender(f"these certificates were issued by {root.unit_name}, not by the "
-                              f"trusted authority {pinned_root.unit_name}",
-                              unit=root.unit_name)
+    certs = chain_mod.read_certificates(data, limit=_TEXT_LIMIT)
+    units = [c for c in certs if not c.is_ca]
+    cas = [c for c in certs if c.is_ca]
+    by_usage: dict[str, list[Certificate]] = {"sign": [], "enc": []}
+    for cert in units:
+        by_usage[_unit_usage(cert)].append(cert)
+    if len(by_usage["sign"]) != 1 or len(by_usage["enc"]) != 1:
+        raise MalformedInput(f"a certificates file holds one signing and one encryption "
+                             f"certificate of the unit (and its authorities); this one holds "
+                             f"{len(by_usage['sign'])} signing and {len(by_usage['enc'])} "
+                             "encryption certificates")
+    sign, enc = by_usage["sign"][0], by_usage["enc"][0]
+    if pinned_root is not None:
+        anchor = pinned_root
+    else:
+        roots = [c for c in cas if c.issuer == c.subject]
+        if len(roots) != 1:
+            raise MalformedInput("the certificates file does not hold exactly one root "
+                                 "certificate, and no authority is pinned")
+        anchor = chain_mod.check_anchor(roots[0])
     at = now or x509.utcnow()
+    path: tuple[Certificate, ...] = ()
     for cert, usage in ((sign, "sign"), (enc, "enc")):
-        _check_unit_cert(cert, root)
+        try:
+            path = chain_mod.build_chain(cert, anchor, cas, at)
+        except UntrustedSender:
+            top = chain_mod.order_chain(cert, cas)[-1]
+            raise UntrustedSender(f"these certificates were issued by {top.issuer.get('CN')}, "
+                                  f"not by the trusted authority {anchor.unit_name} or a CA under it",
+                                  unit=anchor.unit_name) from None
         x509.check_certificate(cert, at, None, usage=usage)
     if sign.subject != enc.subject:
         raise MalformedInput("the signing and the encryption certificate name different units")
-    return UnitCertificates(sign, enc, root)
+    if sign.issuer != enc.issuer:
+        raise MalformedInput("the signing and the encryption certificate have different issuers")
+    return UnitCertificates(sign, enc, anchor, path)
 
 
 def load_root(data: bytes | str) -> Certificate:
-    """Parse an authority certificate to pin (``directory trust``): a valid self-signed root.
+    """Parse an authority certificate to pin (``directory trust``): a root or a sub-CA.
 
-    The caller must still confirm its fingerprint out of band (e.g. by phone).
+    See ``keystore.chain.load_anchor``.  The caller must still confirm its
+    fingerprint out of band (e.g. by phone).
     """
-    root = Certificate.from_pem(data) if not isinstance(data, bytes) or data[:1] != b"\x30" \
-        else Certificate.from_der(data)
-    if root.usage != "root" or root.issuer != root.subject:
-        raise MalformedInput(f"{root.unit_name} is not a self-signed authority certificate")
-    root.verify_signature(root)
-    return root
+    return chain_mod.load_anchor(data)
 
 
-def _check_unit_cert(cert: Certificate, root: Certificate) -> Usage:
-    cert.verify_signature(root)
+def _unit_usage(cert: Certificate) -> Usage:
     usage = cert.usage  # WrongKeyUsage naming the unit for a mixed profile
     if usage == "root":
         raise x509.WrongKeyUsage(f"the certificate of {cert.unit_name} is an authority "
                                  "certificate, not a unit certificate", unit=cert.unit_name)
     return usage
+
+
+def _check_unit_cert(cert: Certificate, root: Certificate) -> Usage:
+    cert.verify_signature(root)
+    return _unit_usage(cert)
 
 
 # --- 3. the directory bundle -----------------------------------------------------------------
@@ -245,6 +281,8 @@ class VerifiedDirectory:
     units: tuple[Unit, ...]
     crl: CRL
     der: bytes
+    #: the CA certificates from ``authority`` up to the pinned one, both included
+    chain: tuple[Certificate, ...] = ()
 
     @property
     def revocations(self) -> tuple[x509.RevokedEntry, ...]:
@@ -319,12 +357,22 @@ def verify_bundle(data: bytes, root: Certificate, *,
         raise InvalidArgument("the pinned certificate is not an authority certificate")
     authority = root.unit_name
     kid = bytes(tbs["authorityKeyId"])
+    issued = _generalized_time(tbs["issued"])
+    # Parsed, not trusted: a sub-CA listed here signs only once it chains to the root.
+    certs = [Certificate.from_der(bytes(item)) for item in tbs["certificates"]]
+    cas = [c for c in certs if c.is_ca]
+    signer, path = root, (root,)
     if kid != root.subject_key_id:
-        raise UntrustedSender(f"this directory bundle was published by another authority "
-                              f"(key id {kid[:8].hex()}), not by the trusted {authority} "
-                              f"(key id {root.subject_key_id[:8].hex()})", unit=authority)
+        named = [c for c in cas if c.subject_key_id == kid]
+        if not named:
+            raise UntrustedSender(f"this directory bundle was published by another authority "
+                                  f"(key id {kid[:8].hex()}), not by the trusted {authority} "
+                                  f"(key id {root.subject_key_id[:8].hex()})", unit=authority)
+        signer = named[0]
+        path = (signer, *chain_mod.build_chain(signer, root, cas, issued))
+        authority = signer.unit_name
     try:
-        root.public_key.verify(x509.signature_bytes(signed["signature"], "directory bundle"),
+        signer.public_key.verify(x509.signature_bytes(signed["signature"], "directory bundle"),
                                t.encode(tbs), x509.SIGNER_ID)
     except InvalidSignature:
         raise InvalidSignature(f"the directory bundle's signature does not verify against "
@@ -332,7 +380,6 @@ def verify_bundle(data: bytes, root: Certificate, *,
 
     # From here on the content is the authority's word.
     version = int(tbs["version"])
-    issued = _generalized_time(tbs["issued"])
     if not 1 <= version <= MAX_VERSION:
         raise MalformedInput("directory bundle version out of range")
     if installed_version is not None and version <= installed_version:
@@ -340,21 +387,25 @@ def verify_bundle(data: bytes, root: Certificate, *,
                               f"is not newer than the installed version {installed_version}",
                               unit=authority)
     crl = CRL.from_der(bytes(tbs["crl"]))
-    crl.verify_signature(root)
-    return VerifiedDirectory(version=version, issued=issued, authority=root,
-                     units=_units(tbs["certificates"], root, issued), crl=crl, der=bytes(data))
+    crl.verify_signature(signer)
+    return VerifiedDirectory(version=version, issued=issued, authority=signer,
+                             units=_units(certs, signer, issued), crl=crl, der=bytes(data),
+                             chain=path)
 
 
-def _units(encoded: t.EncodedCertificates, root: Certificate, issued: datetime) -> tuple[Unit, ...]:
+def _units(certs: list[Certificate], root: Certificate, issued: datetime) -> tuple[Unit, ...]:
+    """Group the unit certificates (issued by ``root``, the bundle's signer) by unit;
+    CA certificates (the chain to the pinned authority) are skipped."""
     grouped: dict[str, dict[str, list[Certificate]]] = {}
     keys: set[PublicKey] = set()
     last = 0
-    for item in encoded:
-        cert = Certificate.from_der(bytes(item))
+    for cert in certs:
         if cert.serial <= last:
             raise MalformedInput("directory bundle: certificates are not in strictly "
                                  "increasing serial order")
         last = cert.serial
+        if cert.is_ca:
+            continue
         usage = _check_unit_cert(cert, root)
         if not cert.valid_at(issued):
             raise ExpiredCertificate(

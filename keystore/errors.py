@@ -7,8 +7,8 @@ map the finer classes to finer messages where it wants to.
 
 from __future__ import annotations
 
-from shangmi.errors import (DuplicateEntry, KeyNotFound, KeystoreError, MalformedInput, PolicyError,
-                            TokenError, WrongPassphrase)
+from shangmi.errors import (DuplicateEntry, InvalidSignature, KeyNotFound, KeystoreError,
+                            MalformedInput, PolicyError, TokenError, WrongPassphrase)
 
 
 class WrongPin(WrongPassphrase):
@@ -47,5 +47,9 @@ class WrongKeyUsage(PolicyError):
     """The certificate's key usage does not allow this use."""
 
 
-__all__ = ["MalformedCard", "WrongKeyUsage", "WrongPin", "PinLocked", "PassphraseUnavailable", "ModuleNotFound", "TokenNotFound",
+class EmptySignerId(InvalidSignature):
+    """Signed with OpenSSL's default empty SM2 ID instead of 1234567812345678 (not altered)."""
+
+
+__all__ = ["MalformedCard", "WrongKeyUsage", "EmptySignerId", "WrongPin", "PinLocked", "PassphraseUnavailable", "ModuleNotFound", "TokenNotFound",
            "AmbiguousKey", "KeyIdCollision", "KeyNotFound"]

@@ -28,9 +28,21 @@ Security properties
   signatures; ``check_certificate`` applies revocation, validity and usage.
 - Names are compared by their exact DER encoding (stricter than RFC 5280's
   name matching, and enough for one authority that writes its own names).
-- Key identifiers are SM3(04‖X‖Y) truncated to 20 bytes (RFC 5280 §4.2.1.2
-  allows "other methods"; this keeps the PKI free of SHA-1).  Its first 16
-  bytes equal ``PublicKey.key_id()``, the id packages and the directory use.
+- Key identifiers written here are SM3(04‖X‖Y) truncated to 20 bytes
+  (RFC 5280 §4.2.1.2 allows "other methods"; this keeps the PKI free of
+  SHA-1); its first 16 bytes equal ``PublicKey.key_id()``.  A certificate
+  issued by an adopted CA carries that CA's own subjectKeyIdentifier as its
+  authorityKeyIdentifier.  Identifiers *read* are only a hint for finding the
+  issuer (``key_id_matches``: the issuer's SKI, SHA-1 as OpenSSL and RFC 5280
+  method 1 make it, method 2, or SM3); the signature decides.
+- A CA certificate without keyUsage (OpenSSL's default ``v3_ca`` writes
+  only basicConstraints CA:TRUE and the key identifiers) is read as
+  keyCertSign + cRLSign: RFC 5280 §4.2.1.3 lets a key without keyUsage serve
+  any purpose, and basicConstraints CA:TRUE already says it is an authority.
+  A unit certificate must carry keyUsage: it says which of the two keys it is.
+- A signature made with OpenSSL's default *empty* SM2 ID is recognised and
+  refused with ``EmptySignerId``, which says how to re-sign, instead of
+  looking like an altered file.
 - Dual certificates: a unit has a *signing* key (digitalSignature,
   nonRepudiation) and a separate *encryption* key (keyEncipherment,
   dataEncipherment, keyAgreement); a certificate mixing the two is refused.
@@ -38,6 +50,8 @@ Security properties
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Literal
@@ -52,7 +66,7 @@ from shangmi.sm2 import DEFAULT_UID, PublicKey
 from shangmi.sm3 import digest as sm3
 
 from . import asn1_types as t
-from .errors import WrongKeyUsage
+from .errors import EmptySignerId, WrongKeyUsage
 from .asn1_types import (  # noqa: F401  (Name, PEM and time helpers are part of this API)
     OID_KEY_USAGE, OID_BASIC_CONSTRAINTS, OID_SUBJECT_KEY_ID, OID_AUTHORITY_KEY_ID,
     OID_CRL_NUMBER, OID_REASON_CODE, OID_EXTENSION_REQUEST, KEY_USAGE_BITS, Name, utc,
@@ -82,6 +96,11 @@ _REASON_NAMES = {v: k for k, v in REASONS.items()}
 #: from the revocation date on, so packages sealed before it still open.  Every
 #: other reason refuses the key at *any* time, because a thief of the key can
 #: backdate the time it claims to have sealed a package.
+#: What a CA certificate without keyUsage may do (see the module docstring).
+CA_IMPLIED_USAGE = frozenset({"keyCertSign", "cRLSign"})
+#: How far a certificate's notBefore (or a CRL's thisUpdate) may lie in the future
+#: and still be accepted: clocks of office PCs and of the CA drift by minutes.
+CLOCK_SKEW = timedelta(minutes=5)
 TIME_BOUNDED_REASONS = frozenset({"affiliationChanged", "superseded", "cessationOfOperation",
                                   "privilegeWithdrawn"})
 
@@ -145,6 +164,8 @@ class Certificate:
     subject_key_id: bytes | None
     authority_key_id: bytes | None
     signature: bytes = field(repr=False)
+    #: True when a CA certificate had no keyUsage and keyCertSign+cRLSign were implied
+    key_usage_implied: bool = False
 
     @classmethod
     def from_der(cls, data: bytes) -> "Certificate":
@@ -158,10 +179,14 @@ class Certificate:
         if tbs["issuerUniqueID"].isValue or tbs["subjectUniqueID"].isValue:
             raise MalformedInput("certificate: unique identifiers are not supported")
         exts = read_extensions(tbs["extensions"], _CERT_EXTS, "certificate")
-        if OID_KEY_USAGE not in exts:
-            raise MalformedInput("certificate has no keyUsage extension")
         ca, path_len = parse_basic_constraints(exts[OID_BASIC_CONSTRAINTS]) \
             if OID_BASIC_CONSTRAINTS in exts else (False, None)
+        if OID_KEY_USAGE in exts:
+            key_usage, implied = parse_key_usage(exts[OID_KEY_USAGE]), False
+        elif ca:  # OpenSSL's default v3_ca: see the module docstring
+            key_usage, implied = CA_IMPLIED_USAGE, True
+        else:
+            raise MalformedInput("certificate has no keyUsage extension")
         ski = only_element(exts[OID_SUBJECT_KEY_ID], der.OCTET_STRING) if OID_SUBJECT_KEY_ID in exts else None
         aki = parse_aki(exts[OID_AUTHORITY_KEY_ID]) if OID_AUTHORITY_KEY_ID in exts else None
         not_before = decode_time(tbs["validity"]["notBefore"])
@@ -175,9 +200,10 @@ class Certificate:
                    issuer=Name.from_asn1(tbs["issuer"]), subject=subject,
                    not_before=not_before, not_after=not_after,
                    public_key=_public_key(tbs["subjectPublicKeyInfo"], "certificate"),
-                   key_usage=parse_key_usage(exts[OID_KEY_USAGE]), is_ca=ca, path_len=path_len,
+                   key_usage=key_usage, is_ca=ca, path_len=path_len,
                    subject_key_id=ski, authority_key_id=aki,
-                   signature=signature_bytes(cert["signature"], "certificate"))
+                   signature=signature_bytes(cert["signature"], "certificate"),
+                   key_usage_implied=implied)
 
     @classmethod
     def from_pem(cls, data: bytes | str) -> "Certificate":
@@ -210,14 +236,9 @@ class Certificate:
         Raises ``InvalidSignature`` naming what failed: issuer name or key
         identifier mismatch, an issuer that is not a CA, or a bad signature.
         """
-        _check_issued_by(self.issuer, self.authority_key_id, issuer, "certificate of "
-                         + self.unit_name)
-        try:
-            issuer.public_key.verify(self.signature, self.tbs_der, SIGNER_ID)
-        except InvalidSignature:
-            raise InvalidSignature(f"the signature on the certificate of {self.unit_name} "
-                                   f"(serial {serial_hex(self.serial)}) does not verify "
-                                   f"against {issuer.unit_name}") from None
+        what = f"certificate of {self.unit_name} (serial {serial_hex(self.serial)})"
+        _check_issued_by(self.issuer, issuer, what)
+        _verify_signed(issuer, self.signature, self.tbs_der, self.authority_key_id, what)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Certificate) and other.der == self.der
@@ -242,14 +263,60 @@ def classify_usage(key_usage: frozenset[str], is_ca: bool, holder: str,
                         unit=holder, reason="key usage")
 
 
-def _check_issued_by(issuer_name: Name, aki: bytes | None, issuer: Certificate, what: str) -> None:
+def _check_issued_by(issuer_name: Name, issuer: Certificate, what: str) -> None:
     if issuer_name != issuer.subject:
         raise InvalidSignature(f"the {what} was issued by {issuer_name}, not by {issuer.subject}")
-    if aki is not None and issuer.subject_key_id is not None and aki != issuer.subject_key_id:
-        raise InvalidSignature(f"the {what} was issued by another key of {issuer.unit_name} "
-                               f"(key id {aki.hex()})")
     if not issuer.is_ca or "keyCertSign" not in issuer.key_usage:
         raise InvalidSignature(f"the {what} claims an issuer that is not an authority")
+
+
+def _verify_signed(issuer: Certificate, signature: bytes, tbs: bytes, aki: bytes | None,
+                   what: str) -> None:
+    """Verify ``issuer``'s signature under the standard ID, explaining a failure.
+
+    A signature that verifies under the *empty* ID (what ``openssl x509 -req``,
+    ``req -x509`` and ``ca`` make without ``-sigopt distid:...``) is reported
+    as such; an authority key id that names another key is reported as
+    "another key"; anything else is "does not verify".
+    """
+    try:
+        issuer.public_key.verify(signature, tbs, SIGNER_ID)
+        return
+    except InvalidSignature:
+        pass
+    try:
+        issuer.public_key.verify(signature, tbs, b"")
+    except InvalidSignature:
+        pass
+    else:
+        raise EmptySignerId(
+            f"the {what} was signed by {issuer.unit_name} without the standard SM2 ID "
+            f"{SIGNER_ID.decode()} (OpenSSL's default is an empty ID): re-sign it with "
+            f"-sigopt distid:{SIGNER_ID.decode()}", unit=issuer.unit_name, reason="signer id")
+    if aki is not None and not key_id_matches(aki, issuer):
+        raise InvalidSignature(f"the {what} was issued by another key of {issuer.unit_name} "
+                               f"(key id {aki.hex()})", unit=issuer.unit_name)
+    raise InvalidSignature(f"the signature on the {what} does not verify against "
+                           f"{issuer.unit_name}: it was altered or forged",
+                           unit=issuer.unit_name) from None
+
+
+def key_id_matches(key_id: bytes, cert: Certificate) -> bool:
+    """Whether ``key_id`` (an authorityKeyIdentifier) may name ``cert``'s key.
+
+    Accepts the certificate's own subjectKeyIdentifier and every method in use
+    for SM2 keys: SHA-1 of the public key bits (RFC 5280 §4.2.1.2 method 1,
+    OpenSSL's ``hash``), method 2 (0100 ‖ last 60 bits of it), and
+    SM3(04‖X‖Y)[:20] (smseal, some Chinese CAs).  Only a hint: the
+    signature decides.
+    """
+    point = cert.public_key.to_bytes()
+    sha1 = hashlib.sha1(point).digest()
+    method2 = bytes([0x40 | (sha1[12] & 0x0F)]) + sha1[13:]
+    candidates = {sha1, method2, key_identifier(cert.public_key)}
+    if cert.subject_key_id is not None:
+        candidates.add(cert.subject_key_id)
+    return any(hmac.compare_digest(key_id, c) for c in candidates)
 
 
 def issue_certificate(signer: Signer, issuer: Certificate | None, subject: Name,
@@ -271,7 +338,8 @@ def issue_certificate(signer: Signer, issuer: Certificate | None, subject: Name,
     if issuer is None and public_key != signer.public_key():
         raise InvalidArgument("a self-signed root certifies the signer's own key")
     issuer_name = subject if issuer is None else issuer.subject
-    issuer_kid = key_identifier(signer.public_key())
+    issuer_kid = (issuer.subject_key_id if issuer is not None and issuer.subject_key_id
+                  else key_identifier(signer.public_key()))
     tbs = t.TBSCertificate()
     tbs["version"] = 2
     tbs["serialNumber"] = serial
@@ -456,14 +524,11 @@ class CRL:
 
     def verify_signature(self, issuer: Certificate) -> None:
         """Check that ``issuer`` signed this CRL; ``InvalidSignature`` otherwise."""
-        _check_issued_by(self.issuer, self.authority_key_id, issuer, "CRL")
+        _check_issued_by(self.issuer, issuer, "CRL")
         if "cRLSign" not in issuer.key_usage:
             raise InvalidSignature("the CRL's issuer may not sign CRLs")
-        try:
-            issuer.public_key.verify(self.signature, self.tbs_der, SIGNER_ID)
-        except InvalidSignature:
-            raise InvalidSignature(f"the signature on the CRL does not verify against "
-                                   f"{issuer.unit_name}") from None
+        _verify_signed(issuer, self.signature, self.tbs_der, self.authority_key_id,
+                       f"CRL of {issuer.unit_name}")
 
 
 def _crl_number(value: bytes) -> int:
@@ -510,7 +575,8 @@ def issue_crl(signer: Signer, issuer: Certificate, *, number: int, this_update: 
                 code = der.tlv(0x0A, bytes([REASONS[e.reason]]))
                 item["crlEntryExtensions"].append(extension(OID_REASON_CODE, code))
     tbs["crlExtensions"] = extensions_of([
-        extension(OID_AUTHORITY_KEY_ID, aki_value(key_identifier(signer.public_key()))),
+        extension(OID_AUTHORITY_KEY_ID, aki_value(issuer.subject_key_id
+                                                  or key_identifier(signer.public_key()))),
         extension(OID_CRL_NUMBER, der.integer(number)),
     ], tbs["crlExtensions"])
     crl = t.CertificateList()
@@ -554,7 +620,7 @@ def check_certificate(cert: Certificate, at: datetime, crl: CRL | None, *,
             raise RevokedKey(f"{label} was revoked on {entry.date:%Y-%m-%d %H:%M} UTC "
                              f"(reason: {entry.reason})", unit=cert.unit_name,
                              reason=entry.reason, serial=serial_hex(cert.serial))
-    if at < cert.not_before:
+    if at < cert.not_before - CLOCK_SKEW:
         raise ExpiredCertificate(f"{label} is not valid before {cert.not_before:%Y-%m-%d %H:%M} UTC",
                                  unit=cert.unit_name, reason="not yet valid",
                                  serial=serial_hex(cert.serial))

@@ -61,9 +61,12 @@ def install_bundle(office: Any, data: bytes) -> dict:
     ``revoked``, and the ``conflicts`` (cards imported earlier that claim the same name or key)."""
     from smseal.keystore.bundle import verify_bundle
 
+    from .ca_import import record_bundle_crl
+
     trust = Trust(office.home)
     verified = verify_bundle(data, trust.pinned_root(), installed_version=trust.installed_version())
     counts = apply_bundle(office.directory, verified, trust.known_serials())
+    record_bundle_crl(trust, verified)
     trust.save_serials(counts.pop("serials"))
     trust.record(verified.version, verified.issued)
     return {"version": verified.version, "issued": verified.issued, "authority": verified.authority.unit_name,

@@ -16,6 +16,7 @@ from .i18n import N_, _, is_chinese
 ERRORS: dict[str, str] = {
     "InvalidSignature": N_("The signature does not verify ({detail}): the file was altered, or was not signed by "
                            "the unit it names. Do not use it; ask whoever sent it for a new copy, and tell them."),
+    "EmptySignerId": N_("Refused, although nothing was altered: {detail}."),
     "InvalidTag": N_("The package is damaged or was altered on the way (an integrity check failed). "
                      "Nothing was written; ask the sender to send it again."),
     "DecryptionError": N_("The package cannot be decrypted: it is damaged or was altered. "

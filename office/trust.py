@@ -65,6 +65,16 @@ class Trust:
                      overwrite=True, mode=0o600)
 
 
+def revocation_time(entry, not_before: datetime) -> tuple[datetime, str]:
+    """From when a CRL entry counts, and the reason to record (see the note above)."""
+    from smseal.keystore.x509 import TIME_BOUNDED_REASONS
+
+    if entry.reason in TIME_BOUNDED_REASONS:
+        return entry.date, entry.reason
+    # counts for everything the key ever signed: from the certificate's start
+    return not_before, f"{entry.reason}, announced {entry.date.date()}"
+
+
 def apply_bundle(directory, verified, serial_to_key: dict[int, tuple[bytes, datetime]] | None = None) -> dict:
     """Bring the directory in line with a verified bundle.
 
@@ -72,7 +82,7 @@ def apply_bundle(directory, verified, serial_to_key: dict[int, tuple[bytes, date
     card imported earlier claims one of its keys): such conflicts are
     reported, never allowed to block a revocation.  Returns what changed.
     """
-    from smseal.keystore.x509 import TIME_BOUNDED_REASONS, Certificate
+    from smseal.keystore.x509 import Certificate
 
     added_units = added_keys = revoked = 0
     conflicts: list[str] = []
@@ -98,10 +108,7 @@ def apply_bundle(directory, verified, serial_to_key: dict[int, tuple[bytes, date
         if found is None:
             continue  # a certificate this office never saw: nothing to revoke here
         kid, not_before = found
-        if entry.reason in TIME_BOUNDED_REASONS:
-            at, reason = entry.date, entry.reason
-        else:  # counts for everything the key ever signed: from the certificate's start
-            at, reason = not_before, f"{entry.reason}, announced {entry.date.date()}"
+        at, reason = revocation_time(entry, not_before)
         try:
             dk = directory.find(kid)
         except KeyNotFound:

@@ -18,14 +18,14 @@ from shangmi.errors import (ArgumentError, BackendError, DecryptionError, Duplic
                             SizeLimitExceeded, SmsealError, TokenError, TransportError, UnknownUnit,
                             UnsupportedAlgorithm, UnsupportedMechanism, UntrustedSender,
                             VerificationError, WrongArgumentType, WrongPassphrase)
-from smseal.keystore.errors import (AmbiguousKey, KeyIdCollision, MalformedCard, ModuleNotFound,
+from smseal.keystore.errors import (AmbiguousKey, EmptySignerId, KeyIdCollision, MalformedCard, ModuleNotFound,
                                     PassphraseUnavailable, PinLocked, TokenNotFound, WrongKeyUsage,
                                     WrongPin)
 from smseal.office.errors import ConfigError, SenderNoLongerValid, UsageError
 
 __all__ = [
     "SmsealError", "ArgumentError", "InvalidArgument", "WrongArgumentType",
-    "VerificationError", "InvalidSignature", "InvalidTag", "DecryptionError", "MalformedInput",
+    "VerificationError", "InvalidSignature", "EmptySignerId", "InvalidTag", "DecryptionError", "MalformedInput",
     "InvalidKey", "MalformedPackage", "MalformedCard", "NoMatchingKey", "UntrustedSender",
     "RevokedKey", "ExpiredCertificate", "RollbackRefused", "SenderNoLongerValid",
     "KeystoreError", "WrongPassphrase", "WrongPin", "PinLocked", "PassphraseUnavailable",

@@ -166,11 +166,16 @@ def test_certificate_with_wrong_key_usage_is_refused(ca, tmp_path):
     assert isinstance(exc.value, PolicyError) and exc.value.context["unit"] == "某镇政府"
 
 
-def test_authority_certificate_inside_the_bundle_is_refused(ca):
-    data = bundle.build_bundle(ca.test_key, ca.root, [ca.root], ca.crl(), version=1,
-                               issued=x509.utcnow())
-    with pytest.raises(WrongKeyUsage, match="authority certificate"):
-        bundle.verify_bundle(data, ca.root)
+def test_authority_certificates_inside_the_bundle_are_never_units(ca, tmp_path):
+    other = Authority.init(tmp_path / "other", "某县保密局", password=b"p", iterations=1000)
+    data = bundle.build_bundle(ca.test_key, ca.root, [ca.root, other.root], ca.crl(),
+                               version=1, issued=x509.utcnow())
+    assert bundle.verify_bundle(data, ca.root).units == ()
+    # nor may a CA listed there publish unless it chains to the pinned one
+    forged = bundle.build_bundle(ca.test_key, other.root, [other.root], ca.crl(), version=1,
+                                 issued=x509.utcnow())
+    with pytest.raises(UntrustedSender):
+        bundle.verify_bundle(forged, ca.root)
 
 
 def test_expired_certificate_is_refused(ca, finance):
@@ -281,12 +286,16 @@ def test_certificates_file_checks(ca, finance, tmp_path):
     with pytest.raises(ExpiredCertificate):
         bundle.parse_unit_certificates(text, now=x509.utcnow() + timedelta(days=1000))
     blocks = x509.pem_blocks(text, "CERTIFICATE")
-    swapped = b"".join(x509.pem_encode("CERTIFICATE", b) for b in (blocks[1], blocks[0], blocks[2]))
-    with pytest.raises(WrongKeyUsage):
-        bundle.parse_unit_certificates(swapped)
-    with pytest.raises(MalformedInput, match="holds 2"):
-        bundle.parse_unit_certificates(b"".join(
-            x509.pem_encode("CERTIFICATE", b) for b in blocks[:2]))
+    in_order = bundle.parse_unit_certificates(text)
+    for order in ((1, 0, 2), (2, 1, 0), (0, 2, 1)):  # any order, as `cat` makes it
+        swapped = b"".join(x509.pem_encode("CERTIFICATE", blocks[i]) for i in order)
+        assert bundle.parse_unit_certificates(swapped) == in_order
+    without_root = b"".join(x509.pem_encode("CERTIFICATE", b) for b in blocks[:2])
+    with pytest.raises(MalformedInput, match="exactly one root"):
+        bundle.parse_unit_certificates(without_root)
+    assert bundle.parse_unit_certificates(without_root, pinned_root=ca.root) == in_order
+    with pytest.raises(MalformedInput, match="2 signing and 0 encryption"):
+        bundle.parse_unit_certificates(x509.pem_encode("CERTIFICATE", blocks[0]) * 2)
 
 
 def _openssl_request(tmp_path, subj: str) -> bytes:

@@ -1,0 +1,201 @@
+"""Certificates and CRLs from an existing CA (OpenSSL, GmSSL, a commercial CA) into the directory.
+
+``directory update FILE`` takes either smseal's signed bundle or PEM text
+with ``CERTIFICATE`` and ``X509 CRL`` blocks in any order (``cat`` of what
+``openssl ca`` wrote).  ``directory crl import FILE`` takes CRLs alone.
+
+Nothing from such a file is used before it verifies: every unit certificate
+must chain to the pinned authority (``keystore.chain``), every CRL must be
+signed by the pinned authority or by a CA certificate verified up to it
+(``keystore.crl``).  CA certificates met on the way are remembered in
+``trust/authorities.pem`` so that later CRLs of a sub-CA can be checked.
+A PEM certificate file carries no version: it can add units, keys and
+revocations but never remove any, so replaying an old one changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shangmi import KeyNotFound
+
+from .fsutil import write_atomic
+from .trust import Trust, apply_bundle, revocation_time
+
+AUTHORITIES_FILE = "authorities.pem"
+
+
+def _crl_store(trust: Trust):
+    from smseal.keystore.crl import CrlStore
+
+    return CrlStore(trust.dir / "crls")
+
+
+def trusted_authorities(trust: Trust) -> list:
+    """The pinned authority and every CA certificate verified up to it earlier."""
+    from smseal.keystore import chain
+
+    anchor = trust.pinned_root()
+    out = [anchor]
+    path = trust.dir / AUTHORITIES_FILE
+    if path.exists():
+        for cert in chain.read_certificates(path.read_bytes()):
+            if cert not in out:
+                out.append(cert)
+    return out
+
+
+def remember_authorities(trust: Trust, certs) -> int:
+    """Add verified CA certificates to ``trust/authorities.pem``; returns how many were new."""
+    known = trusted_authorities(trust)
+    new = [c for c in certs if c.is_ca and c not in known]
+    if not new:
+        return 0
+    stored = known[1:] + new
+    write_atomic(trust.dir / AUTHORITIES_FILE, b"".join(c.to_pem() for c in stored),
+                 overwrite=True, mode=0o600)
+    return len(new)
+
+
+@dataclass
+class CrlResult:
+    """What importing one CRL did."""
+
+    issuer: str
+    number: int | None
+    next_update: datetime | None
+    listed: int
+    revoked: int
+    stale: bool
+    installed: bool
+
+
+@dataclass
+class ImportResult:
+    """What importing a certificate/CRL file did."""
+
+    units: int = 0
+    keys: int = 0
+    revoked: int = 0
+    skipped: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    crls: list[CrlResult] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """The shape ``apply_bundle`` reads (units, revocations) for a PEM certificate set."""
+
+    units: tuple
+    revocations: tuple = ()
+
+
+def import_certificates(directory, trust: Trust, data: bytes, now: datetime) -> ImportResult:
+    """Verify and apply a PEM file of certificates (and CRLs) from the pinned CA's hierarchy.
+
+    Unit certificates that are expired or not yet valid ``now`` are skipped
+    and named in ``skipped``; one that does not chain to the pinned
+    authority refuses the whole file (nothing is applied).
+    """
+    from shangmi import ExpiredCertificate, MalformedInput
+
+    from smseal.keystore import chain, x509
+    from smseal.keystore.bundle import Unit
+    from smseal.keystore.crl import read_crls
+
+    certs = chain.read_certificates(data)
+    crls = read_crls(data) if b"-----BEGIN X509 CRL-----" in data else []
+    if not certs and not crls:
+        raise MalformedInput("the file holds no certificates and no CRLs")
+    anchor = trust.pinned_root()
+    pool = [c for c in certs if c.is_ca] + trusted_authorities(trust)[1:]
+    learned: list = []
+    grouped: dict[str, dict[str, list]] = {}
+    result = ImportResult()
+    for cert in certs:
+        if cert.is_ca:
+            continue
+        path = chain.build_chain(cert, anchor, pool, now)
+        usage = cert.usage
+        if usage == "root":
+            continue
+        try:
+            x509.check_certificate(cert, now, None, usage=usage)
+        except ExpiredCertificate as exc:
+            result.skipped.append(f"{cert.unit_name}: {exc}")
+            continue
+        learned.extend(c for c in path if c not in learned)
+        grouped.setdefault(cert.unit_name, {"sign": [], "enc": []})[usage].append(cert)
+    units = []
+    for name, g in sorted(grouped.items()):
+        if not g["sign"] or not g["enc"]:
+            result.skipped.append(f"{name}: the file holds only its "
+                                  f"{'signing' if g['sign'] else 'encryption'} certificate")
+            continue
+        newest = lambda cs: tuple(sorted(cs, key=lambda c: (c.not_before, c.serial), reverse=True))  # noqa: E731
+        units.append(Unit(name, newest(g["sign"]), newest(g["enc"])))
+    remember_authorities(trust, [c for c in learned if c != anchor])
+    counts = apply_bundle(directory, _Verified(tuple(units)), trust.known_serials())
+    trust.save_serials(counts["serials"])
+    result.units, result.keys, result.conflicts = counts["units"], counts["keys"], counts["conflicts"]
+    if crls:
+        result.crls = import_crls(directory, trust, crls, now)
+        result.revoked = sum(c.revoked for c in result.crls)
+    return result
+
+
+def import_crls(directory, trust: Trust, crls, now: datetime) -> list[CrlResult]:
+    """Verify each CRL (see ``keystore.crl``), keep the newest per authority, apply revocations.
+
+    Every CRL is verified before any is applied.
+    """
+    from smseal.keystore.crl import is_stale, verify_crl
+
+    authorities = trusted_authorities(trust)
+    checked = [(crl, verify_crl(crl, authorities, now)) for crl in crls]
+    store = _crl_store(trust)
+    out = []
+    for crl, issuer in checked:
+        installed = store.save(crl, issuer)
+        revoked = apply_crl(directory, crl)
+        out.append(CrlResult(issuer.unit_name, crl.number, crl.next_update, len(crl.revoked),
+                             revoked, is_stale(crl, now), installed))
+    return out
+
+
+def apply_crl(directory, crl) -> int:
+    """Revoke every directory key whose certificate (same issuer, same serial) ``crl`` lists."""
+    from smseal.keystore.x509 import Certificate
+
+    revoked = 0
+    if not crl.revoked:
+        return 0
+    for unit in directory.list():
+        for key in unit.keys:
+            if not key.certificate:
+                continue
+            cert = Certificate.from_der(key.certificate)
+            entry = crl.lookup(cert.serial) if cert.issuer == crl.issuer else None
+            if entry is None:
+                continue
+            at, reason = revocation_time(entry, cert.not_before)
+            if key.revoked_at is not None and key.revoked_at <= at:
+                continue
+            try:
+                directory.revoke(key.key_id, at, reason)
+            except KeyNotFound:
+                continue
+            revoked += 1
+    return revoked
+
+
+def record_bundle_crl(trust: Trust, verified) -> None:
+    """Keep a verified bundle's CRL and chain beside the imported ones (``directory crl list``)."""
+    remember_authorities(trust, [c for c in verified.chain if c != trust.pinned_root()])
+    _crl_store(trust).save(verified.crl, verified.authority)
+
+
+def installed_crls(trust: Trust):
+    """The installed CRL of each trusted authority (``keystore.crl.StoredCrl``)."""
+    return _crl_store(trust).installed(trusted_authorities(trust))
