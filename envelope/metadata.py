@@ -146,6 +146,7 @@ class Metadata:
 
     @property
     def payload_size(self) -> int:
+        """The files' total size in bytes."""
         return sum(f.size for f in self.files)
 
 

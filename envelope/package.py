@@ -178,6 +178,7 @@ class Package:
                         files=tuple(FileEntry(i.name, i.size) for i in self._inputs))
 
     def inputs(self) -> list[_Input]:
+        """The files to seal, main document first (name, size, opener); used by ``seal``."""
         return list(self._inputs)
 
     def file_digests(self) -> tuple[bytes, ...]:

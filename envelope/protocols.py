@@ -17,6 +17,11 @@ from shangmi.errors import UntrustedSender, WrongArgumentType
 
 @runtime_checkable
 class TrustStore(Protocol):
+    """Who may sign packages: ``check_sender`` vouches for a signing key at a time, or raises.
+
+    ``smseal.keystore.Directory`` is the full one (units, generations, revocation, validity);
+    ``KeyList`` is the simplest.  Any object with this method works."""
+
     def check_sender(self, key: sm2.PublicKey, sealed_at: datetime) -> str | None:
         """Return the sender unit's name (or None if unknown name) when `key` is a trusted
         signing key at `sealed_at`; raise UntrustedSender / RevokedKey / ExpiredCertificate
@@ -38,6 +43,7 @@ class KeyList:
             self._keys.add(k)
 
     def check_sender(self, key: sm2.PublicKey, sealed_at: datetime) -> str | None:
+        """Return None (no names) when ``key`` is one of the trusted keys; ``UntrustedSender`` otherwise."""
         if key not in self._keys:
             raise UntrustedSender(f"the signing key {key.key_id().hex()} is not trusted",
                                   hint="import the sending unit's key into the directory",

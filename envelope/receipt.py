@@ -51,15 +51,18 @@ class Receipt:
     signature: bytes
 
     def signed_part(self) -> bytes:
+        """The bytes the recipient signs (magic, length, canonical body), without the signature."""
         body = pack({"package_id": self.package_id, "package_digest": self.package_digest,
                      "recipient_key_id": self.recipient_key_id, "signer": self.signer,
                      "time": self.time, "status": self.status})
         return RECEIPT_MAGIC + struct.pack(">H", len(body)) + body
 
     def to_bytes(self) -> bytes:
+        """The binary receipt: signed part followed by the 64-byte signature."""
         return self.signed_part() + self.signature
 
     def armor(self) -> bytes:
+        """The receipt as armored text (bytes), for a mail body."""
         return _armor.encode(self.to_bytes(), _armor.RECEIPT)
 
     @classmethod

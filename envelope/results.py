@@ -78,6 +78,7 @@ class PackageInfo:
 
     @property
     def sender_key_id(self) -> bytes:
+        """The 16-byte key id of the sender's signing key (unauthenticated in ``inspect``)."""
         return self.sender_key.key_id()
 
 

@@ -58,6 +58,7 @@ class ReplyTo:
     package_digest: bytes
 
     def to_obj(self) -> dict[str, bytes]:
+        """The canonical map that travels in the metadata (FORMAT.md §6.5)."""
         return {"package_id": self.package_id, "package_digest": self.package_digest}
 
     @classmethod
@@ -82,6 +83,7 @@ class Approval:
                 "time": int(self.time.timestamp()), "files": list(self.files)}
 
     def to_obj(self) -> dict[str, Any]:
+        """The canonical map that travels in the metadata (FORMAT.md §6.5)."""
         return {**self._signed_obj(), "signature": self.signature}
 
     @classmethod

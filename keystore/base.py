@@ -40,10 +40,12 @@ class KeyInfo:
 
     @property
     def key_id(self) -> bytes:
+        """The 16-byte smseal key id of the public key."""
         return self.public_key.key_id()
 
     @property
     def on_token(self) -> bool:
+        """True when the private key lives on a PKCS#11 token."""
         return self.ref.startswith("pkcs11:")
 
 
@@ -55,9 +57,11 @@ class IdentityInfo:
     keys: tuple[KeyInfo, ...] = field(default_factory=tuple)
 
     def of_role(self, role: Role) -> list[KeyInfo]:
+        """This identity's keys of ``role``, oldest generation first."""
         return sorted((k for k in self.keys if k.role == role), key=lambda k: k.generation)
 
     def current(self, role: Role) -> KeyInfo:
+        """The newest key of ``role`` (``KeyNotFound`` if there is none)."""
         keys = self.of_role(role)
         if not keys:
             from shangmi.errors import KeyNotFound

@@ -64,6 +64,7 @@ class UnitCard:
     leaders: tuple[CardLeader, ...] = ()
 
     def to_bytes(self) -> bytes:
+        """The card as canonical JSON (one line, signed), as exchanged."""
         return _canonical({**self._body(), "signature": base64.b64encode(self.signature).decode()}) + b"\n"
 
     def _body(self) -> dict[str, Any]:

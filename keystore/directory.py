@@ -99,6 +99,7 @@ class Unit:
     keys: tuple[DirectoryKey, ...]
 
     def of_role(self, role: Role) -> list[DirectoryKey]:
+        """This unit's keys of ``role``, oldest generation first."""
         return sorted((k for k in self.keys if k.role == role), key=lambda k: k.generation)
 
 
@@ -292,6 +293,7 @@ class Directory:
         return Unit(name, from_text(added), source, _opt(revoked), reason, keys)
 
     def get(self, name: str) -> Unit:
+        """The unit named ``name`` with all its keys (``UnknownUnit`` if there is none)."""
         name = normalize_name(name)
         row = self._db.execute("SELECT id, name, added_at, source, revoked_at, revocation_reason FROM units "
                                "WHERE name = ?", (name,)).fetchone()
@@ -307,6 +309,7 @@ class Directory:
         return UnknownUnit("no unit named {unit} in the directory", unit=name, suggestions="、".join(near))
 
     def list(self) -> list[Unit]:
+        """Every unit with its keys, by name (reads the whole directory)."""
         rows = self._db.execute("SELECT id, name, added_at, source, revoked_at, revocation_reason "
                                 "FROM units ORDER BY name").fetchall()
         return [self._unit(r) for r in rows]

@@ -146,6 +146,7 @@ class Keystore:
 
     # -- listing -------------------------------------------------------------------------
     def list(self) -> list[IdentityInfo]:
+        """Every own identity, by name (manifests only: no key is unlocked)."""
         if not self.root.is_dir():
             return []
         out = [self._read(d) for d in sorted(self.root.iterdir())
@@ -153,6 +154,7 @@ class Keystore:
         return sorted(out, key=lambda i: i.name)
 
     def get(self, name: str) -> IdentityInfo:
+        """The own identity ``name`` (``KeyNotFound`` if there is none); nothing is unlocked."""
         name = normalize_name(name)
         try:
             return self._read(self._dir(name))

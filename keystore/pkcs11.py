@@ -101,6 +101,7 @@ class TokenInfo:
 
 
 def list_tokens(module_path: str) -> list[TokenInfo]:
+    """The tokens in the slots of the PKCS#11 module at ``module_path`` (label, serial, flags)."""
     lib = load_module(module_path)
     out = []
     try:
@@ -169,6 +170,7 @@ class TokenSession:
             del pin
 
     def close(self) -> None:
+        """Log out and close the session (idempotent)."""
         session, self.session = getattr(self, "session", None), None
         if session is not None:
             try:
@@ -209,6 +211,7 @@ class TokenSession:
         return found[0]
 
     def public_key_of(self, label: str | None, key_id: bytes | None) -> sm2.PublicKey:
+        """The SM2 public key of the token object named by label and/or CKA_ID."""
         handle = self.find(PyKCS11.CKO_PUBLIC_KEY, label, key_id)
         with self.lock:
             try:
@@ -220,6 +223,7 @@ class TokenSession:
         return prof.decode_ec_point(bytes(point))
 
     def destroy(self, label: str | None, key_id: bytes | None) -> None:
+        """Destroy the token objects named by label and/or CKA_ID (private and public)."""
         for cls in (PyKCS11.CKO_PRIVATE_KEY, PyKCS11.CKO_PUBLIC_KEY):
             try:
                 handle = self.find(cls, label, key_id)
@@ -340,9 +344,11 @@ class TokenKey:
             raise
 
     def public_key(self) -> sm2.PublicKey:
+        """The public key of this token key."""
         return self._public
 
     def sign(self, data: bytes) -> bytes:
+        """DER SM2 signature of ``data`` made on the token with the profile's vendor mechanism."""
         mech = self.profile.require_sign()
         payload = self.profile.sign_payload(self._public, data)
         with self._session.lock:
@@ -362,6 +368,7 @@ class TokenKey:
         return sig
 
     def decrypt(self, wrapped: bytes) -> bytes:
+        """SM2 decryption with the non-extractable key: the token derives x(d·C1) (ECDH), the rest is done here."""
         if self.profile.decrypt_mechanism is not None:
             data = self.profile.ciphertext_for_token(wrapped)
             mech = PyKCS11.Mechanism(self.profile.decrypt_mechanism, None)
@@ -400,6 +407,7 @@ class TokenKey:
         return bytes(value)
 
     def close(self) -> None:
+        """Close this key's token session (idempotent)."""
         self._session.close()
 
     def __enter__(self) -> "TokenKey":

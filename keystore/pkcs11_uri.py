@@ -137,6 +137,7 @@ class Pkcs11Uri:
         return cls(vendor=tuple(vendor), **kw)  # type: ignore[arg-type]
 
     def to_string(self, *, include_pin: bool = False) -> str:
+        """The RFC 7512 URI text; the PIN only when ``include_pin`` (never store that)."""
         path = []
         for name in _PATH_ALL:
             value = getattr(self, name.replace("-", "_"))
@@ -159,7 +160,9 @@ class Pkcs11Uri:
         return self.to_string(include_pin=False)
 
     def without_pin(self) -> "Pkcs11Uri":
+        """This URI with any PIN attribute removed."""
         return replace(self, pin_value=None)
 
     def with_(self, **changes: object) -> "Pkcs11Uri":
+        """A copy with some attributes replaced (``None`` removes one)."""
         return replace(self, **changes)  # type: ignore[arg-type]

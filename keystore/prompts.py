@@ -17,6 +17,8 @@ from .errors import PassphraseUnavailable
 
 
 class Purpose(str, Enum):
+    """What a prompt asks for (see ``Prompt.purpose``)."""
+
     UNLOCK = "unlock"          # passphrase of an existing key file
     NEW = "new"                # passphrase for a key file about to be written
     EXPORT = "export"          # passphrase protecting an exported key

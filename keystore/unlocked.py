@@ -81,6 +81,7 @@ class UnlockedKey:
         return self._public
 
     def close(self) -> None:
+        """Forget the private key and close its token session; later use raises ``KeystoreError``."""
         key, self._key = self._key, None
         if key is None:
             return

@@ -24,9 +24,11 @@ class Signer(Protocol):
     failure (``TokenError`` from a token, for instance).
     """
 
-    def sign(self, data: bytes) -> bytes: ...
+    def sign(self, data: bytes) -> bytes:
+        """DER SM2 signature of ``data`` under the default signer ID."""
 
-    def public_key(self) -> PublicKey: ...
+    def public_key(self) -> PublicKey:
+        """The public key of this signer."""
 
 
 @runtime_checkable
@@ -37,9 +39,11 @@ class Decrypter(Protocol):
     ``shangmi.DecryptionError`` when it does not check (C3 mismatch, point not on the curve).
     """
 
-    def decrypt(self, wrapped: bytes) -> bytes: ...
+    def decrypt(self, wrapped: bytes) -> bytes:
+        """Plaintext of a GM/T 0009 DER SM2 ciphertext; ``DecryptionError`` if it does not check."""
 
-    def public_key(self) -> PublicKey: ...
+    def public_key(self) -> PublicKey:
+        """The public key ciphertexts are addressed to."""
 
 
 __all__ = ["Signer", "Decrypter"]

@@ -123,6 +123,7 @@ def encode_signature(r: int, s: int, format: SignatureFormat = "der") -> bytes:
 
 
 def encode_ciphertext(x: int, y: int, c3: bytes, c2: bytes, format: CiphertextFormat = "der") -> bytes:
+    """The SM2 ciphertext from its parts: GM/T 0009 DER, or raw C1C3C2 / C1C2C3."""
     if format == "der":
         return der.seq(der.integer(x), der.integer(y), der.octets(c3), der.octets(c2))
     c1 = _point_bytes((x, y))
@@ -199,14 +200,17 @@ class PublicKey:
 
     # encoding
     def to_bytes(self, compressed: bool = False) -> bytes:
+        """The point as 04‖X‖Y (65 bytes), or 02/03‖X (33 bytes) when ``compressed``."""
         if compressed:
             return bytes([2 | (self._pt[1] & 1)]) + self._pt[0].to_bytes(32, "big")
         return _point_bytes(self._pt)
 
     def to_der(self) -> bytes:
+        """SubjectPublicKeyInfo DER (id-ecPublicKey, curve SM2), as OpenSSL writes it."""
         return kf.spki_encode(self.to_bytes())
 
     def to_pem(self) -> bytes:
+        """SubjectPublicKeyInfo PEM (``PUBLIC KEY``), as OpenSSL writes it."""
         return kf.pem_encode("PUBLIC KEY", self.to_der())
 
     def fingerprint(self) -> bytes:
@@ -222,10 +226,12 @@ class PublicKey:
 
     @property
     def x(self) -> int:
+        """The affine X coordinate."""
         return self._pt[0]
 
     @property
     def y(self) -> int:
+        """The affine Y coordinate."""
         return self._pt[1]
 
     def __eq__(self, other: object) -> bool:
@@ -361,6 +367,7 @@ class PrivateKey:
 
     def to_der(self, password: bytes | None = None, *, prf: str = "hmac-sm3",
                iterations: int | None = None) -> bytes:
+        """PKCS#8 DER; encrypted (PBES2 + SM4-CBC) when ``password`` is given."""
         plain = kf.pkcs8_encode(self._d, self._pub.to_bytes())
         if password is None:
             return plain
@@ -379,9 +386,11 @@ class PrivateKey:
                              self.to_der(password, prf=prf, iterations=iterations))
 
     def to_sec1_pem(self) -> bytes:
+        """Unencrypted SEC1 ``EC PRIVATE KEY`` PEM (for tools that want it; handle with care)."""
         return kf.pem_encode("EC PRIVATE KEY", kf.sec1_encode(self._d, self._pub.to_bytes()))
 
     def public_key(self) -> PublicKey:
+        """The public half of this key."""
         return self._pub
 
     def private_bytes(self) -> bytes:

@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .errors import InvalidArgument
 
+__all__ = ["SM3", "HMAC", "digest", "hmac", "hmac_verify", "hkdf", "kdf", "DIGEST_SIZE", "BLOCK_SIZE"]
+
 DIGEST_SIZE = 32
 BLOCK_SIZE = 64
 
@@ -36,17 +38,21 @@ class SM3:
             self._h.update(data)
 
     def update(self, data: bytes) -> None:
+        """Hash more data."""
         self._h.update(data)
 
     def copy(self) -> "SM3":
+        """An independent copy of the running hash."""
         c = SM3.__new__(SM3)
         c._h = self._h.copy()
         return c
 
     def digest(self) -> bytes:
+        """The 32-byte SM3 digest of everything so far (the object stays usable)."""
         return self._h.copy().finalize()
 
     def hexdigest(self) -> str:
+        """``digest()`` in lower-case hex."""
         return self.digest().hex()
 
 
@@ -68,9 +74,11 @@ class HMAC:
             self._h.update(data)
 
     def update(self, data: bytes) -> None:
+        """Authenticate more data."""
         self._h.update(data)
 
     def digest(self) -> bytes:
+        """The 32-byte HMAC-SM3 tag of everything so far."""
         return self._h.copy().finalize()
 
     def __repr__(self) -> str:  # never show the key

@@ -15,6 +15,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .errors import DecryptionError, InvalidArgument, InvalidTag, MalformedInput
 
+__all__ = ["SM4GCM", "SM4CBC", "SM4CTR", "encrypt_block", "iterate_encrypt", "KEY_SIZE", "BLOCK_SIZE",
+           "GCM_NONCE_SIZE", "GCM_TAG_SIZE"]
+
 KEY_SIZE = 16
 BLOCK_SIZE = 16
 GCM_NONCE_SIZE = 12
@@ -51,6 +54,7 @@ class SM4GCM(_KeyHolder):
     __slots__ = ()
 
     def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None = None) -> bytes:
+        """Ciphertext ‖ 16-byte tag; the 12-byte ``nonce`` must never repeat under one key."""
         if len(nonce) != GCM_NONCE_SIZE:
             raise InvalidArgument("SM4-GCM nonces are 12 bytes")
         enc = Cipher(algorithms.SM4(self._key), modes.GCM(nonce)).encryptor()
@@ -85,6 +89,7 @@ class SM4CBC(_KeyHolder):
     __slots__ = ()
 
     def encrypt(self, iv: bytes, data: bytes) -> bytes:
+        """SM4-CBC with PKCS#7 padding under the 16-byte ``iv``."""
         if len(iv) != BLOCK_SIZE:
             raise InvalidArgument("SM4-CBC IVs are 16 bytes")
         pad = BLOCK_SIZE - len(data) % BLOCK_SIZE
@@ -115,6 +120,7 @@ class SM4CTR(_KeyHolder):
     __slots__ = ()
 
     def _run(self, nonce: bytes, data: bytes) -> bytes:
+        """Encrypt or decrypt (the same operation) under the 16-byte initial counter block."""
         if len(nonce) != BLOCK_SIZE:
             raise InvalidArgument("SM4-CTR initial counter blocks are 16 bytes")
         c = Cipher(algorithms.SM4(self._key), modes.CTR(nonce)).encryptor()
