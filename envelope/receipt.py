@@ -14,12 +14,14 @@ from __future__ import annotations
 import hmac
 import struct
 import time as _time
+import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Union
 
 from shangmi import sm2
-from shangmi.errors import InvalidArgument, InvalidKey, InvalidSignature, MalformedPackage, VerificationError
+from shangmi.errors import (InvalidArgument, InvalidKey, InvalidSignature, MalformedPackage, SmsealError,
+                            VerificationError)
 
 from . import armor as _armor
 from . import primitives as p
@@ -121,23 +123,30 @@ def make_receipt(res: OpenResult, *, signer: Signer, status: str = "received",
 Package = Union[Src, OpenResult, SealResult]
 
 
-def verify_receipt(receipt: Union[Receipt, Src], *, package: Package,
-                   trusted: Trusted) -> ReceiptInfo:
-    """Check a receipt against the package it claims to acknowledge.
+RECEIPT_CLOCK_SKEW = timedelta(minutes=10)   # office clocks differ a little; more is suspicious
+
+
+def verify_receipt(receipt: Union[Receipt, Src], *, package: Package, trusted: Trusted,
+                   expect_unit: str | None = None, not_before: datetime | None = None) -> ReceiptInfo:
+    """Check a receipt against the package it claims to acknowledge (docs/FORMAT.md §9).
 
     ``receipt`` is a ``Receipt`` or, under the one ``Src`` rule, a path (``str`` or
     ``os.PathLike``), its bytes (binary or armored) or a binary stream; armored text held in
     a ``str`` is passed as ``text.encode()``.
     ``package`` is the sealed package (path/bytes/stream) or the
-    ``SealResult``/``OpenResult`` recorded for it.  Raises
-    ``MalformedPackage`` (bad encoding), ``VerificationError`` (another
-    package, or a key the package was not addressed to),
+    ``SealResult``/``OpenResult`` recorded for it.  Checked: the receipt names this package
+    (id and digest) and a key it was addressed to; the signature; the signer is trusted at
+    the receipt's time; it is not dated before ``not_before`` (default: the package's
+    sealing time less ``RECEIPT_CLOCK_SKEW``); and the signer is the addressed unit —
+    ``expect_unit`` when given, else the unit the trust store files the addressed key
+    under when it can tell (``find(key_id).unit``, as ``Directory`` can).  Raises
+    ``MalformedPackage`` (bad encoding), ``VerificationError`` (another package, a key the
+    package was not addressed to, a date before sealing, another unit's signature),
     ``InvalidSignature``, or what the trust store raises for the signer.
-    The caller should also check that ``signer_unit`` is the unit addressed.
     """
     r = receipt if isinstance(receipt, Receipt) else Receipt.from_bytes(
         read_small(receipt, MAX_RECEIPT_FILE, "the receipt"))
-    pid, digest, key_ids = _package_facts(package)
+    pid, digest, key_ids, sealed_at = _package_facts(package)
     if not (hmac.compare_digest(r.package_id, pid) and hmac.compare_digest(r.package_digest, digest)):
         raise VerificationError("the receipt is for another package (id or digest differ)")
     if r.recipient_key_id not in key_ids:
@@ -148,12 +157,39 @@ def verify_receipt(receipt: Union[Receipt, Src], *, package: Package,
     except InvalidSignature:
         raise InvalidSignature("the receipt's signature does not verify") from None
     when = datetime.fromtimestamp(r.time, timezone.utc)
-    unit = check_sender(as_trust_store(trusted), key, when)
+    limit = not_before if not_before is not None else sealed_at - RECEIPT_CLOCK_SKEW
+    if when < limit:
+        raise VerificationError(f"the receipt is dated {when.isoformat()}, before the package was sealed "
+                                f"({sealed_at.isoformat()})", package=pid.hex())
+    trust = as_trust_store(trusted)
+    unit = check_sender(trust, key, when)
+    wanted = expect_unit if expect_unit is not None else _owner(trust, r.recipient_key_id)
+    if wanted is not None and (unit is None or not _same_name(unit, wanted)):
+        raise VerificationError(f"the receipt is signed by {unit or 'an unnamed key'}, not by the addressed "
+                                f"unit {wanted}", unit=str(wanted), package=pid.hex())
     return ReceiptInfo(r.package_id, r.package_digest, r.recipient_key_id, key, unit, when, r.status)
 
 
-def _package_facts(package: Package) -> tuple[bytes, bytes, set[bytes]]:
+def _same_name(a: str, b: str) -> bool:
+    return unicodedata.normalize("NFKC", a).strip() == unicodedata.normalize("NFKC", b).strip()
+
+
+def _owner(trust: object, key_id: bytes) -> str | None:
+    """The unit the trust store files ``key_id`` under, when it can tell (``Directory.find``)."""
+    find = getattr(trust, "find", None)
+    if find is None:
+        return None
+    try:
+        found = find(key_id)
+    except SmsealError:
+        return None      # not in the directory: nothing to compare with
+    owner = getattr(found, "unit", None)
+    return owner if isinstance(owner, str) else None
+
+
+def _package_facts(package: Package) -> tuple[bytes, bytes, set[bytes], datetime]:
     if isinstance(package, (OpenResult, SealResult)):
-        return package.package_id, package.package_digest, {x.key_id for x in package.recipients}
+        return (package.package_id, package.package_digest, {x.key_id for x in package.recipients},
+                package.sealed_at)
     header, digest = scan(package)
-    return header.package_id, digest, {s.key_id for s in header.recipients}
+    return header.package_id, digest, {s.key_id for s in header.recipients}, header.sealed_datetime

@@ -728,7 +728,7 @@ def receipts(kit: Kit, with_policy: bool) -> None:
                                signed_by=INSIDER))
 
 
-def all_vectors(with_receipt_policy: bool = False) -> list[Vector]:
+def all_vectors(with_receipt_policy: bool = True) -> list[Vector]:
     kit = Kit()
     successes(kit)
     headers(kit)
