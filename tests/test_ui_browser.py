@@ -7,8 +7,9 @@ the test's output folder (or to $SMSEAL_SCREENSHOTS)."""
 
 from __future__ import annotations
 
+import io
 import os
-import shutil
+import re
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,11 @@ class Office:
         self.page.goto(self.server.base + path)
         return self.page
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, at: str | None = None) -> None:
+        if at:
+            self.page.locator(at).first.scroll_into_view_if_needed()
+        else:
+            self.page.evaluate("window.scrollTo(0, 0)")
         self.page.screenshot(path=str(self.shots / f"{self.name}-{name}.png"), full_page=False)
 
     def close(self) -> None:
@@ -71,6 +76,10 @@ def offices(browser, tmp_path_factory, shots):
     os.environ.update(ENV)
     try:  # A's home also holds the bureau's authority, so its page shows the bureau section
         smseal(a, "authority", "init", "--name", "某市保密局", cwd=root / "desk")
+        from smseal.office.workspace import Office as Workspace
+
+        with Workspace(a, passphrase=lambda _p: PASSPHRASE.encode()) as office:
+            office.leaders.add("李四")            # A's leader, who approves (签发) drafts
     finally:
         for k, v in saved.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
@@ -80,26 +89,39 @@ def offices(browser, tmp_path_factory, shots):
     ob.close()
 
 
+def _fill_compose(office: Office, *, urgency: str, title: str, files: list[Path]):
+    page = office.go("/compose")
+    page.set_input_files("input[name=main]", str(files[0]))
+    if files[1:]:
+        page.set_input_files("input[name=attachments]", [str(f) for f in files[1:]])
+    page.select_option("select[name=to]", UNIT_B)
+    page.check(f"input[name=urgency][value={urgency}]")
+    page.fill("input[name=title]", title)
+    page.fill("input[name=doc_number]", "赤政办发〔2027〕5号")
+    page.select_option("select[name=doc_type]", "通知")
+    page.fill("input[name=due]", "2027-05-10")
+    page.fill("input[name=reply_by]", "2027-08-20")
+    return page
+
+
+def _sent_id(page) -> str:
+    page.wait_for_selector("#sent, #error")
+    assert page.query_selector("#sent"), page.inner_text("main")
+    m = re.search(r"\b[0-9a-f]{32}\b", page.inner_text("#sent"))
+    assert m, page.inner_text("#sent")
+    return m.group(0)
+
+
 def _compose(office: Office, desk: Path, *, urgency: str, title: str, files: list[Path],
              shot: str | None = None) -> str:
-    """Seal and send from A (through the command until the page's 发文 lands)."""
-    import contextlib
-    import io
-
-    out = io.StringIO()
-    saved = {k: os.environ.get(k) for k in ENV}
-    os.environ.update(ENV)
-    try:
-        with contextlib.redirect_stdout(out):
-            smseal(office.home, "send", *map(str, files), "--to", UNIT_B, "--urgency", urgency, "--title", title,
-                   "--doc-number", "赤政办发〔2027〕5号", "--due", "2027-05-10", "--signer-name", "张三", "--json",
-                   cwd=desk)
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-    import json
-
-    return json.loads(out.getvalue())["package_id"]
+    """A composes and sends through the page (发文)."""
+    page = _fill_compose(office, urgency=urgency, title=title, files=files)
+    page.fill("input[name=signer_name]", "张三")
+    page.fill("form.compose input[name=passphrase]", PASSPHRASE)
+    if shot:
+        office.shot(shot)
+    page.click("form.compose button[type=submit]:not([name])")
+    return _sent_id(page)
 
 
 def _fetch(office: Office):
@@ -137,6 +159,7 @@ def test_send_fetch_open_download_receipt_status(offices, shots):
     att.write_text("附件一：名单\n", encoding="utf-8")
     urgent = _compose(a, desk, urgency="extra-urgent", title="关于报送2027年工作安排的通知", files=[main, att],
                       shot="compose")
+    a.shot("sent")
 
     page = _fetch(b)
     rows = page.query_selector_all("#waiting tr.entry")
@@ -208,15 +231,23 @@ def test_directory_and_bureau_pages(offices):
     assert UNIT_B in page.inner_text("#units")
     a.shot("directory")
     # importing a card shows the fingerprint and asks first
-    card = desk / "b-again.card"
-    shutil.copy(desk / "b.card", card)
+    from shangmi import sm2
+    from smseal.keystore import make_card
+
+    card = desk / "town.card"
+    card.write_bytes(make_card("红山镇", sm2.PrivateKey.generate(), sm2.PrivateKey.generate().public_key()))
     page.set_input_files("input[name=card]", str(card))
     page.click("form[action^='/directory/card'] button")
     page.wait_for_selector("p.question")
-    assert UNIT_B in page.inner_text("h1") and page.query_selector(".fp.big")
+    assert "红山镇" in page.inner_text("h1") and page.query_selector(".fp.big")
     a.shot("card-confirm")
     page.click("button[name=confirm]")
-    page.wait_for_selector("#error, #done")
+    page.wait_for_selector("#done")
+    assert "红山镇" in a.go("/directory").inner_text("#units")
+    # the same card again: refused with the command's sentence, nothing changed
+    page.set_input_files("input[name=card]", str(card))
+    page.click("form[action^='/directory/card'] button")
+    page.wait_for_selector("#error")
 
     page = a.go("/bureau")
     page.fill("form[action^='/bureau/list'] input[name=passphrase]", PASSPHRASE)
@@ -225,3 +256,54 @@ def test_directory_and_bureau_pages(offices):
     a.shot("bureau")
     assert b.go("/bureau").inner_text("#error")  # no authority in B's home
     assert "保密局" not in b.page.inner_text("nav")
+
+
+def test_draft_approve_send(offices):
+    """发文 with 签发: saved as a draft, approved by the leader with their passphrase, then sent."""
+    a, b, shared, desk = offices
+    doc = desk / "请示.txt"
+    doc.write_text("请示内容\n", encoding="utf-8")
+    page = _fill_compose(a, urgency="urgent", title="关于经费的请示", files=[doc])
+    page.click("form.compose button[name=as_draft]")
+    page.wait_for_selector("#done")
+    page = a.go("/compose")
+    draft = page.locator("#drafts .draft").first
+    assert "关于经费的请示" in draft.inner_text() and "请示.txt" in draft.inner_text()
+    draft.locator(".approve-form input[name=passphrase]").fill("wrong")
+    draft.locator(".approve-form button").click()
+    page.wait_for_selector("#error")            # a wrong passphrase approves nothing
+    page = a.go("/compose")
+    draft = page.locator("#drafts .draft").first
+    draft.locator(".approve-form input[name=passphrase]").fill(PASSPHRASE)
+    draft.locator(".approve-form button").click()
+    page.wait_for_selector("#done")
+    page = a.go("/compose")
+    draft = page.locator("#drafts .draft").first
+    assert "李四" in draft.inner_text()
+    a.shot("draft-approved", at="#drafts")
+    draft.locator(".send-form input[name=passphrase]").fill(PASSPHRASE)
+    draft.locator(".send-form button").click()
+    pid = _sent_id(page)
+    assert (shared / UNIT_B / "packages" / f"{pid}.smx").is_file()
+    assert a.go("/compose").query_selector("#drafts") is None   # sent drafts are gone
+
+    page = _fetch(b)
+    _open_waiting(page, pid)
+    assert "李四" in page.inner_text("main")     # 签发人 travels in the encrypted metadata
+
+
+def test_registers(offices):
+    a, _b, _shared, _desk = offices
+    page = a.go("/registers")
+    page.select_option("#export select[name=kind]", "outgoing")
+    with page.expect_download() as dl:
+        page.click("#export button")
+    assert dl.value.suggested_filename.endswith(".xlsx")
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(Path(dl.value.path()).read_bytes())).active
+    headers = [c.value for c in ws[1]]
+    assert "标题" in headers and "文种" in headers
+    titles = {row[headers.index("标题")] for row in ws.iter_rows(min_row=2, values_only=True)}
+    assert "关于报送2027年工作安排的通知" in titles
+    a.shot("registers")

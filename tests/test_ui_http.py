@@ -108,3 +108,23 @@ def test_ctrl_c_stops_the_server_cleanly(tmp_path):
     assert "smseal ui 已停止" in err and "Traceback" not in err
     with pytest.raises(httpx.ConnectError):
         httpx.get(srv.base + "/inbox")
+
+
+def test_files_of_a_package_opened_elsewhere_are_not_served(server, client, tmp_path):
+    """A package the command opened into some folder: the page names the folder but serves none of
+    its files (the folder may hold other files of the user's)."""
+    import sqlite3
+
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    (folder / "private.txt").write_text("not from a package", encoding="utf-8")
+    pid = "ab" * 16
+    db = sqlite3.connect(server.home / "ledger.sqlite3")
+    with db:
+        db.execute("INSERT INTO received (package_id, sender_unit, opened_at, out_dir) VALUES (?,?,?,?)",
+                   (pid, UNIT_B, "2026-12-01T08:00:00+00:00", str(folder)))
+    db.close()
+    page = client.get(f"/received/{pid}")
+    assert page.status_code == 200 and str(folder) in page.text and "private.txt" not in page.text
+    r = client.get(f"/received/{pid}/file", params={"name": "private.txt"})
+    assert r.status_code == 400 and "not from a package" not in r.text

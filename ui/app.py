@@ -14,7 +14,7 @@ from smseal.office import bureau
 from smseal.office.config import Config
 from smseal.office.context import Office
 
-from . import pages_bureau, pages_directory, pages_receive, pages_status
+from . import pages_bureau, pages_directory, pages_receive, pages_registers, pages_send, pages_status
 from .security import Gate, GateMiddleware
 from .web import error_page
 
@@ -40,7 +40,7 @@ async def _root(request: Request) -> Response:
 
 def create_app(home: Path, gate: Gate) -> GateMiddleware:
     """The application for the office at ``home``, answering only the browser ``gate`` admits."""
-    routes = [Route("/", _root), *pages_receive.routes, *pages_status.routes,
+    routes = [Route("/", _root), *pages_receive.routes, *pages_send.routes, *pages_status.routes, *pages_registers.routes,
               *pages_directory.routes, *pages_bureau.routes,
               Mount("/static", StaticFiles(directory=str(STATIC)), name="static")]
     app = Starlette(routes=routes, exception_handlers={Exception: error_page})

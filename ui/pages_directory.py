@@ -18,7 +18,7 @@ from smseal.office.i18n import _
 from smseal.office.trust import Trust
 
 from .uploads import receive_form
-from .web import home_of, render, with_office
+from .web import home_of, render, with_office, with_workflow
 
 
 def directory_view(office) -> dict:
@@ -39,8 +39,17 @@ def directory_view(office) -> dict:
             "bundle_version": trust.installed_version()}
 
 
+def workflow_view(office) -> dict:
+    """The unit's leaders (签发人) and the groups of units (抄送组)."""
+    from smseal.office.groups import list_groups
+
+    return {"leaders": [x.name for x in office.leaders.list()],
+            "groups": [(g.name, g.units) for g in list_groups(office)]}
+
+
 async def directory(request: Request) -> Response:
     view = await with_office(request, directory_view)
+    view.update(await with_workflow(request, workflow_view))
     return render(request, "directory.html", section="directory", **view)
 
 
@@ -53,12 +62,24 @@ async def _uploaded(request: Request, field: str, limit: int) -> bytes:
 
 
 async def card_check(request: Request) -> Response:
-    """Step 1 of importing a card: show whose card it is and its fingerprints."""
+    """Step 1 of importing a card: whose card, its fingerprints, and what importing it changes
+    (a new unit, or a known unit's new leaders or key), as ``keys import`` shows."""
     from smseal.keystore import fingerprint_words, parse_card
+    from smseal.office.unit_card import preview_card
 
     data = await _uploaded(request, "card", 1 << 20)
     card = parse_card(data)
-    return render(request, "confirm.html", section="directory", kind="card", name=card.unit,
+    changes = await with_workflow(request, lambda office: preview_card(office, data))
+    notes = []
+    if not changes.new_unit:
+        notes.append(_("{unit} is already in the directory; this card updates it.").format(unit=card.unit)
+                     if not changes.unchanged else _("{unit} is already in the directory with this card.")
+                     .format(unit=card.unit))
+    notes += [_("new leader (签发人): {name}").format(name=x.name) for x in changes.leaders_added]
+    notes += [_("leader removed: {name}").format(name=n) for n in changes.leaders_removed]
+    if changes.new_encryption_key is not None and not changes.new_unit:
+        notes.append(_("new encryption key: {fp}").format(fp=fingerprint_words(changes.new_encryption_key)))
+    return render(request, "confirm.html", section="directory", kind="card", name=card.unit, notes=notes,
                   question=_("Does the fingerprint match what {unit} read out to you?").format(unit=card.unit),
                   fingerprints=[(_("signing key"), fingerprint_words(card.signing_key)),
                                 (_("encryption key"), fingerprint_words(card.encryption_key))],
@@ -76,11 +97,13 @@ def _confirmed_data(form) -> bytes:
 
 async def card_import(request: Request) -> Response:
     """Step 2: the secretary confirmed the fingerprint; the same bytes are verified again and imported."""
+    from smseal.office.unit_card import import_card
+
     form = await request.form()
     data = _confirmed_data(form)
-    unit = await with_office(request, lambda office: office.directory.import_card(data))
+    changes = await with_workflow(request, lambda office: import_card(office, data))
     return render(request, "done.html", section="directory", back="/directory",
-                  message=_("Imported {unit} into the directory.").format(unit=unit.name))
+                  message=_("Imported {unit} into the directory.").format(unit=changes.unit))
 
 
 async def root_check(request: Request) -> Response:

@@ -120,7 +120,8 @@ def opened_page(request: Request, opened: receiving.Opened) -> Response:
     res = opened.result
     return render(request, "opened.html", section="inbox", res=res, meta=res.metadata,
                   package_id=opened.package_id, receipt_where=opened.receipt_where, earlier=opened.earlier,
-                  files=[Path(f).name for f in res.files])
+                  files=[Path(f).name for f in res.files], approval=getattr(opened, "approval", None),
+                  reply_link=getattr(opened, "reply_link", None))
 
 
 def _received_row(package_id: str):

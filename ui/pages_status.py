@@ -15,7 +15,7 @@ from smseal.office.i18n import _
 
 from .chart import rate_chart
 from .uploads import receive_form
-from .web import home_of, markup, render, with_office
+from .web import home_of, markup, render, with_office, with_workflow
 
 
 def per_unit(sent) -> list[tuple[str, int, int]]:
@@ -32,14 +32,28 @@ def per_unit(sent) -> list[tuple[str, int, int]]:
 async def status(request: Request) -> Response:
     from smseal.office.reminders import due_reminders
 
+    from smseal.office.status import status as workflow_status
+
     def work(office):
         return office.ledger.sent_status(), len(due_reminders(office))
 
     sent, due = await with_office(request, work)
+    report = await with_workflow(request, workflow_status)
     sent.sort(key=lambda s: s.sealed_at, reverse=True)
+    # replies and their deadlines (办件), per package and unit, from the workflow's status
+    replies = {(p.package_id, r.unit): r for p in report.packages for r in p.recipients}
+    kinds = {p.package_id: p for p in report.packages}
+    charts = []
     rows = per_unit(sent)
-    chart = markup(rate_chart(rows, title=_("Signed per unit"))) if rows else None
-    return render(request, "status.html", section="status", sent=sent, chart=chart, due=due)
+    if rows:
+        charts.append((_("Signed per unit"), markup(rate_chart(rows, title=_("Signed per unit")))))
+    for title, pick in ((_("Reply rate (办复率) per unit"), lambda r: r.reply),
+                        (_("Meeting rate (见面率) per unit"), lambda r: r.meeting)):
+        rate_rows = [(u, pick(r).done, pick(r).total) for u, r in sorted(report.by_unit.items()) if pick(r).total]
+        if rate_rows:
+            charts.append((title, markup(rate_chart(rate_rows, title=title))))
+    return render(request, "status.html", section="status", sent=sent, charts=charts, due=due, replies=replies,
+                  kinds=kinds, total=report.total)
 
 
 async def import_receipts(request: Request) -> Response:

@@ -156,8 +156,10 @@ class GateMiddleware:
 
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _v in headers}
+                # a page may set a stricter or its own policy (the printable slip); never two of one
+                message["headers"] = headers + [(k, v) for k, v in SECURITY_HEADERS if k not in present]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
