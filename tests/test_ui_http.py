@@ -93,6 +93,11 @@ def test_headers_and_no_third_party_assets(client):
 
 
 def test_errors_are_one_sentence_never_a_traceback(client):
+    for path in ("/no/such/page", "/received/x/y/z"):
+        r = client.get(path)
+        assert r.status_code == 404 and 'role="alert"' in r.text and "没有这个页面" in r.text
+    r = client.get("/inbox/fetch")
+    assert r.status_code == 405 and 'role="alert"' in r.text
     r = client.get("/received/" + "0" * 32)
     assert r.status_code == 400
     assert "Traceback" not in r.text and 'role="alert"' in r.text
@@ -128,3 +133,26 @@ def test_files_of_a_package_opened_elsewhere_are_not_served(server, client, tmp_
     assert page.status_code == 200 and str(folder) in page.text and "private.txt" not in page.text
     r = client.get(f"/received/{pid}/file", params={"name": "private.txt"})
     assert r.status_code == 400 and "not from a package" not in r.text
+
+
+def test_port_option_and_a_taken_port(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from tests.ui_server import ENV
+
+    a, _b, _shared = make_homes(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = start(a, "--port", str(port))
+    try:
+        assert srv.port == port and srv.login_url.startswith(f"http://127.0.0.1:{port}/login?token=")
+        env = {**__import__("os").environ, **ENV, "SMSEAL_HOME": str(a)}
+        taken = subprocess.run([sys.executable, "-m", "smseal.cli.main", "ui", "--no-browser", "--port", str(port)],
+                               env=env, capture_output=True, text=True, timeout=60)
+        assert taken.returncode == 2
+        assert f"端口 {port} 已被占用" in taken.stderr and "Traceback" not in taken.stderr
+    finally:
+        srv.stop()

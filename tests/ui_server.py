@@ -83,10 +83,10 @@ class Server:
         return self.proc.returncode, err
 
 
-def start(home: Path, **extra_env: str) -> Server:
-    env = {**os.environ, **ENV, "SMSEAL_HOME": str(home), **extra_env}
+def start(home: Path, *args: str) -> Server:
+    env = {**os.environ, **ENV, "SMSEAL_HOME": str(home)}
     env.pop("SMSEAL_PASSPHRASE")  # the page takes the passphrase from the form, never from the environment
-    proc = subprocess.Popen([sys.executable, "-m", "smseal.cli.main", "ui", "--no-browser"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "smseal.cli.main", "ui", "--no-browser", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
     deadline = time.monotonic() + 60
     assert proc.stdout is not None

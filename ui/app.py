@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -43,7 +44,7 @@ def create_app(home: Path, gate: Gate) -> GateMiddleware:
     routes = [Route("/", _root), *pages_receive.routes, *pages_send.routes, *pages_status.routes, *pages_registers.routes,
               *pages_directory.routes, *pages_bureau.routes,
               Mount("/static", StaticFiles(directory=str(STATIC)), name="static")]
-    app = Starlette(routes=routes, exception_handlers={Exception: error_page})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: error_page, Exception: error_page})
     state = _State(Path(home))
     app.state.home = state.home
     app.state.unit_name = state.unit_name

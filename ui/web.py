@@ -132,6 +132,12 @@ async def with_workflow(request: Request, fn: Callable[[Any], T], *, passphrase:
 
 def error_sentence(exc: BaseException) -> tuple[str, int]:
     """The sentence the command would print for ``exc``, and an HTTP status."""
+    from starlette.exceptions import HTTPException
+
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 405:
+            return _("This address does not take that kind of request; use the page's buttons."), 405
+        return _("There is no such page here; use the menu at the top."), exc.status_code
     if isinstance(exc, shangmi.SmsealError):
         code = getattr(exc, "exit_code", 3)
         return describe(exc), {1: 422, 2: 400, 4: 403, 5: 403, 6: 409, 7: 502}.get(code, 400)
