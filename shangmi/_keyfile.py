@@ -57,7 +57,7 @@ def pem_encode(label: str, body: bytes) -> bytes:
             + f"\n-----END {label}-----\n".encode())
 
 
-def pem_decode(data: bytes, labels: tuple[str, ...]) -> tuple[str, bytes]:
+def pem_decode(data: bytes | str, labels: tuple[str, ...]) -> tuple[str, bytes]:
     """Return (label, DER) of the first PEM block whose label is in ``labels``."""
     if isinstance(data, str):
         data = data.encode()
@@ -211,7 +211,7 @@ def decrypt_pkcs8(data: bytes, password: bytes) -> bytes:
     if not 1 <= iterations <= MAX_ITERATIONS:
         raise InvalidKey("PBKDF2 iteration count out of range")
     keylen = 16
-    prf = hashes.SHA1
+    prf: type[hashes.HashAlgorithm] = hashes.SHA1
     if not kp.at_end() and kp.peek_tag() == der.INTEGER:
         keylen = kp.integer()
     if not kp.at_end():
@@ -222,7 +222,7 @@ def decrypt_pkcs8(data: bytes, password: bytes) -> bytes:
         p.done()
         if poid not in _PRF_BY_OID:
             raise UnsupportedAlgorithm(f"unsupported PBKDF2 PRF {poid}")
-        prf = _PRF_BY_OID[poid]
+        prf = _PRF_BY_OID[poid]  # type: ignore[type-abstract]  # the table holds concrete classes
     kp.done()
     if prf is hashes.SHA1:
         raise UnsupportedAlgorithm("PBKDF2 with HMAC-SHA1 is not accepted; re-export with a modern PRF")

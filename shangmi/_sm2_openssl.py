@@ -91,7 +91,7 @@ class _Handle:
         self.ptr = ptr
         weakref.finalize(self, lib.EVP_PKEY_free, ptr)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("key handles cannot be pickled")
 
 
@@ -124,7 +124,8 @@ class OpenSSLBackend:
                 params = lib.OSSL_PARAM_BLD_to_param(bld)
             out = _VP()
             if not (params and lib.EVP_PKEY_fromdata_init(ctx) == 1
-                    and lib.EVP_PKEY_fromdata(ctx, ctypes.byref(out), selection, params) == 1):
+                    and lib.EVP_PKEY_fromdata(ctx, ctypes.byref(out), selection, params) == 1) \
+                    or out.value is None:
                 lib.ERR_clear_error()
                 raise BackendError("libcrypto refused the SM2 key")
             return _Handle(lib, out.value)
@@ -203,7 +204,7 @@ class OpenSSLBackend:
             ok = lib.EVP_PKEY_verify_init(ctx) == 1 and lib.EVP_PKEY_verify(ctx, sig, len(sig), e, len(e)) == 1
             if not ok:
                 lib.ERR_clear_error()
-            return ok
+            return bool(ok)
         finally:
             lib.EVP_PKEY_CTX_free(ctx)
 

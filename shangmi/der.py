@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Type
 
-from .errors import MalformedInput
+from .errors import MalformedInput, SmsealError
 
 INTEGER, BIT_STRING, OCTET_STRING, NULL, OID, UTF8STRING = 0x02, 0x03, 0x04, 0x05, 0x06, 0x0C
 SEQUENCE = 0x30
@@ -23,13 +23,13 @@ class Reader:
 
     __slots__ = ("data", "pos", "end", "err")
 
-    def __init__(self, data: bytes, err: Type[MalformedInput] = MalformedInput) -> None:
+    def __init__(self, data: bytes, err: Type[SmsealError] = MalformedInput) -> None:
         self.data = bytes(data)
         self.pos = 0
         self.end = len(self.data)
         self.err = err
 
-    def _fail(self, what: str) -> MalformedInput:
+    def _fail(self, what: str) -> SmsealError:
         return self.err(f"malformed DER: {what}")
 
     def at_end(self) -> bool:
@@ -103,7 +103,7 @@ class Reader:
         return self.data[start:self.pos]
 
 
-def decode_oid(c: bytes, err: Type[MalformedInput] = MalformedInput) -> str:
+def decode_oid(c: bytes, err: Type[SmsealError] = MalformedInput) -> str:
     if not c or c[-1] & 0x80:
         raise err("malformed DER: bad OID")
     arcs: list[int] = []

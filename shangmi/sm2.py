@@ -15,7 +15,7 @@ OpenSSL libcrypto when it has SM2, else in pure Python (see ``backend``).
 from __future__ import annotations
 
 import threading
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from . import _curve as c
 from . import _keyfile as kf
@@ -23,6 +23,9 @@ from . import der
 from .errors import (BackendError, DecryptionError, InvalidArgument, InvalidKey, InvalidSignature,
                      MalformedInput, UnsupportedAlgorithm)
 from .sm3 import SM3, digest as sm3_digest
+
+if TYPE_CHECKING:
+    from . import _sm2_pure
 
 DEFAULT_UID = b"1234567812345678"
 CURVE_OID = kf.OID_SM2_CURVE
@@ -34,11 +37,34 @@ _ZPREFIX = b"".join(v.to_bytes(32, "big") for v in (c.A, c.B, c.GX, c.GY))
 
 # --- backend selection ---------------------------------------------------------------
 
-_backend = None
+class Backend(Protocol):
+    """What an SM2 implementation provides (libcrypto through ctypes, or pure Python).
+
+    Key handles are whatever the backend makes of a key (``Any``): they never leave it."""
+
+    name: str
+    reason: str
+
+    def private_handle(self, d: int, pub: c.Point) -> Any: ...
+
+    def public_handle(self, pub: c.Point) -> Any: ...
+
+    def generate(self) -> int: ...
+
+    def sign_digest(self, handle: Any, e: bytes) -> tuple[int, int]: ...
+
+    def verify_digest(self, handle: Any, e: bytes, r: int, s: int) -> bool: ...
+
+    def encrypt(self, handle: Any, m: bytes) -> tuple[int, int, bytes, bytes]: ...
+
+    def decrypt(self, handle: Any, c1: c.Point, c3: bytes, c2: bytes) -> bytes: ...
+
+
+_backend: Backend | None = None
 _backend_lock = threading.Lock()
 
 
-def backend():
+def backend() -> Backend:
     """The active backend: ``.name`` is "openssl" or "pure-python", ``.reason`` says why."""
     global _backend
     if _backend is None:
@@ -52,7 +78,7 @@ def backend():
     return _backend
 
 
-def _pure():
+def _pure() -> "_sm2_pure.PureBackend":
     from . import _sm2_pure
     return _sm2_pure.PureBackend("requested")
 
@@ -180,7 +206,7 @@ class PublicKey:
 
     def __init__(self, _point: c.Point) -> None:
         self._pt = _point
-        self._handle = None
+        self._handle: tuple[Backend, Any] | None = None
         self._z: dict[bytes, bytes] = {}
 
     # construction
@@ -244,7 +270,7 @@ class PublicKey:
         return f"<sm2.PublicKey {self.fingerprint()[:8].hex()}>"
 
     # operations
-    def _h(self):
+    def _h(self) -> tuple[Backend, Any]:
         # The handle belongs to the backend that made it (tests switch backends).
         be = backend()
         h = self._handle
@@ -293,7 +319,7 @@ class PublicKey:
         x, y, c3, c2 = be.encrypt(h, bytes(plaintext))
         return encode_ciphertext(x, y, c3, c2, format)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         return (PublicKey.from_bytes, (self.to_bytes(),))
 
 
@@ -310,7 +336,7 @@ class PrivateKey:
             raise InvalidKey("the private scalar is out of range")
         self._d = _d
         self._pub = PublicKey(pub)
-        self._handle = None
+        self._handle: tuple[Backend, Any] | None = None
 
     @classmethod
     def generate(cls) -> "PrivateKey":
@@ -398,7 +424,7 @@ class PrivateKey:
         (PKCS#11 CKA_VALUE).  It is the secret itself: never log or store it."""
         return self._d.to_bytes(32, "big")
 
-    def _h(self):
+    def _h(self) -> tuple[Backend, Any]:
         be = backend()
         h = self._handle
         if h is None or h[0] is not be:
@@ -426,13 +452,13 @@ class PrivateKey:
     def __repr__(self) -> str:
         return f"<sm2.PrivateKey for {self._pub.fingerprint()[:8].hex()}>"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         raise TypeError("SM2 private keys cannot be pickled")
 
-    def __copy__(self):
+    def __copy__(self) -> "PrivateKey":
         return self
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo: object) -> "PrivateKey":
         return self
 
 

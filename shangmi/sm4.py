@@ -40,7 +40,7 @@ class _KeyHolder:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
-    def __reduce__(self):  # keys do not travel through pickle
+    def __reduce__(self) -> tuple[object, ...]:  # keys do not travel through pickle
         raise TypeError(f"{type(self).__name__} objects cannot be pickled")
 
 
