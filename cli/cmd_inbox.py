@@ -142,7 +142,7 @@ def run_inbox(args, console) -> int:
 
     with App(args, console) as app:
         inbox = Inbox(app)
-        entries = inbox.list(include_answered=args.all)
+        entries = inbox.entries(include_answered=args.all)
         refused = inbox.refused()
         at = now()
         if args.json:

@@ -9,6 +9,7 @@ signature of a trusted sender verifies over every byte.
 
 from .format import CHUNK_SIZE, URGENCIES, VERSION
 from .metadata import FileEntry, Metadata
+from .notice import Notice, NoticeInfo, make_notice, verify_notice
 from .open import inspect, open_package, verify_package
 from .package import Package
 from .protocols import Decrypter, KeyList, Signer, TrustStore
@@ -26,4 +27,5 @@ __all__ = ["Package", "seal", "open_package", "open_stream", "OpenedFile", "insp
            "OpenResult", "SealResult", "PackageInfo", "ReceiptInfo", "RecipientInfo",
            "STATUSES", "URGENCIES", "CHUNK_SIZE", "VERSION",
            "DOC_TYPES", "Approval", "ApprovalError", "ReplyTo",
-           "Src", "Trusted", "Keys", "Urgency", "Role", "ReceiptStatus"]
+           "Src", "Trusted", "Keys", "Urgency", "Role", "ReceiptStatus",
+           "Notice", "NoticeInfo", "make_notice", "verify_notice"]

@@ -28,6 +28,7 @@ from . import primitives as p
 from .encoding import check_bin, der_to_raw, fields, pack, unpack
 from .format import KEY_ID_SIZE, MAX_TIME, PUBLIC_KEY_SIZE, SIGNATURE_SIZE, URGENCIES
 from .protocols import Signer, Trusted, as_trust_store, check_sender
+from .text import text_problem
 
 NOTICE_MAGIC = b"SMSNOTC\x01"
 LABEL_NOTICE = b"smseal/v1 notice\x00"
@@ -126,8 +127,10 @@ def _check_kind_fields(kind: str, sequence: int, text: str) -> None:
             raise MalformedPackage("a rejection must give its reason")
     if len(text.encode("utf-8")) > MAX_TEXT:
         raise MalformedPackage(f"the notice text is longer than {MAX_TEXT} bytes")
-    if any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 or c in "\u2028\u2029" for c in text):
-        raise MalformedPackage("the notice text holds control characters")
+    if text:
+        why = text_problem(text)
+        if why:
+            raise MalformedPackage(f"the notice text {why}")
 
 
 def make_notice(kind: NoticeKind, *, package_id: bytes, package_digest: bytes, recipient_key_id: bytes,

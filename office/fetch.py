@@ -18,7 +18,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from shangmi import MalformedPackage, SmsealError
 
@@ -27,6 +27,10 @@ from .i18n import _
 from .inbox import Inbox, InboxEntry, RefusedItem, ReminderSeen, error_line, one_line
 from .mailparse import MailItem, items_from_message, parse_message
 from .receipts import ReceiptOutcome, RejectionReason, import_receipt, import_rejection
+
+if TYPE_CHECKING:
+    from .imap import IMAPMailbox
+    from .reminders import ReminderResult
 
 PACKAGES, RECEIPTS, NOTICES = "packages", "receipts", "notices"
 PROCESSED = "processed"
@@ -226,7 +230,7 @@ def _move_processed(path: Path) -> None:
 
 
 # -- the IMAP mailbox -------------------------------------------------------------------
-def fetch_mailbox(office: Office, inbox: Inbox, mailbox) -> FetchReport:
+def fetch_mailbox(office: Office, inbox: Inbox, mailbox: "IMAPMailbox") -> FetchReport:
     """Read new smseal mail from an open ``IMAPMailbox``; mark each processed once stored."""
     s = mailbox.settings
     source = s.source_name
@@ -256,7 +260,7 @@ def _was_stored(inbox: Inbox, source: str, key: str) -> bool:
     return bool(row and row[0] == "stored")
 
 
-def _mark(mailbox, uid: int, report: FetchReport) -> None:
+def _mark(mailbox: "IMAPMailbox", uid: int, report: FetchReport) -> None:
     from .mailerrors import MailError
 
     try:
@@ -266,7 +270,8 @@ def _mark(mailbox, uid: int, report: FetchReport) -> None:
 
 
 # -- everything -------------------------------------------------------------------------
-def fetch(office: Office, *, folder: bool = True, imap: bool = True, mailbox=None) -> FetchReport:
+def fetch(office: Office, *, folder: bool = True, imap: bool = True,
+          mailbox: "IMAPMailbox | None" = None) -> FetchReport:
     """Fetch from every configured source; a source that fails is reported in ``errors``
     (one line each) while the others are still read.  ``mailbox`` reuses an open
     ``IMAPMailbox`` (``watch`` keeps one for IDLE)."""
@@ -311,7 +316,7 @@ def notify_desktop(title: str, body: str) -> bool:
 
 def watch(office: Office, *, interval: float = 60.0, on_report: Callable[[FetchReport], None],
           rounds: int | None = None, remind: bool = True,
-          on_reminders: Callable[[list], None] | None = None) -> None:
+          on_reminders: "Callable[[list[ReminderResult]], None] | None" = None) -> None:
     """Fetch again and again: with IMAP IDLE (where the server has it) new mail is read as
     soon as it arrives, otherwise every ``interval`` seconds.  On the sender's side the
     due 催领 reminders go out in the same loop.  ``rounds`` limits the loop (tests)."""

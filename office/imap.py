@@ -17,7 +17,7 @@ import select
 import socket
 import ssl
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 from .config import IMAPSettings
 from .mailerrors import DATA_TIMEOUT, GREETING_TIMEOUT, MailError, explain, in_greeting
@@ -112,7 +112,7 @@ class IMAPMailbox:
         return "IDLE" in getattr(self, "_capabilities", set())
 
     # -- reading ---------------------------------------------------------------------------
-    def _uid(self, *args: str) -> list:
+    def _uid(self, *args: str) -> list[Any]:
         assert self.conn is not None
         try:
             typ, data = self.conn.uid(*args)
@@ -185,7 +185,7 @@ class IMAPMailbox:
         if conn is None or not self.has_idle:
             return False
         try:
-            tag = conn._new_tag()  # type: ignore[attr-defined]
+            tag = conn._new_tag()
             conn.send(tag + b" IDLE\r\n")
             line = conn.readline()
             if not line.startswith(b"+"):
@@ -226,6 +226,6 @@ def _capabilities(conn: imaplib.IMAP4) -> tuple[str, ...]:
     return tuple(conn.capabilities)
 
 
-def _text(data: list) -> str:
+def _text(data: list[Any]) -> str:
     out = b" ".join(d if isinstance(d, bytes) else b"" for d in data or [])
     return " ".join(out.decode("utf-8", "replace").split())[:160]

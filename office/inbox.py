@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from shangmi import ExpiredCertificate, RevokedKey, SmsealError, VerificationError
+from shangmi import ExpiredCertificate, RevokedKey, SmsealError, VerificationError, sm2
 
 from .context import Office
 from .errors import UsageError
@@ -234,7 +234,7 @@ class Inbox:
                         stanza.key_id, stanza.role))
         return Arrival("new", entry=self.get(pid))
 
-    def _check_valid_today(self, sender_key) -> None:
+    def _check_valid_today(self, sender_key: "sm2.PublicKey") -> None:
         try:
             self.office.directory.check_sender(sender_key, now())
         except (RevokedKey, ExpiredCertificate) as exc:
@@ -303,7 +303,7 @@ class Inbox:
             db.execute("INSERT OR REPLACE INTO fetched VALUES (?,?,?,?)", (source, item, outcome, now().isoformat()))
 
     # -- listing -------------------------------------------------------------------------
-    def _entries(self, where: str, args: tuple = ()) -> list[InboxEntry]:
+    def _entries(self, where: str, args: tuple[str, ...] = ()) -> list[InboxEntry]:
         with self.office.ledger._connect() as db:
             rows = db.execute("SELECT package_id, state, sender_unit, urgency, sealed_at, received_at, source, path, "
                               "size, role, title, doc_number, answered_at, rejected_reason, digest "
@@ -315,9 +315,10 @@ class Inbox:
                      f"WHERE r.package_id IN (SELECT package_id FROM inbox {where}) ORDER BY r.package_id, r.sequence")
                 for pid, seq, sender, sent_at, received_at, _d in db.execute(q, args):
                     reminders.setdefault(pid, []).append(ReminderSeen(seq, sender, sent_at, received_at))
-        return [InboxEntry(*r[:14], reminders=tuple(reminders.get(r[0], ()))) for r in rows]
+        return [InboxEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+                           reminders=tuple(reminders.get(r[0], ()))) for r in rows]
 
-    def list(self, *, include_answered: bool = False) -> list[InboxEntry]:
+    def entries(self, *, include_answered: bool = False) -> list[InboxEntry]:
         """Packages waiting to be opened, most urgent first, then oldest first; with
         ``include_answered`` also those opened or refused (拒收) here, which show their titles."""
         if include_answered:

@@ -151,5 +151,5 @@ def test_waited_time(units):
     _send(a)
     assert b("fetch").code == 0
     with Office(b.home) as office:
-        (e,) = Inbox(office).list()
+        (e,) = Inbox(office).entries()
         assert e.waited_seconds(now() + timedelta(hours=2)) >= 7200
