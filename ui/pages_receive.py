@@ -43,7 +43,7 @@ def inbox_view(office) -> dict:
     from smseal.office.inbox import Inbox
 
     inbox = Inbox(office)
-    entries = inbox.list(include_answered=True)
+    entries = inbox.entries(include_answered=True)
     return {"waiting": [e for e in entries if e.state == "waiting"],
             "answered": sorted((e for e in entries if e.state != "waiting"),
                                key=lambda e: e.answered_at or "", reverse=True),
