@@ -38,6 +38,9 @@ def register(sub) -> None:
     li = ds.add_parser("list", help=_("list the units in the directory"))
     li.add_argument("--json", action="store_true", help=_("print the directory as JSON"))
     li.set_defaults(func=run_list)
+    from .cmd_groups import register_directory
+
+    register_directory(ds)
     p.set_defaults(func=lambda a, c: (p.print_help(), 2)[1])
 
 

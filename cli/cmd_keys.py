@@ -25,9 +25,10 @@ def register(sub) -> None:
     li.add_argument("--json", action="store_true", help=_("print the keys as JSON"))
     li.set_defaults(func=list_)
     p.set_defaults(func=lambda a, c: (_usage(p)))
-    from . import cmd_certs
+    from . import cmd_certs, cmd_leaders
 
     cmd_certs.register_keys(ks)
+    cmd_leaders.register_keys(ks)
 
 
 def _usage(p) -> int:
@@ -36,20 +37,30 @@ def _usage(p) -> int:
 
 
 def export(args, console) -> int:
-    from smseal.keystore import make_card
+    from smseal.office.unit_card import export_card
+
+    from .workflow_args import office_of
 
     with App(args, console) as app:
-        ident = app.keystore.get(app.unit)
-        card = make_card(ident.name, app.keystore.signer(ident.name), ident.current("enc").public_key)
+        office = office_of(app)
+        card = export_card(office)            # the unit's keys and its active leaders (签发人)
         write_atomic(args.output, card, overwrite=args.force)
-        console.print(_("Wrote the card of {unit} to {path}.").format(unit=ident.name, path=args.output))
+        console.print(_("Wrote the card of {unit} to {path}.").format(unit=app.unit, path=args.output))
+        leaders = office.leaders.list()
+        if leaders:
+            console.print(_("  leaders (签发人): {names}").format(names="、".join(x.name for x in leaders)))
         return 0
 
 
 def import_(args, console) -> int:
     from smseal.keystore import fingerprint_words, parse_card
 
+    from smseal.office.unit_card import import_card, preview_card
+
+    from .workflow_args import office_of
+
     with App(args, console) as app:
+        office = office_of(app)
         for path in args.card:
             data = read_input(path)
             card = parse_card(data)
@@ -60,9 +71,35 @@ def import_(args, console) -> int:
                            args.yes):
                 console.print(_("Not imported."))
                 return 1
-            app.directory.import_card(data)
-            console.print(_("Imported {unit} into the directory.").format(unit=card.unit))
+            changes = preview_card(office, data)       # a known unit: what this newer card changes
+            if not changes.new_unit:
+                _show_changes(console, changes)
+                if not confirm(_("Apply these changes to {unit}?").format(unit=card.unit), args.yes):
+                    console.print(_("Not imported."))
+                    return 1
+            import_card(office, data)
+            if changes.new_unit:
+                console.print(_("Imported {unit} into the directory.").format(unit=card.unit))
+                if card.leaders:
+                    console.print(_("  leaders (签发人): {names}").format(names="、".join(x.name for x in card.leaders)))
+            else:
+                console.print(_("Updated {unit} from its newer card.").format(unit=card.unit))
         return 0
+
+
+def _show_changes(console, changes) -> None:
+    """What a newer card of a known unit changes, one fact a line."""
+    from smseal.keystore import fingerprint_words
+
+    console.print(_("{unit} is already in the directory; this newer card changes:").format(unit=changes.unit))
+    if changes.new_encryption_key is not None:
+        console.print(_("  new encryption key: {fp}").format(fp=fingerprint_words(changes.new_encryption_key)))
+    for ld in changes.leaders_added:
+        console.print(_("  new leader (签发人): {name}  {fp}").format(name=ld.name, fp=fingerprint_words(ld.key)))
+    for name in changes.leaders_removed:
+        console.print(_("  leader removed (their approvals are refused from now on): {name}").format(name=name))
+    if changes.unchanged:
+        console.print(_("  nothing but the card's date"))
 
 
 # Where a unit in the directory came from, as `keys list` shows it.

@@ -12,6 +12,8 @@ from smseal.office.i18n import _
 from .cmd_seal import URGENCY_LABEL
 from .context import App, UsageError
 from .progress import CountingReader, Progress
+from .workflow_args import office_of, red
+from smseal.office.clock import show_seconds
 
 
 def register(sub) -> None:
@@ -75,6 +77,26 @@ def _source(app: App, args):
     return Path(entry.path), entry
 
 
+def _print_approval(console, approval, named: str | None) -> None:
+    """"签发人：张三（签名已验证）" in Chinese, or why the approval failed, or the unsigned name typed."""
+    if approval.verified:
+        console.print(_("  approved by (签发人): {leader} (signature verified)").format(leader=approval.leader))
+    elif approval.state == "invalid":
+        console.print(red(_("  approved by (签发人): {leader} (APPROVAL INVALID: {reason})").format(
+            leader=named or "?", reason=approval.reason), console.out))
+    elif named:
+        console.print(_("  approved by (签发人): {leader} (typed by the sender, not signed)").format(leader=named))
+
+
+def _print_link(console, link) -> None:
+    if link.linked:
+        console.print(_("  reply to our package {pid} ({name}): linked").format(
+            pid=link.original_id, name=link.doc_number or link.title or ""))
+    else:
+        console.note(_("Note: this package says it replies to {pid}, but it was not linked: {reason}.")
+                     .format(pid=link.original_id, reason=link.reason))
+
+
 def package_from_email(console, path: Path) -> bytes:
     """The one package a saved e-mail carries; says so, or says what it carries instead."""
     from smseal.office.fsutil import read_input
@@ -118,11 +140,20 @@ def run_open(args, console) -> int:
         res, earlier, receipt_where = opened.result, opened.earlier, opened.receipt_where
         meta = res.metadata
         pid = opened.package_id
+        approval, link = opened.approval, opened.reply_link
+        tz = office_of(app).tz
         if args.json:
             console.json({"package_id": pid, "sender": res.sender, "urgency": res.urgency, "role": res.role,
                           "title": meta.title, "doc_number": meta.doc_number, "label": meta.label,
                           "due": meta.due, "remarks": meta.remarks, "files": [str(f) for f in res.files],
-                          "receipt": receipt_where, "already_received": earlier})
+                          "receipt": receipt_where, "already_received": earlier,
+                          "sealed_at": res.sealed_at.isoformat(), "sealed_at_local": show_seconds(res.sealed_at, tz),
+                          "doc_type": meta.doc_type, "copy_number": meta.copy_number, "reply_by": meta.reply_by,
+                          "signer": approval.leader if approval.verified else meta.signer_name,
+                          "approval": {"state": approval.state, "leader": approval.leader,
+                                       "reason": approval.reason},
+                          "reply_to": ({"package_id": link.original_id, "linked": link.linked,
+                                        "reason": link.reason} if link else None)})
             return 0
         if earlier:
             console.note(_("Note: this package was already received on {when}; this is a repeat delivery.")
@@ -132,10 +163,16 @@ def run_open(args, console) -> int:
         urg = URGENCY_LABEL.get(res.urgency)
         if urg:
             console.print(_("  urgency: {u}").format(u=urg))
+        console.print(_("  sealed: {when}").format(when=show_seconds(res.sealed_at, tz)))
         for label, value in ((_("title"), meta.title), (_("document number"), meta.doc_number),
-                             (_("label"), meta.label), (_("due"), meta.due), (_("remarks"), meta.remarks)):
+                             (_("document type (文种)"), meta.doc_type), (_("copy number (份号)"), meta.copy_number),
+                             (_("label"), meta.label), (_("due"), meta.due), (_("reply by"), meta.reply_by),
+                             (_("remarks"), meta.remarks)):
             if value:
                 console.print(f"  {label}: {value}")
+        _print_approval(console, approval, meta.signer_name)
+        if link is not None:
+            _print_link(console, link)
         console.print(_("  role: {role}").format(role=_("main recipient (主送)") if res.role == "to"
                                                  else _("copy recipient (抄送)")))
         for f in res.files:

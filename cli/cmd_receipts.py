@@ -22,6 +22,9 @@ def register(sub) -> None:
     s.add_argument("--json", action="store_true", help=_("print the status as JSON"))
     s.add_argument("--all", action="store_true", help=_("every package sent, not only those needing attention"))
     s.add_argument("--today", type=date.fromisoformat, help=argparse_suppress())
+    from .workflow_args import add_now
+
+    add_now(s)
     s.set_defaults(func=run_status)
 
 
@@ -68,17 +71,24 @@ def run_import(args, console) -> int:
         return 0
 
 
-def _recipient_state(r) -> str:
+def _recipient_state(r, tz=None, stream=None) -> str:
+    """One recipient's state; times in the office's zone ``tz`` when given, OVERDUE in red on ``stream``."""
+    from smseal.office.clock import show
+
+    from .workflow_args import red
+
+    def when_(t):
+        return show(t, tz) if tz and t else t
     if r.rejected:
-        state = _("REFUSED (拒收) {when}").format(when=r.receipt_at)
+        state = _("REFUSED (拒收) {when}").format(when=when_(r.receipt_at))
         if r.rejection_reason:
             state += _(": {reason}").format(reason=r.rejection_reason)
     elif r.signed:
-        state = _("signed {when}").format(when=r.receipt_at)
+        state = _("signed {when}").format(when=when_(r.receipt_at))
     elif r.failed:
-        state = _("DELIVERY FAILED {when}: {why} (smseal resend)").format(when=r.delivered_at, why=r.delivery_reason)
+        state = _("DELIVERY FAILED {when}: {why} (smseal resend)").format(when=when_(r.delivered_at), why=r.delivery_reason)
     elif r.overdue:
-        state = _("OVERDUE, not signed")
+        state = red(_("OVERDUE, not signed"), stream) if stream is not None else _("OVERDUE, not signed")
     elif r.delivery == "saved":
         state = _("not delivered: saved in {where} only").format(where=r.delivery_where)
     else:
@@ -97,17 +107,42 @@ def _recipient_dict(r) -> dict:
 
 
 def run_status(args, console) -> int:
+    from smseal.office.clock import show
+    from smseal.office.status import status as workflow_status
+
+    from .workflow_args import office_of, red
+
     with App(args, console, create=False) as app:
         scope = "all" if (args.all or args.json) else "attention"
-        sent = app.ledger.sent_status(today=args.today, scope=scope)
-        received = app.ledger.received_status()
+        office = office_of(app, args)
+        if args.today and not args.now:       # the older hidden --today: noon of that day, office time
+            from datetime import datetime, time, timezone
+
+            noon = datetime.combine(args.today, time(12), tzinfo=office.tz).astimezone(timezone.utc)
+            office = office_of(app, type("Now", (), {"now": noon})())
+        tz = office.tz
+        today = show(office.now(), tz)[:10]
+        sent = app.ledger.sent_status(today=date.fromisoformat(today), scope=scope)
+        report = workflow_status(office)
+        wf = {p.package_id: p for p in report.packages}
+        mine = {(p.package_id, r.unit): r for p in report.packages for r in p.recipients}
+        legacy = app.ledger.received_status()
+        extra = {r["package_id"]: r for r in report.received}
+        received = [{**r, **extra.get(r["package_id"], {})} for r in legacy]
         if args.json:
-            console.json({"sent": [{"package_id": s.package_id, "sealed_at": s.sealed_at, "title": s.title,
-                                    "doc_number": s.doc_number, "urgency": s.urgency, "due": s.due,
-                                    "signed": s.signed, "total": len(s.recipients),
-                                    "recipients": [_recipient_dict(r) for r in s.recipients]}
-                                   for s in sent],
-                          "received": received})
+            def pkg(s) -> dict:
+                w = wf.get(s.package_id)
+                return {"package_id": s.package_id, "sealed_at": s.sealed_at,
+                        "sealed_at_local": show(s.sealed_at, tz), "title": s.title,
+                        "doc_number": s.doc_number, "urgency": s.urgency, "due": s.due,
+                        "doc_type": w and w.doc_type, "signer": w and w.signer, "copy_number": w and w.copy_number,
+                        "reply_by": w and w.reply_by, "reply_to": w and w.reply_to,
+                        "signed": s.signed, "total": len(s.recipients),
+                        "recipients": [{**_recipient_dict(r), **_reply_dict(mine.get((s.package_id, r.unit)))}
+                                       for r in s.recipients]}
+            full = report.to_json(office)
+            console.json({"now": full["now"], "timezone": full["timezone"], "sent": [pkg(s) for s in sent],
+                          "cases": full["cases"], "rates": full["rates"], "received": received})
             return 0
         total = app.ledger.sent_count()
         console.print(_("Sent packages:") if sent else _("No packages sent yet."))
@@ -115,17 +150,81 @@ def run_status(args, console) -> int:
             console.print(_("  ({n} of {total} shown: those still waiting for an answer and the newest; "
                             "--all shows every one)").format(n=len(sent), total=total))
         for s in sent:
+            w = wf.get(s.package_id)
             name = s.doc_number or s.title or s.package_id[:16]
-            due = _(", due {d}").format(d=s.due) if s.due else ""
+            due = "".join([_(", due {d}").format(d=s.due) if s.due else "",
+                           _(", reply by {d}").format(d=w.reply_by) if w and w.reply_by else ""])
             console.print(_("  {name}: {n}/{t} signed{due}").format(name=name, n=s.signed, t=len(s.recipients),
                                                                      due=due))
+            facts = [_("sealed {when}").format(when=show(s.sealed_at, tz))]
+            if w and w.doc_type:
+                facts.append(w.doc_type)
+            if w and w.signer:
+                facts.append(_("approved by (签发人) {name}").format(name=w.signer))
+            if w and w.copy_number:
+                facts.append(_("copy no. (份号) {n}").format(n=w.copy_number))
+            console.print("    " + " · ".join(facts))
             for r in s.recipients:
                 role = "主送" if r.role == "to" else "抄送"
-                console.print(f"    [{role}] {r.unit}: {_recipient_state(r)}")
+                line = _recipient_state(r, tz, console.out)
+                m = mine.get((s.package_id, r.unit))
+                if m is not None and m.replied:
+                    line += _("; replied {when}").format(when=show(m.replied_at, tz))
+                elif m is not None and m.reply_overdue:
+                    line += "; " + red(_("reply OVERDUE"), console.out)
+                elif w and w.reply_by and r.role == "to":
+                    line += _("; no reply yet")
+                console.print(f"    [{role}] {r.unit}: {line}")
+        if report.cases:
+            from .cmd_cases import print_case
+
+            console.print(_("Cases (办件):"))
+            for c in report.cases:
+                print_case(console, c)
+        if report.by_unit:
+            console.print(_("Rates per unit:"))
+            for unit, rates in sorted(report.by_unit.items()):
+                _print_rates(console, unit, rates)
+            console.print(_("Rates per template:"))
+            for tname, rates in sorted(report.by_template.items()):
+                _print_rates(console, tname, rates)
         if received:
             console.print(_("Received packages:"))
             for r in received:
                 name = r["doc_number"] or r["title"] or r["package_id"][:16]
                 console.print(_("  {name} from {sender}, opened {when}").format(
-                    name=name, sender=r["sender_unit"] or "?", when=r["opened_at"]))
+                    name=name, sender=r["sender_unit"] or "?", when=show(r["opened_at"], tz)))
+                if r.get("signer"):
+                    state = _("signature verified") if r.get("signer_state") == "verified" else _("not verified")
+                    console.print(_("    approved by (签发人) {name} ({state})").format(name=r["signer"], state=state))
+                if r.get("copy_number"):
+                    console.print(_("    copy no. (份号) {n}").format(n=r["copy_number"]))
+                if r.get("reply_by"):
+                    if r.get("replied_at"):
+                        console.print(_("    replied {when}").format(when=show(r["replied_at"], tz)))
+                    else:
+                        line = _("    reply due by {d}").format(d=r["reply_by"])
+                        console.print(red(line, console.out) if r.get("reply_overdue") else line)
         return 0
+
+
+def _reply_dict(m) -> dict:
+    if m is None:
+        return {"replied": False, "replied_at": None, "reply_overdue": False}
+    return {"replied": m.replied, "replied_at": m.replied_at, "reply_overdue": m.reply_overdue,
+            "overdue": m.receipt_overdue or m.reply_overdue}
+
+
+def _print_rates(console, name: str, r) -> None:
+    """One line: 办复率 and 见面率 as fractions and percentages, overdue in red on a terminal."""
+    from .workflow_args import red
+
+    parts = []
+    if r.reply.total:
+        parts.append(_("reply rate (办复率) {rate}").format(rate=r.reply.text()))
+    if r.meeting.total:
+        parts.append(_("meeting rate (见面率) {rate}").format(rate=r.meeting.text()))
+    if r.overdue:
+        parts.append(red(_("{n} overdue").format(n=r.overdue), console.out))
+    if parts:
+        console.print(f"  {name}: " + ", ".join(parts))

@@ -2,6 +2,10 @@
 decrypt, write the files, record the package (ledger and inbox), and sign the receipt
 (签收回执) — sent back through the transport, written to a file, or not made now.
 
+The receiving unit's 签发 policy (``approval``) is applied before any file is placed, and the
+package is registered (收文登记) and linked to the package it answers, if it is a reply
+(``received``).
+
 Everything that could stop the receipt (the way back to the sender, an existing receipt file) is
 checked before anything is decrypted; nothing is written unless the whole package verifies.
 """
@@ -33,6 +37,8 @@ class Opened:
     result: Any
     receipt_where: str | None
     earlier: str | None
+    approval: Any = None          # approval.ApprovalStatus: the 签发 verdict (verified / missing / invalid)
+    reply_link: Any = None        # received.ReplyLink when the package is a reply to one we sent
 
     @property
     def package_id(self) -> str:
@@ -50,8 +56,11 @@ def open_file(office: Any, src: Source, out_dir: Path | Callable[[str], Path] | 
     today, accepted with ``accept_before_revocation``)."""
     from smseal.envelope import inspect, make_receipt, open_package
 
+    from .approval import policy_hook
     from .delivery import send_answer
     from .inbox import Inbox
+    from .received import mark_receipt, record_opened
+    from .workspace import as_office
 
     info = inspect(src)
     if not isinstance(src, Path):
@@ -68,9 +77,11 @@ def open_file(office: Any, src: Source, out_dir: Path | Callable[[str], Path] | 
         out = Path(out_dir(info.package_id.hex()))
     else:
         out = Path(out_dir) if out_dir is not None else Path(info.package_id.hex()[:16])
+    wf = as_office(office)
+    accept, verdicts = policy_hook(wf)    # 签发 policy: a refused package leaves nothing written
     with (open(src, "rb") if isinstance(src, Path) else src) as f:
         res = open_package(reader(f) if reader else f, key=decrypter, trusted=office.directory,
-                           out_dir=out, overwrite=overwrite)
+                           out_dir=out, overwrite=overwrite, accept=accept)
     meta = res.metadata
     pid = res.package_id.hex()  # what was authenticated, not what inspect() read earlier
     earlier = office.ledger.already_received(pid)
@@ -78,6 +89,7 @@ def open_file(office: Any, src: Source, out_dir: Path | Callable[[str], Path] | 
                                   title=meta.title, doc_number=meta.doc_number, urgency=res.urgency,
                                   due=meta.due, out_dir=str(out.resolve()))
     Inbox(office).mark_opened(pid, title=meta.title, doc_number=meta.doc_number, out_dir=str(out.resolve()))
+    link = record_opened(wf, res, out, verdicts[0])      # 收文登记, and the reply link if it is one
     where = None
     if receipt != NO_RECEIPT:
         data = make_receipt(res, signer=office.keystore.signer(office.unit)).to_bytes()
@@ -87,7 +99,8 @@ def open_file(office: Any, src: Source, out_dir: Path | Callable[[str], Path] | 
         else:
             where = send_answer(office, transport, data, res.sender or "", pid)
         office.ledger.mark_receipt_sent(pid)
-    return Opened(res, where, earlier)
+        mark_receipt(wf, res)
+    return Opened(res, where, earlier, verdicts[0], link)
 
 
 def sender_unit(office: Any, info: Any) -> str:

@@ -17,9 +17,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Sequence
-
-from shangmi import TransportError
+from typing import Any, BinaryIO, Callable, Iterator, Sequence
 
 from smseal.envelope import Package, ReplyTo, SealResult, seal
 
@@ -29,7 +27,7 @@ from .errors import UsageError
 from .fsutil import atomic_output
 from .groups import expand_recipients
 from .i18n import _
-from .transport import PACKAGE_SUFFIX, make as make_transport
+from .transport import PACKAGE_SUFFIX
 from .workflow_store import dumps
 from .workspace import Office
 
@@ -58,6 +56,7 @@ class Sent:
     cc: tuple[str, ...]
     urgency: str
     deliveries: tuple[dict, ...] = field(default_factory=tuple)
+    report: Any = None            # delivery.DeliveryReport after ``send``
 
     @property
     def recipients(self) -> list[tuple[str, str]]:
@@ -138,12 +137,20 @@ def _record(office: Office, outgoing: Outgoing, res: SealResult, path: Path, tra
         "to_unit": outgoing.to, "cc_units": dumps(list(outgoing.cc))}, replace=True)
 
 
-def send(office: Office, outgoing: Outgoing, *, via: str | None = None, deliver_to: Sequence[str] | None = None) -> Sent:
-    """Seal into ``SMSEAL_HOME/sent/<id>.smx`` (kept for resends and receipts) and deliver to
-    every recipient (or ``deliver_to``) through the outbox folder or SMTP (``via``, default config).
+def send(office: Office, outgoing: Outgoing, *, via: str | None = None, armor: bool = False) -> Sent:
+    """Seal into ``SMSEAL_HOME/sent/<id>.smx`` (kept for resends and receipts) and deliver to every
+    recipient through the outbox folder or SMTP (``via``, default config; ``armor`` for mail bodies).
 
-    A delivery failure raises ``TransportError`` naming where the sealed package is kept."""
-    transport = make_transport(office.config, via)
+    Keys and the way to every unit are checked before anything is sealed.  Each recipient's
+    delivery is recorded (``delivery.deliver``); ``Sent.report.raise_if_failed()`` raises a
+    ``TransportError`` naming who has the package and who does not."""
+    from .delivery import deliver, transport_for
+
+    transport = transport_for(office, via, armor=armor)
+    units = [outgoing.to, *outgoing.cc]
+    for u in units:
+        office.directory.encryption_key(u)
+    transport.check(units)
     sent_dir = office.home / "sent"
     sent_dir.mkdir(mode=0o700, exist_ok=True)
     tmp = sent_dir / f".sealing-{os.getpid()}-{secrets.token_hex(4)}{PACKAGE_SUFFIX}"
@@ -153,21 +160,17 @@ def send(office: Office, outgoing: Outgoing, *, via: str | None = None, deliver_
 
     try:
         sent = seal_to(office, outgoing, tmp, transport=transport.name, kept_at=kept_at)
-        dest = sent.path
-        os.replace(tmp, dest)
+        os.replace(tmp, sent.path)
     finally:
         tmp.unlink(missing_ok=True)
-    targets = list(deliver_to) if deliver_to is not None else [u for u, _r in sent.recipients]
-    try:
-        deliveries = tuple({"unit": u, "where": transport.deliver_package(dest, u, sent.package_id, sent.urgency)}
-                           for u in targets)
-    except TransportError as exc:
-        raise TransportError(f"{exc}; the sealed package is kept at {dest}") from None
-    return Sent(sent.package_id, sent.package_digest, sent.sealed_at, sent.size, dest, sent.to, sent.cc,
-                sent.urgency, deliveries)
+    report = deliver(office, transport, sent.path, sent.package_id, sent.urgency, units)
+    return Sent(sent.package_id, sent.package_digest, sent.sealed_at, sent.size, sent.path, sent.to, sent.cc,
+                sent.urgency, tuple(o.to_dict() for o in report.outcomes), report)
 
 
 def send_draft(office: Office, draft: Draft | str | os.PathLike, *, via: str | None = None) -> Sent:
     """Seal an (approved) draft with its approval inside the encrypted metadata, and deliver it."""
     with from_draft(office, draft) as outgoing:
-        return send(office, outgoing, via=via)
+        sent = send(office, outgoing, via=via)
+    sent.report.raise_if_failed()
+    return sent

@@ -1,4 +1,6 @@
-"""``Office``: one office's state under SMSEAL_HOME, as the workflow functions need it.
+"""``Office``: one office's state under SMSEAL_HOME, as the workflow functions need it
+(``context.Office`` — config, keystore, directory, ledger — plus clock, time zone, workflow
+tables and leaders).
 
 The command (``cli``) and the page (``ui``) build one and pass it to the
 library functions of ``drafts``, ``approval``, ``sending``, ``replies``,
@@ -23,30 +25,31 @@ from zoneinfo import ZoneInfo
 from . import clock
 from . import home as _home
 from .config import Config
-from .errors import UsageError
-from .i18n import _
+from .context import Office as _BaseOffice
 from .ledger import Ledger
 from .workflow_store import WorkflowStore
 
 
-class Office:
-    """See the module docstring.  ``close()`` (or ``with``) releases keys and databases."""
+class Office(_BaseOffice):
+    """``context.Office`` plus what the workflow needs: an injectable clock, the office's time
+    zone, the workflow tables and the unit's leaders.  See the module docstring."""
 
     def __init__(self, home: str | os.PathLike[str] | None = None, *, passphrase: Callable | None = None,
-                 now: Callable[[], datetime] | None = None, config: Config | None = None,
+                 attempts: int = 1, now: Callable[[], datetime] | None = None, config: Config | None = None,
                  keystore: Any = None, directory: Any = None, ledger: Ledger | None = None) -> None:
-        self.home = Path(home) if home is not None else _home.resolve(None)
-        self._passphrase = passphrase
+        super().__init__(Path(home) if home is not None else _home.resolve(None), passphrase=passphrase,
+                         attempts=attempts)
         self._now = now or clock.utc_now
-        self.config = config or Config(self.home)
-        self._given = {k: v for k, v in (("keystore", keystore), ("directory", directory),
-                                          ("ledger", ledger)) if v is not None}
-        self._owned: list[Any] = []
+        if config is not None:
+            self.config = config
+        for name, given in (("keystore", keystore), ("directory", directory), ("ledger", ledger)):
+            if given is not None:
+                self.__dict__[name] = given       # shared with the caller, which closes it
+        self._shared = {n for n in ("keystore", "directory") if n in self.__dict__}
 
     def __repr__(self) -> str:
         return f"<Office {self.home}>"
 
-    # -- clock ---------------------------------------------------------------------------
     def now(self) -> datetime:
         """The current time (UTC, aware); tests inject their own."""
         return self._now()
@@ -56,58 +59,29 @@ class Office:
         """The office's time zone (``[display] timezone``, default Asia/Shanghai)."""
         return clock.zone(self.config.get("display", "timezone"))
 
-    # -- parts -----------------------------------------------------------------------------
-    @cached_property
-    def keystore(self) -> Any:
-        if "keystore" in self._given:
-            return self._given["keystore"]
-        from smseal.keystore import Keystore
-
-        ks = Keystore(self.home, passphrase=self._passphrase, pkcs11_module=self.config.get("pkcs11", "module"))
-        self._owned.append(ks)
-        return ks
-
-    @cached_property
-    def directory(self) -> Any:
-        if "directory" in self._given:
-            return self._given["directory"]
-        from smseal.keystore import Directory
-
-        d = Directory(self.home)
-        self._owned.append(d)
-        return d
-
-    @cached_property
-    def ledger(self) -> Ledger:
-        return self._given.get("ledger") or Ledger(self.home)
-
     @cached_property
     def store(self) -> WorkflowStore:
+        """The workflow tables (``workflow_store``)."""
         return WorkflowStore(self.home)
 
     @cached_property
     def leaders(self) -> Any:
+        """This unit's leaders (``keystore.leaders.Leaders``)."""
         from smseal.keystore.leaders import Leaders
 
-        lds = Leaders(self.home, passphrase=self._passphrase, pkcs11_module=self.config.get("pkcs11", "module"))
-        self._owned.append(lds)
-        return lds
-
-    @property
-    def unit(self) -> str:
-        """This office's unit name (``[unit] name``, written by ``smseal init``)."""
-        name = self.config.get("unit", "name")
-        if not name:
-            raise UsageError(_("This computer has no unit yet: run 'smseal init --unit NAME' first."))
-        return name
+        return Leaders(self.home, passphrase=self._passphrase, pkcs11_module=self.config.get("pkcs11", "module"))
 
     def close(self) -> None:
-        for obj in reversed(self._owned):
-            obj.close()
-        self._owned.clear()
+        if "leaders" in self.__dict__:
+            self.leaders.close()
+            del self.__dict__["leaders"]
+        for name in self._shared:             # the caller's: not ours to close
+            self.__dict__.pop(name, None)
+        super().close()
 
-    def __enter__(self) -> "Office":
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+def as_office(obj: Any) -> Office:
+    """``obj`` if it is an ``Office``, else an ``Office`` sharing its parts (the command's ``App``)."""
+    if isinstance(obj, Office):
+        return obj
+    return Office(obj.home, config=obj.config, keystore=obj.keystore, directory=obj.directory, ledger=obj.ledger)

@@ -1,0 +1,94 @@
+"""``smseal draft`` (prepare a document for 签发) and ``smseal approve`` (the leader signs it).
+
+    smseal draft 请示.pdf 附件1.xlsx --to 市政府办公室 --type 请示 --title … -o d.smd
+    smseal approve d.smd [--leader 张三]          # shows what is approved, then signs
+    smseal send d.smd                            # seals with the approval inside
+"""
+
+from __future__ import annotations
+
+from smseal.office.i18n import _
+
+from .cmd_seal import _urgency
+from .context import App, confirm
+from .workflow_args import add_workflow_fields, office_of, parse_date
+
+
+def register(sub) -> None:
+    p = sub.add_parser("draft", help=_("prepare a document for approval (签发) before sending"))
+    p.add_argument("main", help=_("the main document"))
+    p.add_argument("attachments", nargs="*", help=_("attachments"))
+    p.add_argument("--to", required=True, metavar="UNIT", help=_("the main recipient unit (主送), exactly one"))
+    p.add_argument("--cc", action="append", default=[], metavar="UNIT", help=_("a copy recipient (抄送); repeatable"))
+    p.add_argument("--title", help=_("title (标题); travels encrypted"))
+    p.add_argument("--doc-number", help=_("document number (发文字号), e.g. 赤政办发〔2027〕5号; travels encrypted"))
+    p.add_argument("--urgency", type=_urgency, default="normal", metavar="URGENCY",
+                   help=_("normal (普通), urgent (加急) or extra-urgent (特急); visible without decrypting"))
+    p.add_argument("--due", type=parse_date, metavar="YYYY-MM-DD", help=_("date by which receipts are expected"))
+    p.add_argument("--label", help=_("sensitivity label, e.g. 内部 or 工作秘密 (state secrets are refused)"))
+    p.add_argument("--remarks", help=_("remarks (附注); travel encrypted"))
+    p.add_argument("--copy-number", help=_("copy number (份号)"))
+    add_workflow_fields(p)
+    p.add_argument("-o", "--output", required=True, help=_("draft file to write (.smd)"))
+    p.add_argument("--force", action="store_true", help=_("overwrite an existing file"))
+    p.set_defaults(func=run_draft)
+    a = sub.add_parser("approve", help=_("approve (签发) a draft with a leader's key"))
+    a.add_argument("draft", help=_("the draft file (.smd)"))
+    a.add_argument("--leader", metavar="NAME", help=_("the approving leader (default: the unit's only leader)"))
+    a.add_argument("--yes", action="store_true", help=_("do not ask; the leader has read the summary"))
+    a.add_argument("--json", action="store_true", help=_("print the result as JSON"))
+    a.set_defaults(func=run_approve)
+
+
+def run_draft(args, console) -> int:
+    from smseal.office.drafts import create_draft
+
+    with App(args, console) as app:
+        d = create_draft(office_of(app), args.main, args.attachments, to=args.to, cc=args.cc,
+                         cc_groups=args.cc_group, out=args.output, title=args.title, doc_number=args.doc_number,
+                         doc_type=args.doc_type, label=args.label, urgency=args.urgency, due=args.due,
+                         reply_by=args.reply_by, remarks=args.remarks, copy_number=args.copy_number,
+                         overwrite=args.force)
+        console.print(_("Wrote the draft {path}: {n} file(s) to {to}{cc}.").format(
+            path=args.output, n=len(d.files), to=d.to,
+            cc=_(", copies to {units}").format(units="、".join(d.cc)) if d.cc else ""))
+        console.print(_("Next: the leader runs smseal approve {path}").format(path=args.output))
+        return 0
+
+
+def show_summary(console, s: dict) -> None:
+    """What the leader approves, one fact a line."""
+    for label, value in ((_("title"), s["title"]), (_("document number"), s["doc_number"]),
+                         (_("document type (文种)"), s["doc_type"]), (_("main recipient (主送)"), s["to"]),
+                         (_("copy recipients (抄送)"), "、".join(s["cc"])), (_("reply by"), s["reply_by"])):
+        if value:
+            console.print(f"  {label}: {value}")
+    for f in s["files"]:
+        console.print(_("  file: {name} ({size:,} bytes)").format(name=f["name"], size=f["size"]))
+        console.print(_("        SM3 {sm3}").format(sm3=f["sm3"]))
+
+
+def run_approve(args, console) -> int:
+    from smseal.office.approval import approval_summary, approve_draft
+    from smseal.office.drafts import load_draft
+
+    with App(args, console) as app:
+        office = office_of(app)
+        d = load_draft(args.draft)
+        leader = office.leaders.get(args.leader) if args.leader else office.leaders.only()
+        summary = approval_summary(d)
+        if not args.json:
+            console.print(_("{leader} is asked to approve (签发):").format(leader=leader.name))
+            show_summary(console, summary)
+        if not confirm(_("Approve this document as {leader}?").format(leader=leader.name), args.yes):
+            console.print(_("Not approved."))
+            return 1
+        d = approve_draft(office, d, leader=leader.name)
+        if args.json:
+            console.json({**approval_summary(d), "approved_by": d.approval.leader,
+                          "approved_at": d.approval.time.isoformat()})
+            return 0
+        from smseal.office.clock import show
+        console.print(_("Approved by {leader} at {when}; next: smseal send {path}").format(
+            leader=d.approval.leader, when=show(d.approval.time, office.tz), path=args.draft))
+        return 0
