@@ -164,3 +164,24 @@ def test_format_md_worked_example_is_reproduced_byte_for_byte(tmp_path):
                                 lines.index(next(x for x in lines if x.startswith("plaintext: u32be")))]
                           ).replace(" ", "")
     assert TO.decrypt(bytes.fromhex(wrapped_hex)) == b"\x11" * 16
+
+
+@pytest.mark.parametrize("path", [p for p in PATHS if b"\ninput: package\n" in p.read_bytes()[:400]],
+                         ids=lambda p: p.name)
+def test_open_stream_agrees_with_every_package_vector(path: Path, tmp_path: Path):
+    """open_stream (readers instead of an output folder) gives the same outcome as open_package."""
+    from smseal.envelope import open_stream
+    v = load(path)
+    keys = [sm2.PrivateKey.from_pem(pem) for _name, pem in v.decryption_keys]
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    if v.expect == "open: ok":
+        with open_stream(v.data, key=keys, trusted=VectorTrust(v.trusted), spool_dir=spool) as res:
+            got = [(f.size, sm3.digest(f.read()).hex(), f.name) for f in res.files]
+        assert got == v.files
+    else:
+        with pytest.raises(SmsealError) as err:
+            with open_stream(v.data, key=keys, trusted=VectorTrust(v.trusted), spool_dir=spool):
+                pass
+        assert refusal_class(err.value, v.data, False) == v.expect.removeprefix("refuse: "), err.value
+    assert list(spool.iterdir()) == []
