@@ -78,8 +78,15 @@ def offices(browser, tmp_path_factory, shots):
         smseal(a, "authority", "init", "--name", "某市保密局", cwd=root / "desk")
         from smseal.office.workspace import Office as Workspace
 
+        from smseal.office import unit_card
+
         with Workspace(a, passphrase=lambda _p: PASSPHRASE.encode()) as office:
             office.leaders.add("李四")            # A's leader, who approves (签发) drafts
+            card = unit_card.export_card(office)
+        with Workspace(b, passphrase=lambda _p: PASSPHRASE.encode()) as office:
+            unit_card.import_card(office, card)  # B learns A's leader from A's newer card
+        with open(a / "config.ini", "a", encoding="utf-8") as f:
+            f.write("[reminders]\nurgent = 1s\nextra-urgent = 1s\n")   # 催领 due at once
     finally:
         for k, v in saved.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
@@ -307,3 +314,29 @@ def test_registers(offices):
     titles = {row[headers.index("标题")] for row in ws.iter_rows(min_row=2, values_only=True)}
     assert "关于报送2027年工作安排的通知" in titles
     a.shot("registers")
+
+
+def test_reminder_and_resend(offices):
+    """催领: a 加急 package without a receipt gets a signed reminder, which B's inbox shows; 重新发送
+    sends the same package again."""
+    import time
+
+    a, b, shared, desk = offices
+    doc = desk / "督办通知.txt"
+    doc.write_text("督办\n", encoding="utf-8")
+    pid = _compose(a, desk, urgency="urgent", title="督办通知", files=[doc])
+    _fetch(b)
+    time.sleep(1.2)                             # the configured interval is one second
+    page = a.go("/status")
+    form = page.locator("form[action^='/status/remind']")
+    form.locator("input[name=passphrase]").fill(PASSPHRASE)
+    form.locator("button").click()
+    page.wait_for_selector("#done")
+    assert UNIT_B in page.inner_text("#done") and "催领" in page.inner_text("#done")
+    page = _fetch(b)
+    assert "已催领 1 次" in page.inner_text(f"#waiting tr[data-package='{pid}']")
+
+    page = a.go("/status")
+    page.locator(f"#pkg-{pid} form[action*='/resend'] button").click()
+    page.wait_for_selector("#done")
+    assert f"已投递给 {UNIT_B}" in page.inner_text("#done")
