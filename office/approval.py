@@ -109,16 +109,22 @@ def check_approval(directory, result: OpenResult) -> ApprovalStatus:
         return ApprovalStatus(INVALID, reason="the sender is not a named unit")
     try:
         check_file_digests(a, result.file_digests)
-        check_approval_signature(a, meta.approved_digest())
-        if a.time > result.sealed_at + CLOCK_SKEW:
-            raise ApprovalError("the approval is dated after the package was sealed")
-        leader = unit_leaders.check_leader(directory, result.sender, a.key, result.sealed_at)
     except ApprovalError as exc:
-        return ApprovalStatus(INVALID, reason=str(exc))
+        n = int(exc.context.get("index", "0")) + 1
+        return ApprovalStatus(INVALID, reason=_("file {n} differs from the file the leader approved").format(n=n))
+    try:
+        check_approval_signature(a, meta.approved_digest())
+    except ApprovalError:
+        return ApprovalStatus(INVALID, reason=_("the document was changed after it was approved"))
+    if a.time > result.sealed_at + CLOCK_SKEW:
+        return ApprovalStatus(INVALID, reason=_("the approval is dated after the package was sealed"))
+    try:
+        leader = unit_leaders.check_leader(directory, result.sender, a.key, result.sealed_at)
     except UntrustedSender:
-        return ApprovalStatus(INVALID, reason=f"the approving key is not a leader of {result.sender}")
+        return ApprovalStatus(INVALID, reason=_("the approving key is not a leader of {unit}").format(unit=result.sender))
     except RevokedKey as exc:
-        return ApprovalStatus(INVALID, reason=f"the approving leader's key was revoked ({exc})")
+        return ApprovalStatus(INVALID, reason=_("the approving leader's key was revoked ({when})").format(
+            when=exc.context.get("reason", "")))
     except SmsealError as exc:
         return ApprovalStatus(INVALID, reason=str(exc))
     return ApprovalStatus(VERIFIED, leader=leader.name, approved_at=a.time)
@@ -149,7 +155,7 @@ def enforce(office: Office, result: OpenResult, status: ApprovalStatus) -> None:
     what = result.metadata.doc_type or _("documents")
     if status.state == MISSING:
         raise ApprovalRequired(f"this unit requires 签发 for {what} and the package carries none",
-                               doc_type=what, reason=_("no approval"))
+                               doc_type=what, reason=_("the package carries none"))
     raise ApprovalRequired(f"this unit requires 签发 for {what}; the approval is invalid: {status.reason}",
                            doc_type=what, reason=status.reason or "")
 

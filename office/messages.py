@@ -48,6 +48,11 @@ ERRORS: dict[str, str] = {
                      "that the module path in the configuration is right."),
     "UnsupportedMechanism": N_("The security token cannot do this ({detail})."),
     "KeystoreError": N_("Keystore problem: {detail}. Nothing was changed."),
+    "ApprovalRequired": N_("Refused: this unit requires a leader's approval (签发) for {doc_type}, and {reason}. "
+                           "Nothing was written; ask the sending unit to have it approved by its leader and send "
+                           "it again."),
+    "ApprovalError": N_("The leader's approval (签发) does not hold ({detail}). Nothing was sent; have the leader "
+                        "approve the current files again (smseal approve)."),
     "PolicyError": N_("Refused: {detail}"),
     "OutputExists": N_("{path} already exists; nothing was overwritten. Choose another name or add --force."),
     "TransportError": N_("Delivery failed ({detail}). Nothing was lost; check the network or the mail settings, "
@@ -94,6 +99,8 @@ DETAILS: dict[str, str] = {
     "TokenNotFound": N_("the token was not found"),
     "UnsupportedMechanism": N_("the token cannot do this"),
     "PolicyError": N_("not allowed by policy"),
+    "ApprovalError": N_("the approval (签发) does not verify"),
+    "ApprovalRequired": N_("a leader's approval (签发) is required"),
     "WrongKeyUsage": N_("the key is certified for another use"),
     "UnsupportedAlgorithm": N_("not supported"),
     "BackendError": N_("the cryptographic library failed"),

@@ -62,7 +62,7 @@ def test_chinese_open_line_and_policy_refusal(units, monkeypatch):
     assert r.code == 0, r.err
     (pkg,) = (shared / "财政局" / "packages").glob("*.smx")
     r = b("open", str(pkg), "-o", "refused", "--no-receipt")
-    assert r.code == 5 and "requires 签发" in r.err
+    assert r.code == 5 and "requires a leader's approval (签发) for 请示" in r.err
     assert not (desk / "refused").exists()
     assert b("register", "incoming", "-o", "in.csv").code == 0
     assert len(list(csv.reader((desk / "in.csv").read_text(encoding="utf-8-sig").splitlines()))) == 1
