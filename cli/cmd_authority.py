@@ -11,6 +11,7 @@ from pathlib import Path
 from smseal.office import bureau
 
 from .context import App, passphrase_callback
+from smseal.office.errors import UsageError
 from smseal.office.fsutil import read_input, refuse_existing, write_atomic
 from smseal.office.i18n import _
 
@@ -36,7 +37,21 @@ def register(sub) -> None:
     iss.add_argument("--validity-days", type=int, default=730, metavar="DAYS",
                      help=_("how long the unit certificates are valid (default: 730 days)"))
     iss.add_argument("--force", action="store_true", help=_("overwrite an existing output file"))
+    iss.add_argument("--escrow", action="store_true",
+                     help=_("make the unit's encryption key here, keep it escrowed and deliver it in the file"))
     iss.set_defaults(func=run_issue)
+    rc = s.add_parser("recover", help=_("re-deliver every escrowed encryption key of a unit that lost its keys"))
+    rc.add_argument("--unit", required=True, help=_("the unit whose keys are recovered"))
+    rc.add_argument("--to", required=True, metavar="NEW.csr", help=_("the unit's new request (made after 'smseal init')"))
+    rc.add_argument("-o", "--output", required=True, help=_("the recovery file to give to the unit"))
+    rc.add_argument("--reason", default="superseded", choices=["superseded", "keyCompromise"],
+                    help=_("how the unit's earlier certificates are revoked (default: superseded; keyCompromise "
+                           "if the lost token may be in other hands)"))
+    rc.add_argument("--force", action="store_true", help=_("overwrite an existing output file"))
+    rc.set_defaults(func=run_recover)
+    au = s.add_parser("audit", help=_("check the escrow and recovery log (exit 1 if altered)"))
+    au.add_argument("--json", action="store_true", help=_("print the result as JSON"))
+    au.set_defaults(func=run_audit)
     r = s.add_parser("revoke", help=_("revoke a unit's certificates, or one by serial number"))
     r.add_argument("target", metavar="UNIT|SERIAL", help=_("the unit (all its certificates) or one serial number"))
     r.add_argument("--reason", default="unspecified", help=_("the reason recorded in the CRL (default: unspecified)"),
@@ -121,11 +136,76 @@ def run_issue(args, console) -> int:
     with App(args, console) as app:
         request = read_input(args.request)
         refuse_existing(args.output, args.force)  # before the authority records the certificates
+        if args.escrow:
+            return _issue_escrowed(app, args, request, console)
         auth = _open(app)
         out = auth.issue_file(request, unit_name=args.unit, validity_days=args.validity_days)
         write_atomic(args.output, out, overwrite=args.force)
         console.print(_("Issued the certificates; give {path} back to the unit.").format(path=args.output))
         return 0
+
+
+def _ask_escrow_passphrase(app: App, purpose_name: str) -> bytes:
+    from smseal.keystore import Prompt, Purpose
+
+    return passphrase_callback(app.console)(Prompt(_("escrow key"), getattr(Purpose, purpose_name), _("escrow key")))
+
+
+def _issue_escrowed(app: App, args, request: bytes, console) -> int:
+    from smseal.keystore import escrow, kmc
+
+    auth = _open(app)
+    key = escrow.escrow_public_key(auth.home)
+    if key is None:
+        key = escrow.create_escrow_key(auth.home, _ask_escrow_passphrase(app, "NEW"))
+        console.print(_("Made the escrow key (authority/escrow.key); keep its passphrase apart from the "
+                        "authority key's."))
+    result = kmc.issue_escrowed(auth, request, escrow_key=key, unit_name=args.unit,
+                                validity_days=args.validity_days)
+    write_atomic(args.output, result.file, overwrite=args.force)
+    console.print(_("The request's own encryption key was ignored: the authority made the encryption key of "
+                    "{unit}, keeps it escrowed and delivers it in the file, encrypted to the unit's signing key.")
+                  .format(unit=result.signing.unit_name))
+    console.print(_("Issued the certificates; give {path} back to the unit.").format(path=args.output))
+    return 0
+
+
+def run_recover(args, console) -> int:
+    from smseal.keystore import escrow, kmc
+
+    with App(args, console) as app:
+        request = read_input(args.to)
+        refuse_existing(args.output, args.force)
+        auth = _open(app)
+        escrow_key = escrow.open_escrow_key(auth.home, _ask_escrow_passphrase(app, "UNLOCK"))
+        data = kmc.recover(auth, escrow_key, args.unit, request, revoke_reason=args.reason)
+        write_atomic(args.output, data, overwrite=args.force)
+        n = len(escrow.read_envelopes(data))
+        console.print(_("Recovered {n} encryption key(s) of {unit} into {path}: give it to the unit "
+                        "('smseal keys install'), then publish a new bundle (its earlier certificates were "
+                        "revoked as {reason}).").format(n=n, unit=args.unit, path=args.output, reason=args.reason))
+        return 0
+
+
+def run_audit(args, console) -> int:
+    from smseal.keystore.authority import Authority
+    from smseal.keystore.bundle import load_root
+
+    with App(args, console) as app:
+        home = _authority_home(app)
+        if not bureau.has_authority(app):
+            raise UsageError(_("No authority here: run 'smseal authority init --name NAME' first."))
+        # checking needs only the public key: no passphrase
+        report = Authority(home, load_root((home / "root.pem").read_bytes()), None).verify_audit()  # type: ignore[arg-type]
+        if args.json:
+            console.json({"entries": report.entries, "intact": report.intact, "problems": list(report.problems)})
+        elif report.intact:
+            console.print(_("The audit log is intact: {n} entries, each signed and chained.").format(n=report.entries))
+        else:
+            for problem in report.problems:
+                console.note(problem)
+            console.note(_("The audit log was altered: {n} problem(s) found.").format(n=len(report.problems)))
+        return 0 if report.intact else 1
 
 
 def run_revoke(args, console) -> int:

@@ -8,7 +8,6 @@ from shangmi import UnsupportedMechanism
 from .context import App, UsageError
 from smseal.office.fsutil import read_input, write_atomic
 from smseal.office.i18n import _
-from smseal.office.ca_import import remember_authorities
 from smseal.office.trust import Trust
 
 
@@ -46,29 +45,15 @@ def run_request(args, console) -> int:
 
 
 def run_install(args, console) -> int:
-    from smseal.keystore.bundle import parse_unit_certificates
+    from smseal.office.certificates import install_certificates
 
     with App(args, console) as app:
-        data = read_input(args.certs)
-        trust = Trust(app.home)
-        certs = parse_unit_certificates(data, pinned_root=trust.pinned_root())
-        ident = app.keystore.get(app.unit)
-        mine = {k.public_key for k in ident.keys}
-        if certs.signing.public_key not in mine or certs.encryption.public_key not in mine:
-            raise UsageError(_("These certificates were issued for other keys than the ones {unit} holds here; "
-                               "the file is not damaged. Check that it is the answer to the request made on "
-                               "this computer ('smseal keys request'), and that --home is this unit's.").format(
-                unit=ident.name))
-        if certs.name != ident.name:
-            raise UsageError(_("These certificates are for {other}, not for {unit}: install them in the "
-                               "keystore of {other}.").format(other=certs.name, unit=ident.name))
-        folder = app.home / "certs"
-        folder.mkdir(mode=0o700, exist_ok=True)
-        dest = folder / f"{certs.signing.serial:x}.certs"
-        write_atomic(dest, data, overwrite=True)
-        remember_authorities(trust, [c for c in certs.chain if c != certs.root])  # their CRLs verify
+        done = install_certificates(app, read_input(args.certs))
         console.print(_("Installed the certificates of {unit} (valid until {until}).").format(
-            unit=ident.name, until=certs.signing.not_after.date()))
+            unit=done.unit, until=done.valid_until))
+        if done.escrowed:
+            console.print(_("Installed {n} encryption key(s) delivered by the bureau (it keeps an escrowed "
+                            "copy, so a lost token loses no document).").format(n=done.delivered_keys))
         return 0
 
 

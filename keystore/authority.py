@@ -6,6 +6,8 @@
       root.pem        the authority's certificate: the self-signed root offices pin, or,
                       for an adopted sub-CA, its certificate (``adopt``)
       chain.pem       an adopted sub-CA's issuers up to the root (absent otherwise)
+      escrow.key/.pem the escrow key pair (``keystore.escrow``), made at the first escrow
+      audit.log       signed, hash-chained log of escrows and recoveries (``keystore.audit``)
       state.json      issued certificates, revocations, CRL number, bundle version (0600)
       lock            serialises writers (flock)
 
@@ -42,19 +44,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from shangmi import sm2
 from shangmi.errors import (DuplicateEntry, InvalidArgument, KeyNotFound, KeystoreError, MalformedInput,
                             PolicyError, WrongPassphrase)
 
+from . import audit as audit_log
 from . import bundle, chain, x509
 from .atomic import create_atomic, write_atomic
 from .x509 import CRL, Certificate, Name, RevokedEntry, Signer
 
 STATE_FORMAT = "smseal-authority-v1"
 KEY_FILE, ROOT_FILE, STATE_FILE, LOCK_FILE = "authority.key", "root.pem", "state.json", "lock"
-CHAIN_FILE = "chain.pem"
+CHAIN_FILE, AUDIT_FILE = "chain.pem", "audit.log"
 ROOT_VALIDITY_DAYS = 20 * 365
 UNIT_VALIDITY_DAYS = 2 * 365
 CRL_VALIDITY_DAYS = 30
@@ -219,29 +222,56 @@ class Authority:
         if unit_name is not None and req.name != unit_name:
             raise PolicyError(f"the request is for {req.name}, not for {unit_name}",
                               unit=unit_name)
-        subject = _unit_subject(req.subject)
+        return self.certify(req.subject, [(req.signing.public_key, "sign"),
+                                          (req.encryption.public_key, "enc")],
+                            validity_days=validity_days, now=now)
+
+    def certify(self, requested: Name, keys: list[tuple[sm2.PublicKey, str]], *,
+                validity_days: int = UNIT_VALIDITY_DAYS, now: datetime | None = None,
+                record: Callable[[dict, list[Certificate]], None] | None = None) -> list[bytes]:
+        """Certify ``keys`` ((public key, "sign"|"enc"), ...) for the unit ``requested`` names.
+
+        The checks of ``issue`` apply (subject rewritten, key reuse refused,
+        validity capped at the authority's).  ``record(state, certificates)``
+        runs inside the same locked transaction, before the state is saved
+        (escrow records and audit entries: ``keystore.kmc``).
+        """
+        subject = _unit_subject(requested)
+        unit = subject.common_name
         now = now or x509.utcnow()
         not_after = min(now + timedelta(days=validity_days), self.root.not_after)
         if not_after <= now:
             raise PolicyError(f"the authority certificate of {self.name} has expired")
         with self._transaction() as state:
             records = _records(state)
-            for csr in (req.signing, req.encryption):
-                _check_key_reuse(records, csr.public_key, req.name, csr.usage, now)
+            for key, usage in keys:
+                _check_key_reuse(records, key, unit, usage, now)
             serials = {r.serial for r in records}
             out = []
-            for csr in (req.signing, req.encryption):
+            for key, usage in keys:
                 serial = _new_serial(serials)
                 serials.add(serial)
-                cert = x509.issue_certificate(self._signer, self.root, subject,
-                                              csr.public_key, serial=serial, not_before=now,
-                                              not_after=not_after, profile=csr.usage)
-                state["issued"].append({"serial": x509.serial_hex(serial), "unit": req.name,
-                                        "usage": csr.usage,
+                cert = x509.issue_certificate(self._signer, self.root, subject, key,
+                                              serial=serial, not_before=now,
+                                              not_after=not_after, profile=usage)  # type: ignore[arg-type]
+                state["issued"].append({"serial": x509.serial_hex(serial), "unit": unit,
+                                        "usage": usage,
                                         "certificate": base64.b64encode(cert.der).decode(),
                                         "revoked": None})
-                out.append(cert.der)
-        return out
+                out.append(cert)
+            if record is not None:
+                record(state, out)
+        return [c.der for c in out]
+
+    def audit(self, state: dict, action: str, details: dict, now: datetime) -> None:
+        """Append a signed entry to ``audit.log`` (inside a ``certify``/``record`` transaction)."""
+        state["audit_head"] = audit_log.append(self.home / AUDIT_FILE, self._signer,
+                                               state.get("audit_head"), action, details, now)
+
+    def verify_audit(self) -> "audit_log.AuditReport":
+        """Check ``audit.log`` against this authority's key and recorded head (``keystore.audit``)."""
+        return audit_log.verify(self.home / AUDIT_FILE, self.root.public_key,
+                                _load(self.home).get("audit_head"))
 
     def issue_file(self, request: bytes | str, **kwargs: Any) -> bytes:
         """``issue`` and encode the result as the unit certificates file (PEM)."""

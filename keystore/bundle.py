@@ -152,6 +152,8 @@ class UnitCertificates:
     encryption: Certificate
     root: Certificate
     chain: tuple[Certificate, ...] = ()
+    #: older encryption certificates of the unit (a recovery file re-delivers their keys)
+    earlier_encryption: tuple[Certificate, ...] = ()
 
     @property
     def name(self) -> str:
@@ -182,12 +184,14 @@ def parse_unit_certificates(data: bytes | str, *, pinned_root: Certificate | Non
     by_usage: dict[str, list[Certificate]] = {"sign": [], "enc": []}
     for cert in units:
         by_usage[_unit_usage(cert)].append(cert)
-    if len(by_usage["sign"]) != 1 or len(by_usage["enc"]) != 1:
+    if len(by_usage["sign"]) != 1 or not by_usage["enc"]:
         raise MalformedInput(f"a certificates file holds one signing and one encryption "
                              f"certificate of the unit (and its authorities); this one holds "
                              f"{len(by_usage['sign'])} signing and {len(by_usage['enc'])} "
                              "encryption certificates")
-    sign, enc = by_usage["sign"][0], by_usage["enc"][0]
+    # the newest encryption certificate is the current one; older ones come with a recovery
+    enc, *earlier = sorted(by_usage["enc"], key=lambda c: (c.not_before, c.serial), reverse=True)
+    sign = by_usage["sign"][0]
     if pinned_root is not None:
         anchor = pinned_root
     else:
@@ -211,7 +215,11 @@ def parse_unit_certificates(data: bytes | str, *, pinned_root: Certificate | Non
         raise MalformedInput("the signing and the encryption certificate name different units")
     if sign.issuer != enc.issuer:
         raise MalformedInput("the signing and the encryption certificate have different issuers")
-    return UnitCertificates(sign, enc, anchor, path)
+    for old in earlier:  # chain only: they may have expired or been superseded since
+        chain_mod.build_chain(old, anchor, cas)
+        if old.unit_name != sign.unit_name:
+            raise MalformedInput("the file holds an encryption certificate of another unit")
+    return UnitCertificates(sign, enc, anchor, path, tuple(earlier))
 
 
 def load_root(data: bytes | str) -> Certificate:

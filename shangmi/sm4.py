@@ -144,3 +144,22 @@ def iterate_encrypt(key: bytes, block: bytes, times: int) -> bytes:
     for _ in range(times):
         block = enc.update(block)
     return block
+
+
+def ecb_wrap(key: bytes, data: bytes) -> bytes:
+    """SM4-ECB without padding over whole blocks: only for wrapping a single random secret
+    under a fresh single-use key (GM/T 0009 ``SM2EnvelopedKey``), where equal plaintext
+    blocks cannot occur in a way that leaks anything."""
+    if not data or len(data) % BLOCK_SIZE:
+        raise InvalidArgument("SM4-ECB wraps whole 16-byte blocks")
+    enc = Cipher(algorithms.SM4(_check_key(key)), modes.ECB()).encryptor()
+    return enc.update(data) + enc.finalize()
+
+
+def ecb_unwrap(key: bytes, data: bytes) -> bytes:
+    """The inverse of ``ecb_wrap``; unauthenticated: the caller checks the result
+    (for a private key: that it matches the public key it came with)."""
+    if not data or len(data) % BLOCK_SIZE:
+        raise InvalidArgument("SM4-ECB unwraps whole 16-byte blocks")
+    dec = Cipher(algorithms.SM4(_check_key(key)), modes.ECB()).decryptor()
+    return dec.update(data) + dec.finalize()

@@ -57,9 +57,19 @@ def _module() -> str:
     pytest.fail("SoftHSM2 is not installed: apt-get install softhsm2 (libsofthsm2.so not found)")
 
 
+_SHARED: list[SoftHsm] = []
+
+
 @pytest.fixture(scope="session")
 def softhsm(tmp_path_factory: pytest.TempPathFactory):
-    """The SoftHSM2 installation with the test tokens initialised."""
+    """The SoftHSM2 installation with the test tokens initialised.
+
+    Each test module that imports this fixture gets its own session fixture; they all share
+    one installation, because SoftHSM reads its configuration once per process.
+    """
+    if _SHARED:
+        yield _SHARED[0]
+        return
     util = shutil.which("softhsm2-util")
     if util is None:
         pytest.fail("softhsm2-util is not installed: apt-get install softhsm2")
@@ -75,7 +85,9 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory):
     for label in (TOKEN, PIN_TOKEN):
         subprocess.run([util, "--init-token", "--free", "--label", label, "--so-pin", SO_PIN, "--pin", PIN],
                        check=True, capture_output=True, env={**os.environ})
-    yield SoftHsm(module=module, conf=conf, tokendir=tokendir)
+    _SHARED.append(SoftHsm(module=module, conf=conf, tokendir=tokendir))
+    yield _SHARED[0]
+    _SHARED.clear()
     if old is None:
         os.environ.pop("SOFTHSM2_CONF", None)
     else:
