@@ -23,7 +23,8 @@ RAW_SIGNATURE_SIZE = 64
 
 def pack(obj: Any) -> bytes:
     """Encode ``obj`` in canonical msgpack (str as UTF-8 str, bytes as bin)."""
-    return msgpack.packb(obj, use_bin_type=True)
+    out: bytes = msgpack.packb(obj, use_bin_type=True)
+    return out
 
 
 def unpack(data: bytes, what: str, *, max_len: int,

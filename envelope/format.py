@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from shangmi import sm2
 from shangmi.errors import InvalidKey, MalformedPackage
@@ -113,7 +113,7 @@ class Header:
         return [s for s in self.recipients if s.key_id == key_id]
 
 
-def _parse_stanzas(recips: list) -> tuple[Stanza, ...]:
+def _parse_stanzas(recips: list[Any]) -> tuple[Stanza, ...]:
     if not 1 <= len(recips) <= MAX_RECIPIENTS:
         raise MalformedPackage(f"a package has 1 to {MAX_RECIPIENTS} recipients")
     out, seen = [], set()

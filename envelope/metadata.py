@@ -14,6 +14,7 @@ import re
 import struct
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import date
 
 from shangmi.errors import MalformedPackage, PolicyError
@@ -94,12 +95,12 @@ class Metadata:
     _DATES = ("date_written", "due")
 
     @classmethod
-    def _schema(cls):
+    def _schema(cls) -> list[tuple[str, Any]]:
         return ([(n, (str, type(None))) for n in cls._TEXT + cls._DATES]
                 + [("remarks", (str, type(None))), ("files", list)]
                 + _WORKFLOW_SCHEMA)
 
-    def _obj(self, with_approval: bool = True) -> dict:
+    def _obj(self, with_approval: bool = True) -> dict[str, Any]:
         obj = {n: getattr(self, n) for n in self._TEXT}
         obj.update({n: (getattr(self, n).isoformat() if getattr(self, n) else None)
                     for n in self._DATES})
@@ -126,7 +127,7 @@ class Metadata:
         obj = unpack(body, "the metadata", max_len=MAX_METADATA_SIZE)
         vals = fields(obj, cls._schema(), "the metadata")
         n_text = len(cls._TEXT)
-        kw: dict = {}
+        kw: dict[str, Any] = {}
         for name, v in zip(cls._TEXT, vals[:n_text]):
             kw[name] = None if v is None else check_text(check_str(v, MAX_FIELD_BYTES, name), name)
         for name, v in zip(cls._DATES, vals[n_text:n_text + 2]):
@@ -164,7 +165,7 @@ def _parse_date(v: str, name: str) -> date:
     return d
 
 
-def _parse_files(files: list) -> tuple[FileEntry, ...]:
+def _parse_files(files: list[Any]) -> tuple[FileEntry, ...]:
     if not 1 <= len(files) <= MAX_FILES:
         raise MalformedPackage(f"a package holds 1 to {MAX_FILES} files")
     out = []
@@ -180,18 +181,18 @@ def _parse_files(files: list) -> tuple[FileEntry, ...]:
 # -- office workflow fields (FORMAT.md §6.5); kept apart from the GB/T 9704 elements above ---------
 
 _OPT_MAP = (dict, type(None))
-_WORKFLOW_SCHEMA = [("doc_type", (str, type(None))), ("reply_by", (str, type(None))),
+_WORKFLOW_SCHEMA: list[tuple[str, Any]] = [("doc_type", (str, type(None))), ("reply_by", (str, type(None))),
                     ("reply_to", _OPT_MAP), ("approval", _OPT_MAP)]
 
 
-def _workflow_obj(meta: Metadata, with_approval: bool) -> dict:
+def _workflow_obj(meta: Metadata, with_approval: bool) -> dict[str, Any]:
     return {"doc_type": meta.doc_type,
             "reply_by": meta.reply_by.isoformat() if meta.reply_by else None,
             "reply_to": meta.reply_to.to_obj() if meta.reply_to else None,
             "approval": meta.approval.to_obj() if (meta.approval and with_approval) else None}
 
 
-def _parse_workflow(vals: list) -> dict:
+def _parse_workflow(vals: list[Any]) -> dict[str, Any]:
     doc_type, reply_by, reply_to, approval = vals
     if doc_type is not None:
         check_doc_type(check_str(doc_type, MAX_FIELD_BYTES, "doc_type"))

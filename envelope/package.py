@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO, Callable, Sequence, Union
+from typing import IO, Any, BinaryIO, Callable, Sequence, Union, cast
 
 from shangmi.errors import InvalidArgument, WrongArgumentType
 
@@ -33,7 +33,7 @@ class _Input:
     open: Callable[[], BinaryIO]
 
 
-def _input(spec: FileSpec, spool: list) -> _Input:
+def _input(spec: FileSpec, spool: list[IO[bytes]]) -> _Input:
     if isinstance(spec, tuple):
         if len(spec) not in (2, 3) or not isinstance(spec[0], str):
             raise WrongArgumentType("a file is a path, a (name, bytes | binary stream) pair or a "
@@ -41,7 +41,7 @@ def _input(spec: FileSpec, spool: list) -> _Input:
         name = unicodedata.normalize("NFC", spec[0])
         content = spec[1]
         if len(spec) == 3:
-            return _sized_stream_input(name, content, spec[2])  # type: ignore[misc]
+            return _sized_stream_input(name, cast(BinaryIO, content), spec[2])
         if isinstance(content, (bytes, bytearray, memoryview)):
             data = bytes(content)
             return _Input(name, len(data), lambda: io.BytesIO(data))
@@ -53,7 +53,7 @@ def _input(spec: FileSpec, spool: list) -> _Input:
     return _Input(name, path.stat().st_size, lambda: open(path, "rb"))
 
 
-def _stream_input(name: str, stream: BinaryIO, spool: list) -> _Input:
+def _stream_input(name: str, stream: BinaryIO, spool: list[IO[bytes]]) -> _Input:
     """A binary stream: read from where it stands; a stream of unknown length is spooled to disk."""
     try:
         start = stream.tell()
@@ -62,7 +62,7 @@ def _stream_input(name: str, stream: BinaryIO, spool: list) -> _Input:
 
         def reopen() -> BinaryIO:
             stream.seek(start)
-            return _Borrowed(stream)
+            return cast(BinaryIO, _Borrowed(stream))
         return _Input(name, size, reopen)
     except (AttributeError, OSError, io.UnsupportedOperation):
         tmp = tempfile.TemporaryFile()
@@ -72,7 +72,7 @@ def _stream_input(name: str, stream: BinaryIO, spool: list) -> _Input:
 
         def reopen_tmp() -> BinaryIO:
             tmp.seek(0)
-            return _Borrowed(tmp)
+            return cast(BinaryIO, _Borrowed(tmp))
         return _Input(name, size, reopen_tmp)
 
 
@@ -90,7 +90,7 @@ def _sized_stream_input(name: str, stream: BinaryIO, size: object) -> _Input:
             raise InvalidArgument("a stream given with its size is read once: this package was already "
                                   "sealed", code="stream-consumed")
         used[0] = True
-        return _Borrowed(stream)       # type: ignore[return-value]
+        return cast(BinaryIO, _Borrowed(stream))
     return _Input(name, size, once)
 
 
@@ -147,7 +147,7 @@ class Package:
             raise TypeError("approval must be an envelope.workflow.Approval")
         if urgency not in URGENCIES:
             raise InvalidArgument(f"urgency must be one of {', '.join(URGENCIES)}", code="bad-urgency")
-        texts = dict(title=title, doc_number=doc_number, label=label, copy_number=copy_number,
+        texts: dict[str, Any] = dict(title=title, doc_number=doc_number, label=label, copy_number=copy_number,
                      issuing_unit=sender_unit, signer_name=signer_name,
                      attachments_note=attachments_note, remarks=remarks)
         for k, v in texts.items():
@@ -165,12 +165,12 @@ class Package:
             raise InvalidArgument(f"a package holds at most {MAX_FILES} files", code="too-many-files",
                                   limit=str(MAX_FILES))
         self.urgency = urgency
-        self._spool: list = []
+        self._spool: list[IO[bytes]] = []
         self._inputs = [_input(s, self._spool) for s in (main, *attachments)]
         check_names([i.name for i in self._inputs], InvalidArgument)
         self._texts = texts
-        self._dates = dict(due=due, date_written=date_written)
-        self._workflow = dict(doc_type=doc_type, reply_by=reply_by, reply_to=reply_to, approval=approval)
+        self._dates: dict[str, Any] = dict(due=due, date_written=date_written)
+        self._workflow: dict[str, Any] = dict(doc_type=doc_type, reply_by=reply_by, reply_to=reply_to, approval=approval)
 
     def metadata(self) -> Metadata:
         """The metadata this package will carry (file names and sizes included)."""

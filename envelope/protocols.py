@@ -8,7 +8,7 @@ envelope never knows where a key lives.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterable, Protocol, Sequence, Union, runtime_checkable
+from typing import Iterable, Protocol, Sequence, Union, cast, runtime_checkable
 
 from shangmi import sm2
 from shangmi.protocols import Decrypter as Decrypter, Signer as Signer  # the one definition, re-exported
@@ -54,7 +54,7 @@ class KeyList:
 def as_trust_store(trusted: Trusted) -> TrustStore:
     """Accept a list of public keys or anything with ``check_sender``."""
     if hasattr(trusted, "check_sender"):
-        return trusted  # type: ignore[return-value]
+        return cast(TrustStore, trusted)
     if isinstance(trusted, (str, bytes)):
         raise WrongArgumentType("trusted= takes sm2.PublicKey objects or a trust store",
                                         code="bad-trust-store")

@@ -16,7 +16,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Sequence, Union
+from typing import Any, BinaryIO, Callable, Iterator, Sequence, Union
 
 from shangmi import sm2
 from shangmi.errors import InvalidArgument, InvalidSignature, WrongArgumentType
@@ -33,7 +33,7 @@ from .encoding import der_to_raw
 
 _log = logging.getLogger("smseal.envelope")   # ids and counts only, never names or titles
 
-Out = Union[str, os.PathLike, BinaryIO]
+Out = Union[str, "os.PathLike[str]", BinaryIO]
 
 
 def seal(package: Package, *, sender: Signer, to: sm2.PublicKey,
@@ -131,13 +131,13 @@ class _PlainReader:
         self.total = len(meta) + sum(i.size for i in inputs)
         self._meta = meta
         self._inputs = iter(inputs)
-        self._cur: _Input | None = None
-        self._f: BinaryIO | None = None
+        self._cur: Any = None      # the _Input being read, and its open stream (None between files)
+        self._f: Any = None
         self._left = 0
 
     def read(self, n: int) -> bytes:
         if not self._meta and 0 < n <= self._left:
-            piece = self._f.read(n)          # the common case: a whole chunk from one file, no copy
+            piece: bytes = self._f.read(n)   # the common case: a whole chunk from one file, no copy
             if len(piece) == n:
                 self._left -= n
                 return piece

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 from contextlib import contextmanager
-from typing import BinaryIO, Iterator, Union
+from typing import BinaryIO, Iterator, Union, cast
 
 from shangmi.errors import MalformedInput, WrongArgumentType
 
@@ -87,9 +87,9 @@ def open_source(src: Src, label: str = _armor.PACKAGE) -> Iterator[tuple[BinaryI
         armored = (not head.startswith(MAGIC_PREFIX)
                    and (head.lstrip(_WS).startswith(b"-----BEGIN") or not head.strip(_WS)) and bool(head))
         if armored:
-            yield _armor.ArmorReader(stream, label), True, None
+            yield cast(BinaryIO, _armor.ArmorReader(cast(BinaryIO, stream), label)), True, None
         else:
-            yield stream, False, size
+            yield cast(BinaryIO, stream), False, size
     finally:
         if owned:
             f.close()

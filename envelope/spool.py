@@ -26,7 +26,7 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator, Optional
+from typing import BinaryIO, Iterator, Optional, cast
 
 from shangmi import sm3
 from shangmi.errors import InvalidArgument, MalformedPackage, SizeLimitExceeded
@@ -61,7 +61,7 @@ class OpenedFile:
     def open(self) -> BinaryIO:
         """A new read-only binary stream over this file (seekable, starts at 0)."""
         self._spool.check_open()
-        return io.BufferedReader(_Slice(self._spool, self._offset, self.size))  # type: ignore[return-value]
+        return cast(BinaryIO, io.BufferedReader(_Slice(self._spool, self._offset, self.size)))
 
     def read(self) -> bytes:
         """The whole file (``size`` bytes in memory: prefer ``open()`` for large files)."""

@@ -68,9 +68,10 @@ def _decrypt_pieces(key: bytes, job: Job) -> list[bytes]:
 class _Pipeline:
     """Runs batch jobs on the pool and hands results back in order, with bounded queueing."""
 
-    def __init__(self, pool: ThreadPoolExecutor, fn, key: bytes, sink: Callable[[bytes], None]):
+    def __init__(self, pool: ThreadPoolExecutor, fn: Callable[[bytes, Job], list[bytes]], key: bytes,
+                 sink: Callable[[bytes], None]) -> None:
         self._pool, self._fn, self._key, self._sink = pool, fn, key, sink
-        self._queue: deque[Future] = deque()
+        self._queue: deque[Future[list[bytes]]] = deque()
 
     def submit(self, job: Job) -> None:
         if len(self._queue) >= _IN_FLIGHT:

@@ -189,7 +189,8 @@ class Directory:
             self.db.execute("BEGIN IMMEDIATE")
             return self.db
 
-        def __exit__(self, exc_type, exc, tb) -> None:
+        def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                     tb: object) -> None:
             self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
     def _write(self) -> "Directory._Tx":
@@ -210,8 +211,8 @@ class Directory:
         with self._write() as db:
             if db.execute("SELECT 1 FROM units WHERE name = ?", (name,)).fetchone():
                 raise DuplicateEntry(f"a unit named {name} is already in the directory")
-            unit_id = db.execute("INSERT INTO units(name, added_at, source) VALUES (?, ?, ?)",
-                                 (name, to_text(now()), source)).lastrowid
+            unit_id: int = db.execute("INSERT INTO units(name, added_at, source) VALUES (?, ?, ?)",
+                                      (name, to_text(now()), source)).lastrowid  # type: ignore[assignment]
             self._insert_key(db, unit_id, name, "sign", sign_key, certificate, not_before, not_after, source)
             self._insert_key(db, unit_id, name, "enc", enc_key, enc_certificate, not_before, not_after, source)
         return self.get(name)
@@ -267,6 +268,7 @@ class Directory:
         when = to_text(at)
         reason = str(reason)[:500]
         with self._write() as db:
+            value: bytes | str
             if isinstance(key_id_or_name, (bytes, bytearray)):
                 table, col, value = "keys", "key_id", bytes(key_id_or_name)
             else:
@@ -279,14 +281,14 @@ class Directory:
                            (when, reason, value))
 
     # -- lookup ------------------------------------------------------------------------------
-    def _key_row(self, unit: str, r: tuple) -> DirectoryKey:
+    def _key_row(self, unit: str, r: tuple[Any, ...]) -> DirectoryKey:
         return DirectoryKey(unit=unit, key_id=bytes(r[0]), role=r[1], generation=r[2],
                             public_key=sm2.PublicKey.from_bytes(bytes(r[3])),
                             certificate=None if r[4] is None else bytes(r[4]),
                             not_before=_opt(r[5]), not_after=_opt(r[6]), added_at=from_text(r[7]),
                             source=r[8], revoked_at=_opt(r[9]), revocation_reason=r[10])
 
-    def _unit(self, row: tuple) -> Unit:
+    def _unit(self, row: tuple[Any, ...]) -> Unit:
         unit_id, name, added, source, revoked, reason = row
         keys = tuple(self._key_row(name, r) for r in self._db.execute(
             f"SELECT {_KEY_COLS} FROM keys WHERE unit_id = ? ORDER BY role, generation", (unit_id,)))

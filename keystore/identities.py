@@ -201,7 +201,7 @@ class Keystore:
             raise DuplicateEntry("the signing and the encryption key must be different keys")
         return self._create(name, {"sign": (signing, signing_key), "enc": (encryption, encryption_key)}, profile)
 
-    def _create(self, name: str, plan: dict, profile: str | None) -> IdentityInfo:
+    def _create(self, name: str, plan: dict[str, tuple[str, sm2.PrivateKey | None]], profile: str | None) -> IdentityInfo:
         name = normalize_name(name)
         if plan["sign"][0] != SOFTWARE:
             get_profile(profile).require_sign()   # refuse before anything is made

@@ -25,6 +25,7 @@ import os
 import secrets
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import PyKCS11
 from PyKCS11 import PyKCS11Error
@@ -46,7 +47,7 @@ _libs_lock = threading.Lock()
 
 
 def _ckr(exc: PyKCS11Error) -> str:
-    return PyKCS11.CKR.get(exc.value, hex(exc.value) if isinstance(exc.value, int) else str(exc.value))
+    return str(PyKCS11.CKR.get(exc.value, hex(exc.value) if isinstance(exc.value, int) else str(exc.value)))
 
 
 def resolve_module(uri: Pkcs11Uri | None = None, module_path: str | None = None) -> str:
@@ -192,7 +193,7 @@ class TokenSession:
         """The one object of class ``cls`` with this label and/or id."""
         if label is None and key_id is None:
             raise KeyNotFound("name the key with object= (label) or id= in the pkcs11: URI")
-        tmpl = [(PyKCS11.CKA_CLASS, cls)]
+        tmpl: list[tuple[Any, object]] = [(PyKCS11.CKA_CLASS, cls)]
         if label is not None:
             tmpl.append((PyKCS11.CKA_LABEL, label))
         if key_id is not None:
@@ -208,7 +209,8 @@ class TokenSession:
             raise KeyNotFound(f"no {kind} with {desc} on token {self.token.label!r}")
         if len(found) > 1:
             raise AmbiguousKey(f"{len(found)} {kind}s with {desc} on token {self.token.label!r}")
-        return found[0]
+        handle: int = found[0]
+        return handle
 
     def public_key_of(self, label: str | None, key_id: bytes | None) -> sm2.PublicKey:
         """The SM2 public key of the token object named by label and/or CKA_ID."""
@@ -234,7 +236,7 @@ class TokenSession:
 
     # -- making keys --------------------------------------------------------------------
     def _templates(self, profile: prof.VendorProfile, role: str, label: str,
-                   key_id: bytes) -> tuple[list, list]:
+                   key_id: bytes) -> tuple[list[tuple[Any, object]], list[tuple[Any, object]]]:
         common = [(PyKCS11.CKA_KEY_TYPE, profile.key_type), (PyKCS11.CKA_TOKEN, True),
                   (PyKCS11.CKA_LABEL, label), (PyKCS11.CKA_ID, tuple(key_id))]
         pub = [(PyKCS11.CKA_CLASS, PyKCS11.CKO_PUBLIC_KEY), (PyKCS11.CKA_PRIVATE, False), *common]
@@ -419,7 +421,7 @@ class TokenKey:
     def __repr__(self) -> str:
         return f"<TokenKey {self._public.fingerprint()[:8].hex()} on {self._session.token.label!r}>"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("token keys cannot be pickled")
 
 

@@ -94,7 +94,7 @@ class VendorProfile:
 
     def signature_to_der(self, token_output: bytes) -> bytes:
         """The token's signature in smseal's form, DER SEQUENCE{r, s}; strict."""
-        fmt = "raw" if self.signature_encoding == "raw" else "der"
+        fmt: Literal["raw", "der"] = "raw" if self.signature_encoding == "raw" else "der"
         try:
             r, s = sm2.decode_signature(token_output, fmt)
         except InvalidSignature as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from shangmi.errors import MalformedInput
 
@@ -96,7 +97,7 @@ class Pkcs11Uri:
             raise InvalidPkcs11Uri("a PKCS#11 URI starts with 'pkcs11:'")
         body = uri[7:]
         path, sep, query = body.partition("?")
-        values: dict[str, object] = {}
+        values: dict[str, bytes] = {}
         vendor: list[tuple[str, str]] = []
         for part_list, seps, known in ((path, ";", _PATH_ALL), (query if sep else "", "&", _QUERY)):
             if not part_list:
@@ -163,6 +164,6 @@ class Pkcs11Uri:
         """This URI with any PIN attribute removed."""
         return replace(self, pin_value=None)
 
-    def with_(self, **changes: object) -> "Pkcs11Uri":
+    def with_(self, **changes: Any) -> "Pkcs11Uri":
         """A copy with some attributes replaced (``None`` removes one)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from shangmi import sm2
 from shangmi.errors import DuplicateEntry, KeyNotFound, RevokedKey, RollbackRefused, UntrustedSender
@@ -91,7 +92,7 @@ def _unit_id(db: sqlite3.Connection, name: str) -> int:
     return int(row[0])
 
 
-def _row(unit: str, r: tuple) -> DirectoryLeader:
+def _row(unit: str, r: tuple[Any, ...]) -> DirectoryLeader:
     return DirectoryLeader(unit, r[1], sm2.PublicKey.from_bytes(bytes(r[2])),
                            None if r[3] is None else bytes(r[3]), from_text(r[4]), r[5],
                            None if r[6] is None else from_text(r[6]), r[7])

@@ -92,7 +92,7 @@ class UnlockedKey:
             if closer is not None:
                 closer()
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("unlocked keys cannot be pickled: unlock in each process")
 
     def __repr__(self) -> str:
@@ -175,7 +175,7 @@ class UnlockedIdentity:
         if not getattr(self, "_closed", True):
             self.close()
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("an unlock handle cannot be pickled: unlock in each process")
 
     def __repr__(self) -> str:

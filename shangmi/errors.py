@@ -200,5 +200,11 @@ class TransportError(SmsealError):
     exit_code = 7
 
 
-__all__ = [name for name, obj in list(globals().items())
-           if isinstance(obj, type) and issubclass(obj, SmsealError)]
+# Spelled out (not computed) so type checkers see the names; a test checks nothing is missing.
+__all__ = ["SmsealError", "ArgumentError", "InvalidArgument", "WrongArgumentType",
+           "VerificationError", "InvalidSignature", "InvalidTag", "DecryptionError",
+           "MalformedInput", "InvalidKey", "MalformedPackage", "NoMatchingKey", "UntrustedSender",
+           "RevokedKey", "ExpiredCertificate", "RollbackRefused", "KeystoreError",
+           "WrongPassphrase", "KeyNotFound", "UnknownUnit", "DuplicateEntry", "TokenError",
+           "UnsupportedMechanism", "PolicyError", "SizeLimitExceeded", "UnsupportedAlgorithm",
+           "BackendError", "OutputExists", "TransportError"]

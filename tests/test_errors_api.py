@@ -140,3 +140,10 @@ def test_seal_result_round_trips_through_a_dict():
                    {**d, "recipients": []}, {**d, "size": -1}):
         with pytest.raises(smseal.MalformedInput):
             type(sr).from_dict(broken)
+
+
+def test_shangmi_errors_all_lists_every_class():
+    defined = {n for n, o in vars(shangmi_errors).items()
+               if isinstance(o, type) and issubclass(o, shangmi_errors.SmsealError)
+               and o.__module__ == shangmi_errors.__name__}
+    assert defined == set(shangmi_errors.__all__)
