@@ -64,19 +64,23 @@ class Notice:
     signature: bytes
 
     def signed_part(self) -> bytes:
+        """The bytes the sender signs (magic, length, canonical body), without the signature."""
         body = pack({"kind": self.kind, "package_id": self.package_id, "package_digest": self.package_digest,
                      "recipient_key_id": self.recipient_key_id, "signer": self.signer, "time": self.time,
                      "urgency": self.urgency, "sequence": self.sequence, "text": self.text})
         return NOTICE_MAGIC + struct.pack(">H", len(body)) + body
 
     def to_bytes(self) -> bytes:
+        """The binary notice: signed part followed by the 64-byte signature."""
         return self.signed_part() + self.signature
 
     def armor(self) -> bytes:
+        """The notice as armored text (bytes), for a mail body."""
         return _armor.encode(self.to_bytes(), ARMOR_LABEL)
 
     @property
     def datetime(self) -> datetime:
+        """The notice's time as an aware UTC datetime."""
         return datetime.fromtimestamp(self.time, timezone.utc)
 
     @classmethod
