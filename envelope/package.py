@@ -151,13 +151,14 @@ class Package:
                      issuing_unit=sender_unit, signer_name=signer_name,
                      attachments_note=attachments_note, remarks=remarks)
         for k, v in texts.items():
-            if v is not None and (not isinstance(v, str) or len(v.encode()) > MAX_FIELD_BYTES):
+            if v is not None and (not isinstance(v, str)
+                                  or len(v.encode("utf-8", "surrogatepass")) > MAX_FIELD_BYTES):
                 raise InvalidArgument(f"{k} must be a string of at most {MAX_FIELD_BYTES} bytes",
                                       code="bad-text-field", field=k)
             if v == "":
                 texts[k] = None       # an empty text is written as an absent one (nil)
             elif v is not None:
-                check_text(v, k, InvalidArgument)
+                check_text(v, k, InvalidArgument)     # surrogates included: never a traceback
         for k, v in (("due", due), ("date_written", date_written), ("reply_by", reply_by)):
             if v is not None and not isinstance(v, date):
                 raise WrongArgumentType(f"{k} must be a datetime.date", code="not-a-date", field=k)

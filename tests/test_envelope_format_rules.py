@@ -293,3 +293,11 @@ def test_cli_refuses_times_after_9999_in_one_line(tmp_path, capsys, monkeypatch)
         err = capsys.readouterr().err
         assert code == 1 and "9999-12-31T23:59:59Z" in err and "Traceback" not in err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_lone_surrogates_are_refused_cleanly_at_seal():
+    """A str that cannot be UTF-8 (e.g. an undecodable file name through surrogateescape)."""
+    with pytest.raises(ValueError, match="surrogate"):
+        Package(("a.txt", b"x"), title="a\udcff")
+    with pytest.raises(ValueError, match="surrogate"):
+        Package(("a\udcff.txt", b"x"))
