@@ -301,3 +301,16 @@ def test_lone_surrogates_are_refused_cleanly_at_seal():
         Package(("a.txt", b"x"), title="a\udcff")
     with pytest.raises(ValueError, match="surrogate"):
         Package(("a\udcff.txt", b"x"))
+
+
+def test_format_md_lists_exactly_the_pinned_format_characters():
+    """The explicit Cf list in FORMAT.md §6.2 is the table the code uses, range for range."""
+    import re
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "FORMAT.md").read_text(encoding="utf-8")
+    para = doc.split("every code point of General_Category `Cf` in 14.0.0, which is exactly", 1)[1]
+    para = para.split("(soft hyphen", 1)[0]
+    listed = []
+    for m in re.finditer(r"U\+([0-9A-F]{4,6})(?:–U\+([0-9A-F]{4,6}))?", para):
+        lo = int(m.group(1), 16)
+        listed.append((lo, int(m.group(2), 16) if m.group(2) else lo))
+    assert tuple(listed) == FORMAT
