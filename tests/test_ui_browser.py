@@ -297,6 +297,7 @@ def test_draft_approve_send(offices):
     page = _fetch(b)
     _open_waiting(page, pid)
     assert "李四" in page.inner_text("main")     # 签发人 travels in the encrypted metadata
+    assert "签发人：李四（签名已验证）" in page.inner_text("#approval")   # checked against A's card
 
 
 def test_registers(offices):
@@ -314,6 +315,13 @@ def test_registers(offices):
     titles = {row[headers.index("标题")] for row in ws.iter_rows(min_row=2, values_only=True)}
     assert "关于报送2027年工作安排的通知" in titles
     a.shot("registers")
+
+    page = _b.go("/registers")                  # B's 收文登记 and the 文件处理笺 of what it opened
+    assert "关于报送2027年工作安排的通知" in page.inner_text("#slips")
+    _b.shot("registers")
+    href = page.get_attribute("#slips tr:has-text('关于报送2027年工作安排的通知') a", "href")
+    page.goto(_b.server.base + href)
+    assert "文件处理笺" in page.content() and "关于报送2027年工作安排的通知" in page.content()
 
 
 def test_reminder_and_resend(offices):

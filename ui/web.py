@@ -34,11 +34,18 @@ _env.globals["urgency_label"] = lambda u: URGENCY_LABEL.get(u or "normal", "")
 _env.globals["is_chinese"] = is_chinese
 
 
-def _short_time(text: str | None) -> str:
-    """An ISO time as 'YYYY-MM-DD HH:MM' (UTC), for tables."""
+@jinja2.pass_context
+def _short_time(ctx: Any, text: str | None) -> str:
+    """A stored (UTC) time as 'YYYY-MM-DD HH:MM' in the office's time zone ([display] timezone,
+    default Asia/Shanghai), as the command shows it."""
+    from smseal.office import clock
+
     if not text:
         return ""
-    return str(text).replace("T", " ")[:16]
+    try:
+        return clock.show(str(text), ctx["tz"])
+    except ValueError:
+        return str(text)[:16]
 
 
 _env.filters["short_time"] = _short_time
@@ -70,8 +77,12 @@ def csrf_url(request: Request, path: str) -> str:
 
 def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     """The page ``template`` with the navigation, the unit and the form helpers."""
+    from smseal.office import clock
+    from smseal.office.config import Config
+
     state = request.app.state
-    body = _env.get_template(template).render(
+    tz = clock.zone(Config(state.home).get("display", "timezone"))
+    body = _env.get_template(template).render(tz=tz,
         request=request, unit=state.unit_name(), has_authority=state.has_authority(),
         section=ctx.pop("section", ""), action=lambda p: csrf_url(request, p),
         csrf=request.scope["state"]["session"].csrf, lang="zh-CN" if is_chinese() else "en", **ctx)
