@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shangmi import DuplicateEntry, KeyNotFound
 
 from .errors import UsageError
 from .fsutil import write_atomic
 from .i18n import _
+
+if TYPE_CHECKING:
+    from smseal.keystore.x509 import Certificate
 
 # Revocations for TIME_BOUNDED_REASONS count from their date; any other
 # (keyCompromise, unspecified, ...) counts for everything the key ever signed,
@@ -30,7 +34,8 @@ class Trust:
         self.state_path = self.dir / "bundle.json"
         self.serials_path = self.dir / "serials.json"
 
-    def pinned_root(self):
+    def pinned_root(self) -> "Certificate":
+        """The pinned authority root; a ``UsageError`` if none is pinned yet."""
         from smseal.keystore.bundle import load_root
 
         if not self.root_path.exists():

@@ -4,6 +4,8 @@ Each act unlocks the authority key with the passphrase typed into its form, for 
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,7 +22,7 @@ REASONS = ("unspecified", "keyCompromise", "affiliationChanged", "superseded", "
            "privilegeWithdrawn")
 
 
-def _unlock(passphrase: str):
+def _unlock(passphrase: str) -> Callable[[], bytes]:
     """The authority key's passphrase from the form, for this one act."""
     def ask() -> bytes:
         if not passphrase:
@@ -30,7 +32,7 @@ def _unlock(passphrase: str):
     return ask
 
 
-def _require_authority(office) -> None:
+def _require_authority(office: Any) -> None:
     if not bureau.has_authority(office):
         raise UsageError(_("No authority here: run 'smseal authority init --name NAME' first."))
 

@@ -4,6 +4,8 @@ confirmation, as ``keys import`` / ``directory trust`` ask); installing a bureau
 
 from __future__ import annotations
 
+from typing import Any
+
 import base64
 import binascii
 
@@ -21,9 +23,9 @@ from .uploads import receive_form
 from .web import home_of, render, with_office, with_workflow
 
 
-def directory_view(office) -> dict:
+def directory_view(office: Any) -> dict[str, Any]:
     """This unit's keys and the directory of units, with fingerprints (as ``keys list``)."""
-    from smseal.keystore import fingerprint_words
+    from smseal.keystore.cards import fingerprint_words
 
     own = [{"unit": i.name, "keys": [{"role": k.role, "generation": k.generation, "on_token": k.on_token,
                                       "fingerprint": fingerprint_words(k.public_key)} for k in i.keys]}
@@ -39,7 +41,7 @@ def directory_view(office) -> dict:
             "bundle_version": trust.installed_version()}
 
 
-def workflow_view(office) -> dict:
+def workflow_view(office: Any) -> dict[str, Any]:
     """The unit's leaders (签发人) and the groups of units (抄送组)."""
     from smseal.office.groups import list_groups
 
@@ -64,7 +66,7 @@ async def _uploaded(request: Request, field: str, limit: int) -> bytes:
 async def card_check(request: Request) -> Response:
     """Step 1 of importing a card: whose card, its fingerprints, and what importing it changes
     (a new unit, or a known unit's new leaders or key), as ``keys import`` shows."""
-    from smseal.keystore import fingerprint_words, parse_card
+    from smseal.keystore.cards import fingerprint_words, parse_card
     from smseal.office.unit_card import preview_card
 
     data = await _uploaded(request, "card", 1 << 20)
@@ -86,7 +88,7 @@ async def card_check(request: Request) -> Response:
                   data=base64.b64encode(data).decode("ascii"), target="/directory/card/import")
 
 
-def _confirmed_data(form) -> bytes:
+def _confirmed_data(form: Any) -> bytes:
     if form.get("confirm") != "yes":
         raise UsageError(_("Not imported: the fingerprint was not confirmed."))
     try:
@@ -107,7 +109,7 @@ async def card_import(request: Request) -> Response:
 
 
 async def root_check(request: Request) -> Response:
-    from smseal.keystore import fingerprint_words
+    from smseal.keystore.cards import fingerprint_words
     from smseal.keystore.bundle import load_root
 
     data = await _uploaded(request, "root", 1 << 20)

@@ -5,6 +5,8 @@ file opened directly, and the opened files as downloads."""
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import os
 from pathlib import Path
 
@@ -39,7 +41,7 @@ def files_of(home: Path, out_dir: str | None) -> list[str]:
     return sorted(e.name for e in os.scandir(out_dir) if e.is_file(follow_symlinks=False))
 
 
-def inbox_view(office) -> dict:
+def inbox_view(office: Any) -> dict[str, Any]:
     from smseal.office.inbox import Inbox
 
     inbox = Inbox(office)
@@ -59,14 +61,14 @@ async def fetch(request: Request) -> Response:
     """收取: fetch from every configured source (the shared folder, the mailbox), as ``smseal fetch``."""
     from smseal.office.fetch import fetch as fetch_all
 
-    def work(office):
+    def work(office: Any) -> Any:
         return fetch_all(office), inbox_view(office)
 
     report, view = await with_office(request, work)
     return render(request, "inbox.html", section="inbox", report=report, **view)
 
 
-def _receipt_choice(form) -> str:
+def _receipt_choice(form: Any) -> str:
     return receiving.NO_RECEIPT if form.get("receipt") == "none" else receiving.SEND
 
 
@@ -79,7 +81,7 @@ async def open_waiting(request: Request) -> Response:
     home = home_of(request)
     receipt = _receipt_choice(form)
 
-    def work(office):
+    def work(office: Any) -> Any:
         entry = Inbox(office).get(pid)
         return receiving.open_file(office, Path(entry.path), lambda p: received_dir(home, p), receipt=receipt)
 
@@ -124,11 +126,11 @@ def opened_page(request: Request, opened: receiving.Opened) -> Response:
                   reply_link=getattr(opened, "reply_link", None))
 
 
-def _received_row(package_id: str):
-    def find(office) -> dict:
+def _received_row(package_id: str) -> Callable[[Any], dict[str, Any]]:
+    def find(office: Any) -> dict[str, Any]:
         for row in office.ledger.received_status():
             if row["package_id"] == package_id:
-                return row
+                return dict(row)
         raise UsageError(_("No package {pid} was received here.").format(pid=package_id))
 
     return find

@@ -4,6 +4,8 @@ a leader approves (签发, ``smseal approve``) before it is sent (``smseal send 
 
 from __future__ import annotations
 
+from typing import Any
+
 import secrets
 from datetime import date
 from pathlib import Path
@@ -36,7 +38,7 @@ def draft_path(home: Path, name: str) -> Path:
     return path
 
 
-def compose_view(office) -> dict:
+def compose_view(office: Any) -> dict[str, Any]:
     from smseal.envelope import DOC_TYPES
     from smseal.office.approval import approval_summary
     from smseal.office.drafts import load_draft
@@ -64,7 +66,7 @@ def _date(text: str) -> date | None:
         raise UsageError(_("not a date in the form YYYY-MM-DD: {text}").format(text=text)) from None
 
 
-def package_fields(form: Upload) -> tuple[Path, list[Path], dict]:
+def package_fields(form: Upload) -> tuple[Path, list[Path], dict[str, Any]]:
     """The files and the keyword arguments of ``sending.compose`` / ``drafts.create_draft``."""
     main = form.file("main")
     if main is None:
@@ -101,7 +103,7 @@ async def send(request: Request) -> Response:
             return render(request, "done.html", section="compose", back="/compose",
                           message=_("Saved the draft; a leader approves it (签发) below, then it can be sent."))
 
-        def work(office):
+        def work(office: Any) -> Any:
             with sending.compose(office, main, attachments, **fields) as outgoing:
                 return sending.send(office, outgoing)
 
@@ -116,7 +118,7 @@ async def approve(request: Request) -> Response:
     form = await request.form()
     path = draft_path(home_of(request), request.path_params["name"])
     leader = str(form.get("leader", "")) or None
-    await with_workflow(request, lambda office: approve_draft(office, path, leader=leader),
+    await with_workflow(request, lambda office: approve_draft(office, str(path), leader=leader),
                         passphrase=str(form.get("passphrase", "")), pin=str(form.get("pin", "")))
     return render(request, "done.html", section="compose", back="/compose",
                   message=_("Approved (签发). The draft can now be sent."))

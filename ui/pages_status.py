@@ -5,6 +5,8 @@ small server-side SVG chart."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,7 +20,7 @@ from .uploads import receive_form
 from .web import home_of, markup, render, with_office, with_workflow
 
 
-def per_unit(sent) -> list[tuple[str, int, int]]:
+def per_unit(sent: Any) -> list[tuple[str, int, int]]:
     """(unit, packages it signed for, packages sent to it), by unit name."""
     counts: dict[str, list[int]] = {}
     for s in sent:
@@ -34,7 +36,7 @@ async def status(request: Request) -> Response:
 
     from smseal.office.status import status as workflow_status
 
-    def work(office):
+    def work(office: Any) -> Any:
         return office.ledger.sent_status(), len(due_reminders(office))
 
     sent, due = await with_office(request, work)
@@ -47,9 +49,9 @@ async def status(request: Request) -> Response:
     rows = per_unit(sent)
     if rows:
         charts.append((_("Signed per unit"), markup(rate_chart(rows, title=_("Signed per unit")))))
-    for title, pick in ((_("Reply rate (办复率) per unit"), lambda r: r.reply),
-                        (_("Meeting rate (见面率) per unit"), lambda r: r.meeting)):
-        rate_rows = [(u, pick(r).done, pick(r).total) for u, r in sorted(report.by_unit.items()) if pick(r).total]
+    for title, which in ((_("Reply rate (办复率) per unit"), "reply"), (_("Meeting rate (见面率) per unit"), "meeting")):
+        rates = [(u, getattr(r, which)) for u, r in sorted(report.by_unit.items())]
+        rate_rows = [(u, rate.done, rate.total) for u, rate in rates if rate.total]
         if rate_rows:
             charts.append((title, markup(rate_chart(rate_rows, title=title))))
     return render(request, "status.html", section="status", sent=sent, charts=charts, due=due, replies=replies,

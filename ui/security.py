@@ -19,17 +19,15 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from typing import Awaitable, Callable
 from urllib.parse import parse_qs
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smseal.office.i18n import _
 
 COOKIE = "smseal_session"
 LOGIN_PATH = "/login"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-
-Receive = Callable[[], Awaitable[dict]]
-Send = Callable[[dict], Awaitable[None]]
 
 
 @dataclass
@@ -82,14 +80,14 @@ class Gate:
         return None
 
 
-def _header(scope: dict, name: bytes) -> str | None:
+def _header(scope: Scope, name: bytes) -> str | None:
     for k, v in scope.get("headers", []):
         if k == name:
-            return v.decode("latin-1")
+            return bytes(v).decode("latin-1")
     return None
 
 
-def _cookie(scope: dict) -> str | None:
+def _cookie(scope: Scope) -> str | None:
     raw = _header(scope, b"cookie")
     if not raw:
         return None
@@ -117,11 +115,11 @@ SECURITY_HEADERS = [
 class GateMiddleware:
     """Refuses what is not from the logged-in browser on this machine; see the module docstring."""
 
-    def __init__(self, app: Callable, gate: Gate) -> None:
+    def __init__(self, app: ASGIApp, gate: Gate) -> None:
         self.app = app
         self.gate = gate
 
-    async def __call__(self, scope: dict, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
                 await self.app(scope, receive, send)
@@ -154,7 +152,7 @@ class GateMiddleware:
                                                   "page. Reload the page and try again."))
         scope.setdefault("state", {})["session"] = session
 
-        async def send_with_headers(message: dict) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _v in headers}

@@ -14,7 +14,7 @@ import shutil
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
@@ -72,7 +72,7 @@ async def receive_form(request: Request, home: Path) -> AsyncIterator[Upload]:
     folder = uploads_root(home) / secrets.token_hex(16)
     folder.mkdir(mode=0o700)
     up = Upload(folder)
-    state: dict = {"headers": {}, "hname": b"", "hvalue": b"", "out": None, "text": None, "name": "", "count": 0}
+    state: dict[str, Any] = {"headers": {}, "hname": b"", "hvalue": b"", "out": None, "text": None, "name": "", "count": 0}
 
     def on_part_begin() -> None:
         state["headers"] = {}

@@ -66,7 +66,7 @@ _env.filters["duration"] = _duration
 
 
 def home_of(request: Request) -> Path:
-    return request.app.state.home
+    return Path(request.app.state.home)
 
 
 def csrf_url(request: Request, path: str) -> str:
@@ -92,7 +92,7 @@ def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HT
 def form_passphrase(passphrase: str, pin: str = "") -> Callable[[Any], bytes]:
     """A keystore callback answering from what was typed into this one form (kept nowhere else):
     the passphrase for key files, the PIN (or the passphrase if no PIN was typed) for a token."""
-    from smseal.keystore import Purpose
+    from smseal.keystore.prompts import Purpose
 
     def answer(prompt: Any) -> bytes:
         purpose = getattr(prompt, "purpose", None)
