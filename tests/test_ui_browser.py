@@ -348,3 +348,55 @@ def test_reminder_and_resend(offices):
     page.locator(f"#pkg-{pid} form[action*='/resend'] button").click()
     page.wait_for_selector("#done")
     assert f"已投递给 {UNIT_B}" in page.inner_text("#done")
+
+
+def test_bureau_issue_publish_and_bundle_install(offices):
+    """The bureau (A's home holds the authority) issues B's certificates and publishes the
+    directory bundle through its pages; B pins the root after checking its fingerprint and
+    installs the bundle through 通讯录.  (Last: it changes B's directory.)"""
+    a, b, _shared, desk = offices
+    saved = {k: os.environ.get(k) for k in ENV}
+    os.environ.update(ENV)
+    try:
+        smseal(b.home, "keys", "request", "-o", "b.csr", cwd=desk)
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    page = a.go("/bureau")
+    form = page.locator("form[action^='/bureau/issue']")
+    form.locator("input[name=request]").set_input_files(str(desk / "b.csr"))
+    form.locator("input[name=passphrase]").fill(PASSPHRASE)
+    with page.expect_download() as dl:
+        form.locator("button").click()
+    assert dl.value.suggested_filename == "b.certs" and Path(dl.value.path()).stat().st_size > 0
+    page = a.go("/bureau")
+    form = page.locator("form[action^='/bureau/revoke']")
+    form.locator("input[name=target]").fill("没有这个单位")
+    form.locator("input[name=passphrase]").fill(PASSPHRASE)
+    form.locator("button").click()
+    page.wait_for_selector("#error")            # the command's sentence, nothing revoked
+    page = a.go("/bureau")
+    form = page.locator("form[action^='/bureau/publish']")
+    form.locator("input[name=passphrase]").fill(PASSPHRASE)
+    with page.expect_download() as dl:
+        form.locator("button").click()
+    bundle = desk / "directory.bundle"
+    dl.value.save_as(str(bundle))
+
+    page = b.go("/directory")
+    page.set_input_files("form[action^='/directory/root'] input[name=root]", str(a.home / "authority" / "root.pem"))
+    page.click("form[action^='/directory/root'] button")
+    page.wait_for_selector("p.question")
+    assert "某市保密局" in page.inner_text("h1")
+    page.click("button[name=confirm]")
+    page.wait_for_selector("#done")
+    page = b.go("/directory")
+    page.set_input_files("form[action^='/directory/bundle'] input[name=bundle]", str(bundle))
+    page.click("form[action^='/directory/bundle'] button")
+    page.wait_for_selector("#done, #error")
+    assert page.query_selector("#done"), page.inner_text("main")
+    assert "某市保密局" in page.inner_text("#done")
+    page = b.go("/directory")
+    page.set_input_files("form[action^='/directory/bundle'] input[name=bundle]", str(bundle))
+    page.click("form[action^='/directory/bundle'] button")
+    page.wait_for_selector("#error")            # the same version again: refused (no rollback)
