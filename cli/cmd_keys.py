@@ -108,6 +108,9 @@ SOURCE_LABEL = {"card": N_("card"), "bundle": N_("bureau directory"), "manual": 
 
 def list_(args, console) -> int:
     from smseal.keystore import fingerprint_words
+    from smseal.keystore.unit_leaders import leaders_of
+
+    from .workflow_args import office_of
 
     with App(args, console, create=False) as app:
         own = [{"unit": i.name, "keys": [{"role": k.role, "generation": k.generation, "on_token": k.on_token,
@@ -118,18 +121,29 @@ def list_(args, console) -> int:
                   "revoked": u.revoked_at.isoformat() if u.revoked_at else None,
                   "keys": [{"role": k.role, "generation": k.generation, "key_id": k.key_id.hex(),
                             "not_after": k.not_after.isoformat() if k.not_after else None,
-                            "revoked": k.revoked_at.isoformat() if k.revoked_at else None} for k in u.keys]}
+                            "revoked": k.revoked_at.isoformat() if k.revoked_at else None} for k in u.keys],
+                  "leaders": [{"name": x.name, "fingerprint": fingerprint_words(x.public_key), "source": x.source,
+                               "revoked": x.revoked_at.isoformat() if x.revoked_at else None}
+                              for x in leaders_of(app.directory, u.name)]}
                  for u in app.directory.list()]
+        own_leaders = [{"name": x.name, "fingerprint": fingerprint_words(x.public_key), "on_token": x.on_token}
+                       for x in office_of(app).leaders.list()] if own else []
         if args.json:
-            console.json({"own": own, "directory": units})
+            console.json({"own": own, "leaders": own_leaders, "directory": units})
             return 0
         console.print(_("This unit:"))
         for i in own:
             for k in i["keys"]:
                 where = _("token") if k["on_token"] else _("file")
                 console.print(f"  {i['unit']}  {k['role']}-{k['generation']}  [{where}]  {k['fingerprint']}")
+        for x in own_leaders:
+            console.print(_("  leader (签发人) {name}  {fp}").format(name=x["name"], fp=x["fingerprint"]))
         console.print(_("Directory of units:"))
         for u in units:
             state = _(" (revoked)") if u["revoked"] else ""
             console.print(f"  {u['unit']}{state}  ({_(SOURCE_LABEL.get(u['source'], u['source']))})")
+            for x in u["leaders"]:
+                gone = _(" (removed)") if x["revoked"] else ""
+                console.print(_("    leader (签发人) {name}{gone}  {fp}").format(name=x["name"], gone=gone,
+                                                                              fp=x["fingerprint"]))
         return 0

@@ -189,7 +189,7 @@ class _FileSink:
             n = min(self._left, len(view))
             self._f.write(view[:n])
             if self._hashes is not None:
-                self._hashes[self._index].update(bytes(view[:n]))
+                self._hashes[self._index].update(view[:n])
             self._left -= n
             view = view[n:]
 
