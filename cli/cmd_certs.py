@@ -16,6 +16,9 @@ def register_keys(ks) -> None:
     r.add_argument("-o", "--output", required=True, help=_("request file to give to the bureau (.csr)"))
     r.add_argument("--organization", help=_("O= in the certificate subject"))
     r.add_argument("--force", action="store_true", help=_("overwrite an existing output file"))
+    r.add_argument("--escrow", action="store_true",
+                   help=_("for 'authority issue --escrow': if the encryption key cannot sign its own request "
+                          "(a token without SM2 signing), a throwaway key stands in for it"))
     r.set_defaults(func=run_request)
     i = ks.add_parser("install", help=_("install the certificates the bureau issued for this unit"))
     i.add_argument("certs", help=_("the .certs file from the bureau"))
@@ -34,10 +37,21 @@ def run_request(args, console) -> int:
         unit = app.unit
         signer = app.keystore.signer(unit)
         enc = app.keystore.decrypter(unit)
-        if not hasattr(enc, "sign"):
-            raise UnsupportedMechanism("the encryption key's token cannot sign, so it cannot sign its own "
-                                       "certificate request")
-        data = make_request(Name.build(unit, organization=args.organization), signer, enc)
+        subject = Name.build(unit, organization=args.organization)
+        try:
+            if not hasattr(enc, "sign"):
+                raise UnsupportedMechanism("the encryption key's token cannot sign, so it cannot sign its own "
+                                           "certificate request")
+            data = make_request(subject, signer, enc)
+        except UnsupportedMechanism:
+            if not args.escrow:
+                raise
+            from shangmi import sm2
+
+            # the authority makes and delivers the encryption key itself and ignores this one
+            data = make_request(subject, signer, sm2.PrivateKey.generate())
+            console.print(_("The encryption key cannot sign, so a throwaway key stands in for it: this request "
+                            "is only for 'smseal authority issue --escrow', which makes the encryption key."))
         write_atomic(args.output, data, overwrite=args.force)
         console.print(_("Wrote the certificate request of {unit} to {path}; take it to the bureau.")
                       .format(unit=unit, path=args.output))

@@ -195,3 +195,32 @@ def test_adopt_needs_the_matching_key(pki, tmp_path):
     verified = bundle.verify_bundle(data, pki["root"])
     assert verified.authority == pki["sub"] and [u.name for u in verified.units] == ["某市审计局"]
     assert bundle.verify_bundle(data, pki["sub"]).authority == pki["sub"]
+
+
+def test_certificate_file_from_another_ca_changes_nothing(pki, tmp_path):
+    from smseal.keystore import Directory
+    from smseal.office.ca_import import import_certificates, import_crls, installed_crls
+    from smseal.office.trust import Trust
+
+    d = pki["dir"]
+    other_root = _ca(d, "otherroot", "/CN=别处的CA")
+    (stranger, _), _ = _unit(d, "otherroot", "某外省单位")
+    home = tmp_path / "office"
+    trust = Trust(home)
+    trust.pin(pki["root"].to_pem(), replace=False)
+    now = x509.utcnow()
+    with Directory(home) as directory:
+        mixed = pki["sub"].to_pem() + pki["sign"].to_pem() + pki["enc"].to_pem() + stranger.to_pem()
+        with pytest.raises(UntrustedSender):
+            import_certificates(directory, trust, mixed, now)
+        assert directory.list() == []  # nothing applied from a refused file
+        assert other_root.unit_name == "别处的CA"
+        good = import_certificates(directory, trust, mixed.replace(stranger.to_pem(), b""), now)
+        assert (good.units, good.keys) == (1, 0) and [u.name for u in directory.list()] == ["某市财政局"]
+        # a stale CRL is applied (its revocations stand) and reported as stale
+        stale = _crl(d, "stale", days=1, revoke=["某市财政局-sign.pem"])
+        later = now + timedelta(days=2)
+        (result,) = import_crls(directory, trust, [stale], later)
+        assert result.stale and result.revoked == 1 and result.issuer == "某市公文交换CA"
+        assert directory.get("某市财政局").of_role("sign")[0].revoked_at is not None
+        assert [s.issuer_name for s in installed_crls(trust)] == ["某市公文交换CA"]

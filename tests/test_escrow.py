@@ -173,3 +173,24 @@ def test_escrowed_key_installed_on_softhsm_token(softhsm_token: SoftHsm, tmp_pat
         with pytest.raises(InvalidKey, match="none of its certificates"):
             install_certificates(office, rogue)
         assert len(ks.get(UNIT).of_role("enc")) == 2  # nothing was added
+
+
+def test_escrow_through_the_command_onto_a_softhsm_token(kmc_setup, softhsm_token: SoftHsm, monkeypatch):
+    """A unit whose encryption key lives on SoftHSM2 (which cannot sign SM2) asks with
+    ``keys request --escrow``; the delivered key lands on the token."""
+    bur, fin, _other, desk, _ = kmc_setup
+    monkeypatch.setenv("SMSEAL_PIN", softhsm_token.pin)
+    assert fin("init", "--unit", UNIT, "--token", softhsm_token.uri()).code == 0
+    r = fin("keys", "request", "-o", "tok.csr")
+    assert r.code != 0  # the token key cannot sign its own request
+    r = fin("keys", "request", "--escrow", "-o", "tok.csr")
+    assert r.code == 0 and "throwaway" in r.out, r.err
+    assert bur("authority", "issue", "--escrow", "tok.csr", "--unit", UNIT, "-o", "tok.certs").code == 0
+    assert fin("directory", "trust", "root.pem", "--yes").code == 0
+    r = fin("keys", "install", "tok.certs")
+    assert r.code == 0, r.err
+    with Keystore(fin.home, passphrase=pin_callback(), kdf_iterations=1000) as ks:
+        enc = ks.get(UNIT).current("enc")
+        assert enc.on_token and enc.generation == 2
+        kid, dec = ks.find_decrypter([enc.key_id])
+        assert dec.decrypt(enc.public_key.encrypt(b"k" * 16)) == b"k" * 16
