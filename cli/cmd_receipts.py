@@ -113,7 +113,7 @@ def run_status(args, console) -> int:
     from .workflow_args import office_of, red
 
     with App(args, console, create=False) as app:
-        scope = "all" if (args.all or args.json) else "attention"
+        scope = "all" if args.all else "attention"
         office = office_of(app, args)
         if args.today and not args.now:       # the older hidden --today: noon of that day, office time
             from datetime import datetime, time, timezone

@@ -24,6 +24,7 @@ from shangmi import MalformedPackage, SmsealError
 
 from .context import Office
 from .i18n import _
+from .imap import BATCH
 from .inbox import Inbox, InboxEntry, RefusedItem, ReminderSeen, error_line, one_line
 from .mailparse import MailItem, items_from_message, parse_message
 from .receipts import ReceiptOutcome, RejectionReason, import_receipt, import_rejection
@@ -93,6 +94,10 @@ class _Handler:
 
     def small(self, kind: str, data: bytes, item: str) -> None:
         """A receipt or a notice: verified and recorded, or recorded as refused."""
+        with self.inbox.outside_batch():          # the ledger records these in its own transactions
+            self._small(kind, data, item)
+
+    def _small(self, kind: str, data: bytes, item: str) -> None:
         try:
             if kind == "receipt":
                 outcome = import_receipt(self.office, data)
@@ -179,6 +184,7 @@ def fetch_folder(office: Office, inbox: Inbox, root: Path) -> FetchReport:
     source = f"folder:{mine}"
     h = _Handler(office, inbox, source, report)
     seen = inbox.seen_items(source)
+    pending: list[tuple[str, Path, str]] = []
     for sub in (PACKAGES, RECEIPTS, NOTICES):
         folder = mine / sub
         if not folder.is_dir():
@@ -191,18 +197,24 @@ def fetch_folder(office: Office, inbox: Inbox, root: Path) -> FetchReport:
             except OSError:
                 continue
             key = f"{sub}/{path.name}:{st.st_size}:{st.st_mtime_ns}"
-            if key in seen:
-                continue
-            try:
-                if sub == PACKAGES:
-                    h.package_file(inbox.spool_file(path), f"{sub}/{path.name}")
-                else:
-                    data = _read_small(path)
-                    h.small("receipt" if sub == RECEIPTS else "notice", data, f"{sub}/{path.name}")
-            except OSError as exc:
-                report.errors.append(one_line(f"{path}: {exc.strerror or exc}"))
-                continue
-            inbox.mark_seen(source, key, "stored")
+            if key not in seen:
+                pending.append((sub, path, key))
+    for i in range(0, len(pending), BATCH):
+        done: list[Path] = []
+        with inbox.batch():             # one ledger commit per batch
+            for sub, path, key in pending[i:i + BATCH]:
+                try:
+                    if sub == PACKAGES:
+                        h.package_file(inbox.spool_file(path), f"{sub}/{path.name}")
+                    else:
+                        data = _read_small(path)
+                        h.small("receipt" if sub == RECEIPTS else "notice", data, f"{sub}/{path.name}")
+                except OSError as exc:
+                    report.errors.append(one_line(f"{path}: {exc.strerror or exc}"))
+                    continue
+                inbox.mark_seen(source, key, "stored")
+                done.append(path)
+        for path in done:               # moved aside only once the ledger has committed
             _move_processed(path)
     return report
 
@@ -239,18 +251,23 @@ def fetch_mailbox(office: Office, inbox: Inbox, mailbox: "IMAPMailbox") -> Fetch
     seen = inbox.seen_items(source)
     uids = mailbox.candidates()
     todo = [u for u in uids if mailbox.key(u) not in seen]
-    for u in uids:
-        if mailbox.key(u) in seen and _was_stored(inbox, source, mailbox.key(u)):
-            _mark(mailbox, u, report)    # stored earlier, but the flag did not stick: try again
-    for mail in mailbox.fetch(todo):
-        items = items_from_message(parse_message(mail.raw))
-        if not items:
-            report.ignored += 1
-            inbox.mark_seen(source, mail.key, "ignored")    # not ours after all: left untouched
-            continue
-        h.mail_items(items, f"mail {mail.key}")
-        inbox.mark_seen(source, mail.key, "stored")
-        _mark(mailbox, mail.uid, report)
+    again = [u for u in uids if mailbox.key(u) in seen and _was_stored(inbox, source, mailbox.key(u))]
+    if again:                            # stored earlier, but the flag did not stick: try again
+        _mark(mailbox, again, report)
+    for i in range(0, len(todo), BATCH):
+        stored: list[int] = []
+        with inbox.batch():              # one ledger commit per batch; files are fsynced one by one
+            for mail in mailbox.fetch(todo[i:i + BATCH]):
+                items = items_from_message(parse_message(mail.raw))
+                if not items:
+                    report.ignored += 1
+                    inbox.mark_seen(source, mail.key, "ignored")    # not ours after all: left untouched
+                    continue
+                h.mail_items(items, f"mail {mail.key}")
+                inbox.mark_seen(source, mail.key, "stored")
+                stored.append(mail.uid)
+        if stored:                       # flagged only now that what they carried is committed
+            _mark(mailbox, stored, report)
     return report
 
 
@@ -260,11 +277,11 @@ def _was_stored(inbox: Inbox, source: str, key: str) -> bool:
     return bool(row and row[0] == "stored")
 
 
-def _mark(mailbox: "IMAPMailbox", uid: int, report: FetchReport) -> None:
+def _mark(mailbox: "IMAPMailbox", uids: list[int], report: FetchReport) -> None:
     from .mailerrors import MailError
 
     try:
-        mailbox.mark_processed(uid)
+        mailbox.mark_processed(uids)
     except MailError as exc:
         report.errors.append(str(exc))
 

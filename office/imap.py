@@ -158,22 +158,25 @@ class IMAPMailbox:
                         yield Mail(uid, self.key(uid), bytes(item[1]))
 
     # -- marking ---------------------------------------------------------------------------
-    def mark_processed(self, uid: int) -> None:
-        """Flag (or move) one message whose content is stored safely."""
+    def mark_processed(self, uids: list[int]) -> None:
+        """Flag (or move) messages whose content is stored safely."""
+        if not uids:
+            return
         s = self.settings
+        which = ",".join(map(str, uids))
         if not s.processed.startswith("folder:"):
-            self._uid("STORE", str(uid), "+FLAGS", f"({s.processed})")
+            self._uid("STORE", which, "+FLAGS", f"({s.processed})")
             return
         target = _quote(s.processed[len("folder:"):])
         assert self.conn is not None
         self.conn.create(target)          # fails harmlessly when it exists
         if "MOVE" in self._capabilities:
-            self._uid("MOVE", str(uid), target)
+            self._uid("MOVE", which, target)
         else:
-            self._uid("COPY", str(uid), target)
-            self._uid("STORE", str(uid), "+FLAGS", r"(\Deleted)")
+            self._uid("COPY", which, target)
+            self._uid("STORE", which, "+FLAGS", r"(\Deleted)")
             if "UIDPLUS" in self._capabilities:
-                self._uid("EXPUNGE", str(uid))
+                self._uid("EXPUNGE", which)
 
     # -- waiting ---------------------------------------------------------------------------
     def idle(self, seconds: float) -> bool:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from shangmi import ExpiredCertificate, RevokedKey, SmsealError, VerificationError, sm2
 
@@ -147,11 +149,68 @@ class Inbox:
     def __init__(self, office: Office) -> None:
         self.office = office
         self.folder = office.home / "inbox"
+        self._batch: sqlite3.Connection | None = None
+        self._own_keys: set[bytes] | None = None
         db = office.ledger._connect()
         try:
             db.executescript(_SCHEMA)
         finally:
             db.close()
+
+    # -- one transaction for many arrivals ----------------------------------------------
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        if self._batch is not None:
+            yield self._batch
+            return
+        db = self.office.ledger._connect()
+        try:
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        if self._batch is not None:
+            yield self._batch
+            return
+        with self.office.ledger._tx() as db:
+            yield db
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Record everything done inside in one ledger transaction, committed at the end (what
+        ``fetch`` does per batch of mails: one commit instead of several per package)."""
+        if self._batch is not None:
+            yield
+            return
+        with self.office.ledger._tx() as db:
+            self._batch = db
+            try:
+                yield
+            finally:
+                self._batch = None
+
+    @contextmanager
+    def outside_batch(self) -> Iterator[None]:
+        """Commit what the batch holds so far, run the block with its own transactions (receipts
+        and notices are recorded by the ledger itself), then go on batching."""
+        db = self._batch
+        if db is None:
+            yield
+            return
+        db.execute("COMMIT")
+        self._batch = None
+        try:
+            yield
+        finally:
+            db.execute("BEGIN IMMEDIATE")
+            self._batch = db
+
+    def own_key_ids(self) -> set[bytes]:
+        if self._own_keys is None:
+            self._own_keys = self.office.own_encryption_key_ids()
+        return self._own_keys
 
     # -- folders -------------------------------------------------------------------------
     def _dir(self, name: str) -> Path:
@@ -200,7 +259,7 @@ class Inbox:
         try:
             info = inspect(spooled)
             claimed = info.package_id.hex()
-            ours = self.office.own_encryption_key_ids()
+            ours = self.own_key_ids()
             mine = [r for r in info.recipients if r.key_id in ours]
             if not mine:
                 raise VerificationError(_("not addressed to this unit (密件不许代领); pass it on unopened"))
@@ -210,7 +269,7 @@ class Inbox:
             return Arrival("refused", refused=self.refuse(source, item, "package", error_line(exc),
                                                           claimed_id=claimed, keep=spooled))
         pid = res.package_id.hex()
-        with self.office.ledger._connect() as db:
+        with self._read() as db:
             row = db.execute("SELECT digest FROM inbox WHERE package_id = ?", (pid,)).fetchone()
             opened_before = db.execute("SELECT 1 FROM received WHERE package_id = ?", (pid,)).fetchone()
         if row is not None or opened_before:
@@ -225,7 +284,7 @@ class Inbox:
         dest = self._dir("packages") / f"{pid}.smx"
         os.replace(spooled, dest)
         stanza = mine[0]
-        with self.office.ledger._tx() as db:
+        with self._write() as db:
             db.execute("INSERT INTO inbox (package_id, state, sender_unit, sender_key_id, urgency, sealed_at, "
                        "received_at, source, path, size, digest, recipient_key_id, role) "
                        "VALUES (?, 'waiting', ?,?,?,?,?,?,?,?,?,?,?)",
@@ -251,7 +310,7 @@ class Inbox:
                                           f"{safe_component(one_line(item, 80))[:80]}"
             os.replace(keep, kept)
         at = now().isoformat()
-        with self.office.ledger._tx() as db:
+        with self._write() as db:
             cur = db.execute("INSERT INTO inbox_refused (source, item, kind, claimed_id, reason, at, path) "
                              "VALUES (?,?,?,?,?,?,?)", (one_line(source), one_line(item), kind, claimed_id,
                                                         one_line(reason), at, str(kept) if kept else None))
@@ -271,18 +330,18 @@ class Inbox:
         n = Notice.from_bytes(data)
         if n.kind != "reminder":
             raise VerificationError("this notice is not a reminder")
-        if n.recipient_key_id not in self.office.own_encryption_key_ids():
+        if n.recipient_key_id not in self.own_key_ids():
             raise VerificationError("the reminder is for another unit")
         info = verify_notice(n, trusted=self.office.directory)
         pid = n.package_id.hex()
-        with self.office.ledger._connect() as db:
+        with self._read() as db:
             row = db.execute("SELECT digest, sender_unit FROM inbox WHERE package_id = ?", (pid,)).fetchone()
         if row is not None:
             check_notice_package(info, n.package_id, bytes(row[0]))
             if info.signer_unit != row[1]:
                 raise VerificationError(f"the reminder is signed by {info.signer_unit}, not by the sender {row[1]}")
         seen = ReminderSeen(n.sequence, info.signer_unit, info.time.isoformat(), now().isoformat())
-        with self.office.ledger._tx() as db:
+        with self._write() as db:
             cur = db.execute("INSERT OR IGNORE INTO reminders_received VALUES (?,?,?,?,?,?,?,?)",
                              (pid, n.sequence, n.package_digest, info.signer_unit, seen.sent_at, seen.received_at,
                               n.urgency, n.to_bytes()))
@@ -290,21 +349,21 @@ class Inbox:
 
     # -- what was fetched already (idempotency) -----------------------------------------
     def seen(self, source: str, item: str) -> bool:
-        with self.office.ledger._connect() as db:
+        with self._read() as db:
             return db.execute("SELECT 1 FROM fetched WHERE source = ? AND item = ?", (source, item)).fetchone() \
                 is not None
 
     def seen_items(self, source: str) -> set[str]:
-        with self.office.ledger._connect() as db:
+        with self._read() as db:
             return {r[0] for r in db.execute("SELECT item FROM fetched WHERE source = ?", (source,))}
 
     def mark_seen(self, source: str, item: str, outcome: str) -> None:
-        with self.office.ledger._tx() as db:
+        with self._write() as db:
             db.execute("INSERT OR REPLACE INTO fetched VALUES (?,?,?,?)", (source, item, outcome, now().isoformat()))
 
     # -- listing -------------------------------------------------------------------------
     def _entries(self, where: str, args: tuple[str, ...] = ()) -> list[InboxEntry]:
-        with self.office.ledger._connect() as db:
+        with self._read() as db:
             rows = db.execute("SELECT package_id, state, sender_unit, urgency, sealed_at, received_at, source, path, "
                               "size, role, title, doc_number, answered_at, rejected_reason, digest "
                               f"FROM inbox {where} ORDER BY {_ORDER}", args).fetchall()
@@ -312,6 +371,7 @@ class Inbox:
             if rows:
                 q = ("SELECT r.package_id, r.sequence, r.sender_unit, r.sent_at, r.received_at, r.digest FROM "
                      "reminders_received r JOIN inbox i ON i.package_id = r.package_id AND i.digest = r.digest "
+                     "AND i.sender_unit IS r.sender_unit "
                      f"WHERE r.package_id IN (SELECT package_id FROM inbox {where}) ORDER BY r.package_id, r.sequence")
                 for pid, seq, sender, sent_at, received_at, _d in db.execute(q, args):
                     reminders.setdefault(pid, []).append(ReminderSeen(seq, sender, sent_at, received_at))
@@ -327,7 +387,7 @@ class Inbox:
 
     def refused(self) -> list[RefusedItem]:
         """Everything refused on the way in, newest first."""
-        with self.office.ledger._connect() as db:
+        with self._read() as db:
             rows = db.execute("SELECT id, source, item, kind, claimed_id, reason, at, path FROM inbox_refused "
                               "ORDER BY id DESC").fetchall()
         return [RefusedItem(*r) for r in rows]
@@ -363,15 +423,15 @@ class Inbox:
 
     # -- answering -----------------------------------------------------------------------
     def mark_opened(self, package_id: str, *, title: str | None, doc_number: str | None, out_dir: str) -> None:
-        with self.office.ledger._tx() as db:
+        with self._write() as db:
             db.execute("UPDATE inbox SET state = 'opened', title = ?, doc_number = ?, out_dir = ?, answered_at = ? "
                        "WHERE package_id = ?", (title, doc_number, out_dir, now().isoformat(), package_id))
 
     def mark_rejected(self, package_id: str, reason: str) -> None:
-        with self.office.ledger._tx() as db:
+        with self._write() as db:
             db.execute("UPDATE inbox SET state = 'rejected', rejected_reason = ?, answered_at = ? "
                        "WHERE package_id = ?", (reason, now().isoformat(), package_id))
 
     def waiting_count(self) -> int:
-        with self.office.ledger._connect() as db:
+        with self._read() as db:
             return int(db.execute("SELECT count(*) FROM inbox WHERE state = 'waiting'").fetchone()[0])

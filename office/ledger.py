@@ -200,11 +200,11 @@ class Ledger:
                 "SELECT s.package_id, s.sealed_at, s.title, s.doc_number, s.urgency, s.due, s.path, s.transport, "
                 "r.unit, r.role, r.key_id, r.receipt_at, r.receipt_status, "
                 "d.state, d.at, d.address, d.reason, "
-                "(SELECT count(*) FROM reminders_sent m WHERE m.package_id = r.package_id AND m.unit = r.unit), "
-                "(SELECT max(at) FROM reminders_sent m WHERE m.package_id = r.package_id AND m.unit = r.unit), "
-                "j.reason "
+                "coalesce(m.n, 0), m.last, j.reason "
                 f"FROM sent s JOIN sent_recipients r ON r.package_id = s.package_id "
                 "LEFT JOIN deliveries d ON d.package_id = r.package_id AND d.unit = r.unit "
+                "LEFT JOIN (SELECT package_id, unit, count(*) AS n, max(at) AS last FROM reminders_sent "
+                "GROUP BY package_id, unit) m ON m.package_id = r.package_id AND m.unit = r.unit "
                 "LEFT JOIN rejection_reasons j ON j.package_id = r.package_id AND j.unit = r.unit "
                 f"{where} ORDER BY s.sealed_at, s.package_id, r.role DESC, r.unit").fetchall()
         out: list[SentState] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
-from email.message import EmailMessage, Message
+from email.message import Message
 from typing import Literal
 
 ItemKind = Literal["package", "part", "receipt", "notice"]
@@ -66,10 +66,10 @@ def looks_like_email(head: bytes) -> bool:
     return known >= 2
 
 
-def parse_message(raw: bytes) -> EmailMessage:
-    msg = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(msg, EmailMessage)
-    return msg
+def parse_message(raw: bytes) -> Message:
+    """Parse a message for reading smseal items (the compat32 policy: several times faster than
+    the modern one, and nothing here needs its header objects)."""
+    return message_from_bytes(raw, policy=policy.compat32)
 
 
 def is_from_smseal(msg: Message) -> bool:

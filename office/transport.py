@@ -14,7 +14,7 @@ import smtplib
 import socket
 import ssl
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 from shangmi import TransportError
 
@@ -166,29 +166,23 @@ class SMTPTransport:
         except (smtplib.SMTPException, OSError):
             pass
 
-    def _send_all(self, messages: list, address: str, unit: str) -> None:
+    def _send_all(self, messages: list | Callable[[int], list], address: str, unit: str) -> int:
+        """Send ``messages`` (or what ``messages(size_limit)`` builds) over one connection;
+        return how many were sent."""
         client = self._connect()
         try:
             limit = self.size_limit(client)
-            for msg in messages:
+            msgs = messages(limit) if callable(messages) else messages
+            for msg in msgs:
                 if limit and len(msg.as_bytes()) > limit:
                     raise MailError(_("The message for {unit} is larger than the {limit:,} bytes the mail server "
                                       "accepts.").format(unit=unit, limit=limit))
                 client.send_message(msg)
+            return len(msgs)
         except MailError:
             raise
         except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
             raise self._fail(exc, address, unit) from None
-        finally:
-            try:
-                client.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
-
-    def _limit(self) -> int:
-        client = self._connect()
-        try:
-            return self.size_limit(client)
         finally:
             try:
                 client.quit()
@@ -230,9 +224,8 @@ class SMTPTransport:
     def deliver_package(self, package: Path, unit: str, package_id: str, urgency: str) -> str:
         address = self.config.address_of(unit)
         data = Path(package).read_bytes()  # a mail message holds its attachment whole anyway
-        msgs = self.package_messages(data, unit, package_id, urgency, self._limit())
-        self._send_all(msgs, address, unit)
-        return address if len(msgs) == 1 else _("{address} ({n} parts)").format(address=address, n=len(msgs))
+        n = self._send_all(lambda limit: self.package_messages(data, unit, package_id, urgency, limit), address, unit)
+        return address if n == 1 else _("{address} ({n} parts)").format(address=address, n=n)
 
     def deliver_receipt(self, data: bytes, unit: str, package_id: str, notice: bytes | None = None) -> str:
         address = self.config.address_of(unit)

@@ -5,6 +5,7 @@ package, 拒收 with a reason, a 催领 reminder, resend, and opening by id pref
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 
 from tests.cli_helpers import units  # noqa: F401  (fixture)
@@ -153,3 +154,58 @@ def test_waited_time(units):
     with Office(b.home) as office:
         (e,) = Inbox(office).entries()
         assert e.waited_seconds(now() + timedelta(hours=2)) >= 7200
+
+
+def test_urgent_package_announced_by_notify_send(units, tmp_path, monkeypatch):
+    """On a desktop, fetch also calls notify-send for each new 特急/加急 package."""
+    a, b, desk, shared = units
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "notified.txt"
+    script = bindir / "notify-send"
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" >> {log}\n", encoding="utf-8")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    monkeypatch.setenv("DISPLAY", ":0")
+    _send(a, "--urgency", "urgent")
+    _send(a)
+    assert b("fetch").code == 0
+    text = log.read_text(encoding="utf-8")
+    assert text.count("--urgency=critical") == 1 and "加急" in text and "市政府办公室" in text
+
+
+def test_open_checks_the_way_back_before_decrypting(units):
+    a, b, desk, shared = units
+    _send(a)
+    assert b("fetch").code == 0
+    cfg = b.home / "config.ini"
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "\n[delivery]\nvia = smtp\n", encoding="utf-8")
+    res = b("open", "--next", "-o", "收文")
+    assert res.code == 2 and "[smtp]" in res.err           # SMTP not configured: said before anything opens
+    assert not (desk / "收文").exists()
+    assert len(json.loads(b("inbox", "--json").out)["waiting"]) == 1
+
+
+def test_fetch_watch_announces_and_stops_cleanly(units):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.cli_helpers import FAST_ENV
+
+    a, b, desk, shared = units
+    env = {**os.environ, **FAST_ENV, "SMSEAL_HOME": str(b.home)}
+    proc = subprocess.Popen([sys.executable, "-m", "smseal.cli.main", "fetch", "--watch", "--interval", "1"],
+                            cwd=desk, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        pid = _send(a, "--urgency", "extra-urgent")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (shared / "财政局" / "packages" / "processed" / f"{pid}.smx").exists():
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert pid[:12] in out and "特急" in err and "Traceback" not in err

@@ -307,3 +307,27 @@ def test_idle_wakes_up_for_new_mail(mailed):
         watch(office, interval=1, on_report=reports.append, rounds=1, remind=False)
         urgent = [e for r in reports for e in r.urgent]
         assert len(urgent) == 1 and urgent[0].urgency == "urgent"
+
+
+def test_processed_mail_moved_to_a_folder(mailed):
+    """[imap] processed = folder:NAME moves processed smseal mail there; other mail stays."""
+    a, b, desk, ms = mailed
+    cfg = b.home / "config.ini"
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "processed = folder:smseal-done\n", encoding="utf-8")
+    plain = EmailMessage()
+    plain["From"], plain["To"], plain["Subject"] = "someone@example.org", B_ADDR, "通知"
+    plain.set_content("与 smseal 无关。")
+    ms.deliver(B_ADDR, plain.as_bytes())
+    pid = _send(a)
+    report = json.loads(b("fetch", "--json").out)
+    assert [e["package_id"] for e in report["new"]] == [pid]
+    c = ms.imap(B_ADDR)
+    try:
+        _t, data = c.search(None, "ALL")
+        assert len(data[0].split()) == 1                     # only the other mail is left in INBOX
+        typ, _d = c.select("smseal-done")
+        _t, data = c.search(None, "ALL")
+        assert typ == "OK" and len(data[0].split()) == 1
+    finally:
+        c.logout()
+    assert json.loads(b("fetch", "--json").out)["new"] == []

@@ -1,0 +1,216 @@
+"""The receiving side at an office's scale.
+
+    python -m benchmarks.bench_inbox [--quick]
+
+- ``fetch`` of 1,000 waiting packages from a real Dovecot (IMAPS on 127.0.0.1, started here
+  with its own configuration, as the tests do): every package verified, stored, its mail
+  flagged; then a second fetch that finds nothing new;
+- ``inbox`` with 1,000 waiting packages: the library listing and the whole command;
+- ``status`` with 100,000 sent packages and 1,000,000 recipient rows (indexed SQLite): the
+  default view (packages still waiting for an answer plus the newest), one package, and the
+  complete listing for comparison;
+- sealing a 100 KiB document to 60 recipients (1 主送 + 59 抄送) against 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import secrets
+import ssl
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+PASS = "bench passphrase 基准"
+A_UNIT, B_UNIT = "市政府办公室", "财政局"
+B_ADDR = "czj@b.example.gov.cn"
+
+
+def _timed(fn, repeat: int = 3) -> float:
+    """Best of ``repeat`` wall-clock runs, in seconds."""
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def _cli(home: Path, *argv: str) -> str:
+    from smseal.cli.main import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(["--home", str(home), *argv])
+    if code != 0:
+        raise RuntimeError(f"smseal {' '.join(argv)} failed with {code}")
+    return out.getvalue()
+
+
+def _homes(root: Path) -> tuple[Path, Path]:
+    a, b = root / "A", root / "B"
+    for home, unit in ((a, A_UNIT), (b, B_UNIT)):
+        home.mkdir()
+        _cli(home, "init", "--unit", unit)
+        _cli(home, "keys", "export", "--public", "-o", str(root / f"{unit}.card"))
+    _cli(a, "keys", "import", str(root / f"{B_UNIT}.card"), "--yes")
+    _cli(b, "keys", "import", str(root / f"{A_UNIT}.card"), "--yes")
+    return a, b
+
+
+def bench_fetch(root: Path, a: Path, b: Path, n: int) -> None:
+    import imaplib
+
+    from smseal.envelope import Package, seal
+    from smseal.keystore import Directory, Keystore
+    from smseal.office.context import Office
+    from smseal.office.fetch import fetch
+    from smseal.office.inbox import Inbox
+    from smseal.office.mailcompose import compose, package_text
+    from tests.imap_server import PASSWORD, start_dovecot, stop_dovecot
+
+    folder = Path(tempfile.mkdtemp(prefix="smseal-bench-dovecot-"))
+    folder.chmod(0o755)
+    ms = start_dovecot(folder)
+    try:
+        ks = Keystore(a, passphrase=lambda p: PASS.encode())
+        signer = ks.signer(A_UNIT)
+        with Directory(a) as d:
+            to = d.encryption_key(B_UNIT)
+        ctx = ssl.create_default_context(cafile=str(ms.cafile))
+        imap = imaplib.IMAP4_SSL("127.0.0.1", ms.imaps_port, ssl_context=ctx)
+        imap.login(B_ADDR, PASSWORD)
+        t = time.perf_counter()
+        urgencies = ("normal", "urgent", "extra-urgent")
+        for i in range(n):
+            buf = io.BytesIO()
+            res = seal(Package((f"通知{i}.txt", os.urandom(2048)), urgency=urgencies[i % 3]), sender=signer,
+                       to=to, out=buf)
+            pid = res.package_id.hex()
+            msg = compose(sender_unit=A_UNIT, sender_address="bgs@a.example.gov.cn", to_unit=B_UNIT,
+                          to_address=B_ADDR, subject=f"smseal {pid}", text=package_text(
+                              sender_unit=A_UNIT, package_id=pid, urgency=urgencies[i % 3]),
+                          attachments=[(pid + ".smx", buf.getvalue())], package_id=pid)
+            imap.append("INBOX", None, None, msg.as_bytes())
+        filling = time.perf_counter() - t
+        imap.logout()
+        ks.close()
+        (b / "config.ini").write_text((b / "config.ini").read_text(encoding="utf-8") + ms.imap_config(B_ADDR),
+                                      encoding="utf-8")
+        print(f"\n{n} package mails sealed and appended to Dovecot in {filling:.1f} s (setup)")
+        with Office(b) as office:
+            t = time.perf_counter()
+            report = fetch(office)
+            first = time.perf_counter() - t
+            assert len(report.new) == n, (len(report.new), report.errors, report.refused[:2])
+            t = time.perf_counter()
+            again = fetch(office)
+            second = time.perf_counter() - t
+            assert not again.new
+            print(f"fetch of {n} waiting packages from Dovecot (IMAPS, verify + store + flag each)")
+            print(f"  {'first fetch':<40} {first:8.2f} s   {n / first:8.1f} packages/s")
+            print(f"  {'second fetch (nothing new)':<40} {second:8.3f} s")
+            lib = _timed(lambda: Inbox(office).entries())
+        cmd = _timed(lambda: _cli(b, "inbox"))
+        js = _timed(lambda: _cli(b, "inbox", "--json"))
+        print(f"inbox with {n} waiting packages")
+        print(f"  {'Inbox.entries() (library)':<40} {lib * 1000:8.1f} ms")
+        print(f"  {'smseal inbox (whole command)':<40} {cmd * 1000:8.1f} ms")
+        print(f"  {'smseal inbox --json':<40} {js * 1000:8.1f} ms")
+    finally:
+        stop_dovecot(ms)
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def bench_status(a: Path, packages: int, per_package: int) -> None:
+    from smseal.office.ledger import Ledger
+
+    ledger = Ledger(a)
+    db = ledger._connect()
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    units = [f"单位{i:03d}" for i in range(per_package)]
+    t = time.perf_counter()
+    db.execute("BEGIN")
+    open_every = 100                      # 1 % of the packages still wait for someone
+    for p in range(packages):
+        pid = secrets.token_hex(16)
+        at = (start + timedelta(minutes=p)).isoformat()
+        db.execute("INSERT INTO sent VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (pid, at, None, f"赤政办发〔2026〕{p}号", "normal", None, None, f"/x/{pid}.smx", b"d" * 32,
+                    "smtp"))
+        rows = []
+        for i, u in enumerate(units):
+            answered = not (p % open_every == 0 and i == 0)
+            rows.append((pid, u, "to" if i == 0 else "cc", secrets.token_bytes(16),
+                         at if answered else None, "received" if answered else None, None))
+        db.executemany("INSERT INTO sent_recipients VALUES (?,?,?,?,?,?,?)", rows)
+        db.executemany("INSERT INTO deliveries (package_id, unit, state, via, address, at) VALUES (?,?,?,?,?,?)",
+                       [(pid, u, "delivered", "smtp", "x@y", at) for u in units[:1]])
+    db.execute("COMMIT")
+    db.execute("ANALYZE")
+    db.close()
+    print(f"\nledger with {packages:,} sent packages and {packages * per_package:,} recipient rows "
+          f"built in {time.perf_counter() - t:.1f} s (setup)")
+    attention = _timed(lambda: ledger.sent_status(scope="attention"))
+    one_pkg = ledger.sent_status(scope="attention")[0].package_id
+    single = _timed(lambda: ledger.sent_package(one_pkg))
+    cmd = _timed(lambda: _cli(a, "status"))
+    everything = _timed(lambda: ledger.sent_status(scope="all"), repeat=1)
+    print("status")
+    print(f"  {'sent_status(scope=attention) (library)':<40} {attention * 1000:8.1f} ms  "
+          f"({len(ledger.sent_status(scope='attention')):,} packages)")
+    print(f"  {'smseal status (whole command)':<40} {cmd * 1000:8.1f} ms")
+    print(f"  {'sent_package(id)':<40} {single * 1000:8.2f} ms")
+    print(f"  {'sent_status(scope=all), every row':<40} {everything * 1000:8.1f} ms  (status --all / --json)")
+
+
+def bench_seal_many(quick: bool) -> None:
+    from shangmi import sm2
+    from smseal.envelope import Package, seal
+
+    signer = sm2.PrivateKey.generate()
+    keys = [sm2.PrivateKey.generate().public_key() for _ in range(60)]
+    body = os.urandom(100 * 1024)
+
+    def once(n: int) -> float:
+        buf = io.BytesIO()
+        t = time.perf_counter()
+        seal(Package(("正文.pdf", body)), sender=signer, to=keys[0], cc=keys[1:n], out=buf)
+        return time.perf_counter() - t
+
+    rounds = 10 if quick else 40
+    one = statistics.median(once(1) for _ in range(rounds))
+    sixty = statistics.median(once(60) for _ in range(rounds))
+    print("\nseal a 100 KiB document, median ms")
+    print(f"  {'to 1 recipient':<40} {one * 1000:8.1f} ms")
+    print(f"  {'to 60 recipients (1 + 59 cc)':<40} {sixty * 1000:8.1f} ms   (+{(sixty - one) * 1000:.1f} ms)")
+
+
+def main(argv: list[str]) -> None:
+    quick = "--quick" in argv
+    os.environ.setdefault("SMSEAL_PASSPHRASE", PASS)
+    os.environ.setdefault("SMSEAL_KDF_ITERATIONS", "1000")
+    repo = Path(__file__).resolve().parent.parent
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))            # tests.imap_server: the same Dovecot setup as the tests
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        a, b = _homes(Path(tmp))
+        if os.path.exists("/usr/sbin/dovecot"):
+            bench_fetch(Path(tmp), a, b, 200 if quick else 1000)
+        else:
+            print("Dovecot is not installed: fetch benchmark skipped (apt-get install dovecot-imapd)")
+        bench_status(a, 10_000 if quick else 100_000, 10)
+    bench_seal_many(quick)
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
