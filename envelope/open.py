@@ -20,7 +20,7 @@ import shutil
 import struct
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable, Optional, Sequence, Union
+from typing import Any, BinaryIO, Callable, Optional, Sequence, Union, cast
 
 from shangmi import sm2, sm3
 from shangmi.errors import (DecryptionError, InvalidSignature, MalformedInput, MalformedPackage,
@@ -40,10 +40,10 @@ _log = logging.getLogger("smseal.envelope")   # ids and counts only, never names
 Keys = Union[Decrypter, Sequence[Decrypter]]
 # Called with the authenticated result (``files`` = where they will be placed, nothing placed
 # yet); raising refuses the package and nothing is written.  Workflow policy (签发) hooks here.
-Accept = Callable[[OpenResult], None]
+Accept = Callable[[OpenResult[Any]], None]
 
 
-def open_package(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike,
+def open_package(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike[str],
                  overwrite: bool = False, accept: Optional[Accept] = None) -> OpenResult[Path]:
     """Open ``src`` (path, bytes or binary stream; binary or armored) into ``out_dir``.
 
@@ -63,9 +63,9 @@ def open_package(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.Pat
                  chunk_size=CHUNK_SIZE, accept=accept)
 
 
-def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike,
+def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike[str],
           overwrite: bool, chunk_size: int, accept: Optional[Accept] = None) -> OpenResult[Path]:
-    decrypters = list(key) if isinstance(key, (list, tuple)) else [key]
+    decrypters = cast("list[Decrypter]", list(key) if isinstance(key, (list, tuple)) else [key])
     trust = as_trust_store(trusted)
     out = Path(out_dir)
     with open_source(src) as (f, _armored, _size):
@@ -169,11 +169,11 @@ class _FileSink:
     def __init__(self, tmp: Path, out: Path, overwrite: bool) -> None:
         self._tmp, self._out, self._overwrite = tmp, out, overwrite
         self._head = bytearray()
-        self.metadata: Metadata | None = None
+        self.metadata: Any = None         # the Metadata, once its prefix is in
         self._index = -1
         self._left = 0
-        self._f: BinaryIO | None = None
-        self._hashes: list | None = None     # per-file SM3, only when an approval must be checked
+        self._f: Any = None               # the part being written, between files None
+        self._hashes: list[Any] | None = None     # per-file SM3, only when an approval must be checked
 
     def file_digests(self) -> tuple[bytes, ...]:
         """SM3 of each file's content when the metadata carries an approval, else ()."""

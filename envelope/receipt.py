@@ -17,7 +17,7 @@ import time as _time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Union
+from typing import Any, Union
 
 from shangmi import sm2
 from shangmi.errors import (InvalidArgument, InvalidKey, InvalidSignature, MalformedPackage, SmsealError,
@@ -100,7 +100,7 @@ class Receipt:
         return cls(pid, digest, kid, signer, t, status, data[10 + n:])
 
 
-def make_receipt(res: OpenResult, *, signer: Signer, status: str = "received",
+def make_receipt(res: OpenResult[Any], *, signer: Signer, status: str = "received",
                  when: datetime | None = None) -> Receipt:
     """Sign a receipt for an opened package with the recipient unit's signing key."""
     if status not in STATUSES:
@@ -120,7 +120,7 @@ def make_receipt(res: OpenResult, *, signer: Signer, status: str = "received",
     return Receipt(**{**draft.__dict__, "signature": raw})
 
 
-Package = Union[Src, OpenResult, SealResult]
+Package = Union[Src, OpenResult[Any], SealResult]
 
 
 RECEIPT_CLOCK_SKEW = timedelta(minutes=10)   # office clocks differ a little; more is suspicious

@@ -25,7 +25,7 @@ import binascii
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterable, TypeVar
+from typing import Iterable, TypeAlias, TypeVar, cast
 
 from pyasn1.codec.der import decoder, encoder
 from pyasn1.error import PyAsn1Error
@@ -54,23 +54,23 @@ def _ctx(n: int, constructed: bool = True) -> tag.Tag:
 # by the strict helpers below.  Sizes are bounded by ``strict_decode``'s limit,
 # checked before any parsing.
 
-AttributeTypeAndValue = rfc5280.AttributeTypeAndValue
-RelativeDistinguishedName = rfc5280.RelativeDistinguishedName
-RDNSequence = rfc5280.RDNSequence
+AttributeTypeAndValue: TypeAlias = rfc5280.AttributeTypeAndValue
+RelativeDistinguishedName: TypeAlias = rfc5280.RelativeDistinguishedName
+RDNSequence: TypeAlias = rfc5280.RDNSequence
 X509Name = rfc5280.Name                  # CHOICE { rdnSequence }: encodes as the RDNSequence
-AlgorithmIdentifier = rfc5280.AlgorithmIdentifier
-SubjectPublicKeyInfo = rfc5280.SubjectPublicKeyInfo
-Time = rfc5280.Time
-Validity = rfc5280.Validity
-Extension = rfc5280.Extension
-Extensions = rfc5280.Extensions
-TBSCertificate = rfc5280.TBSCertificate
-Certificate = rfc5280.Certificate
-TBSCertList = rfc5280.TBSCertList
-CertificateList = rfc5280.CertificateList
-Attribute = rfc2986.Attribute
-CertificationRequestInfo = rfc2986.CertificationRequestInfo
-CertificationRequest = rfc2986.CertificationRequest
+AlgorithmIdentifier: TypeAlias = rfc5280.AlgorithmIdentifier
+SubjectPublicKeyInfo: TypeAlias = rfc5280.SubjectPublicKeyInfo
+Time: TypeAlias = rfc5280.Time
+Validity: TypeAlias = rfc5280.Validity
+Extension: TypeAlias = rfc5280.Extension
+Extensions: TypeAlias = rfc5280.Extensions
+TBSCertificate: TypeAlias = rfc5280.TBSCertificate
+Certificate: TypeAlias = rfc5280.Certificate
+TBSCertList: TypeAlias = rfc5280.TBSCertList
+CertificateList: TypeAlias = rfc5280.CertificateList
+Attribute: TypeAlias = rfc2986.Attribute
+CertificationRequestInfo: TypeAlias = rfc2986.CertificationRequestInfo
+CertificationRequest: TypeAlias = rfc2986.CertificationRequest
 
 
 def x509_name(der_bytes: bytes, what: str) -> univ.Choice:
@@ -133,12 +133,12 @@ def strict_decode(data: bytes, spec: T, what: str, limit: int = MAX_OBJECT_SIZE)
         raise MalformedInput(f"{what} is not valid DER") from None
     if again != data:
         raise MalformedInput(f"{what} is not in canonical DER form")
-    return value
+    return cast(T, value)
 
 
 def encode(value: univ.Asn1Item) -> bytes:
     """DER-encode a pyasn1 value."""
-    return encoder.encode(value)
+    return bytes(encoder.encode(value))
 
 
 # === small values: names, times, algorithms, extensions, PEM ===========================
@@ -300,7 +300,7 @@ def check_signature_algorithm(alg: AlgorithmIdentifier, what: str) -> None:
 def signature_bytes(bits: univ.BitString, what: str) -> bytes:
     if len(bits) % 8:
         raise MalformedInput(f"{what}: the signature BIT STRING has unused bits")
-    return bits.asOctets()
+    return bytes(bits.asOctets())
 
 
 

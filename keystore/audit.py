@@ -46,18 +46,18 @@ class _Signer(Protocol):
     def sign(self, data: bytes) -> bytes: ...
 
 
-def _canonical(seq: int, time: str, action: str, details: dict) -> bytes:
+def _canonical(seq: int, time: str, action: str, details: dict[str, Any]) -> bytes:
     return json.dumps({"seq": seq, "time": time, "action": action, "details": details},
                       ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def entry_hash(prev: bytes, seq: int, time: str, action: str, details: dict) -> bytes:
+def entry_hash(prev: bytes, seq: int, time: str, action: str, details: dict[str, Any]) -> bytes:
     """The chained hash of one entry (see the module docstring)."""
     return sm3(DOMAIN + prev + _canonical(seq, time, action, details))
 
 
-def append(path: Path, signer: _Signer, head: dict | None, action: str, details: dict[str, Any],
-           now: datetime) -> dict:
+def append(path: Path, signer: _Signer, head: dict[str, Any] | None, action: str, details: dict[str, Any],
+           now: datetime) -> dict[str, Any]:
     """Append one signed entry after ``head`` ({"seq", "hash"} or None); returns the new head.
 
     The caller holds the authority's lock and stores the returned head in its state.
@@ -90,7 +90,7 @@ class AuditReport:
         return not self.problems
 
 
-def verify(path: Path, public_key: PublicKey, head: dict | None) -> AuditReport:
+def verify(path: Path, public_key: PublicKey, head: dict[str, Any] | None) -> AuditReport:
     """Check the whole log against the authority's key and the head its state recorded."""
     problems: list[str] = []
     if not path.exists():

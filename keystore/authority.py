@@ -228,7 +228,7 @@ class Authority:
 
     def certify(self, requested: Name, keys: list[tuple[sm2.PublicKey, str]], *,
                 validity_days: int = UNIT_VALIDITY_DAYS, now: datetime | None = None,
-                record: Callable[[dict, list[Certificate]], None] | None = None) -> list[bytes]:
+                record: Callable[[dict[str, Any], list[Certificate]], None] | None = None) -> list[bytes]:
         """Certify ``keys`` ((public key, "sign"|"enc"), ...) for the unit ``requested`` names.
 
         The checks of ``issue`` apply (subject rewritten, key reuse refused,
@@ -263,7 +263,7 @@ class Authority:
                 record(state, out)
         return [c.der for c in out]
 
-    def audit(self, state: dict, action: str, details: dict, now: datetime) -> None:
+    def audit(self, state: dict[str, Any], action: str, details: dict[str, Any], now: datetime) -> None:
         """Append a signed entry to ``audit.log`` (inside a ``certify``/``record`` transaction)."""
         state["audit_head"] = audit_log.append(self.home / AUDIT_FILE, self._signer,
                                                state.get("audit_head"), action, details, now)
@@ -331,7 +331,7 @@ class Authority:
             bundle.verify_bundle(data, self.root, installed_version=version - 1)
         return data
 
-    def _new_crl(self, state: dict, now: datetime, validity_days: int) -> CRL:
+    def _new_crl(self, state: dict[str, Any], now: datetime, validity_days: int) -> CRL:
         state["crl_number"] += 1
         revoked = [r.revoked for r in _records(state) if r.revoked is not None]
         return x509.issue_crl(self._signer, self.root, number=state["crl_number"],
@@ -339,7 +339,7 @@ class Authority:
                               revoked=revoked)
 
     @contextmanager
-    def _transaction(self) -> Iterator[dict]:
+    def _transaction(self) -> Iterator[dict[str, Any]]:
         """Load the state under the lock, let the caller change it, save it if no error."""
         with _locked(self.home):
             state = _load(self.home)
@@ -359,7 +359,7 @@ def _locked(home: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def _load(home: Path) -> dict:
+def _load(home: Path) -> dict[str, Any]:
     try:
         with open(home / STATE_FILE, "rb") as f:
             raw = f.read(_MAX_STATE + 1)
@@ -374,12 +374,12 @@ def _load(home: Path) -> dict:
     return state
 
 
-def _save(home: Path, state: dict) -> None:
+def _save(home: Path, state: dict[str, Any]) -> None:
     data = json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True).encode()
     write_atomic(home / STATE_FILE, data)
 
 
-def _records(state: dict) -> list[IssuedCertificate]:
+def _records(state: dict[str, Any]) -> list[IssuedCertificate]:
     out = []
     try:
         for entry in state["issued"]:

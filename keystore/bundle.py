@@ -202,6 +202,7 @@ def parse_unit_certificates(data: bytes | str, *, pinned_root: Certificate | Non
         anchor = chain_mod.check_anchor(roots[0])
     at = now or x509.utcnow()
     path: tuple[Certificate, ...] = ()
+    usage: x509.Usage
     for cert, usage in ((sign, "sign"), (enc, "enc")):
         try:
             path = chain_mod.build_chain(cert, anchor, cas, at)
@@ -369,7 +370,8 @@ def verify_bundle(data: bytes, root: Certificate, *,
     # Parsed, not trusted: a sub-CA listed here signs only once it chains to the root.
     certs = [Certificate.from_der(bytes(item)) for item in tbs["certificates"]]
     cas = [c for c in certs if c.is_ca]
-    signer, path = root, (root,)
+    signer = root
+    path: tuple[Certificate, ...] = (root,)
     if kid != root.subject_key_id:
         named = [c for c in cas if c.subject_key_id == kid]
         if not named:

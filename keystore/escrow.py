@@ -39,7 +39,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pyasn1.type import namedtype, univ
 
@@ -166,14 +166,14 @@ class EscrowRecord:
     escrowed: bytes          # SM2EnvelopedKey to the escrow key
     date: datetime
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         import base64
         return {"unit": self.unit, "serial": format(self.serial, "x"),
                 "public_key": self.public_key.to_bytes().hex(),
                 "escrowed": base64.b64encode(self.escrowed).decode(), "date": self.date.isoformat()}
 
     @classmethod
-    def from_json(cls, doc: dict) -> "EscrowRecord":
+    def from_json(cls, doc: dict[str, Any]) -> "EscrowRecord":
         import base64
         try:
             return cls(str(doc["unit"]), int(doc["serial"], 16),

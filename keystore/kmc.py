@@ -21,6 +21,7 @@ Both write an audit entry in the same locked transaction (``keystore.audit``).
 
 from __future__ import annotations
 
+from typing import Any
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,12 +43,12 @@ class EscrowIssue:
     ignored_request_key: bool
 
 
-def _escrow_records(state: dict, unit: str) -> list[escrow.EscrowRecord]:
+def _escrow_records(state: dict[str, Any], unit: str) -> list[escrow.EscrowRecord]:
     return [r for r in (escrow.EscrowRecord.from_json(d) for d in state.get("escrow", []))
             if r.unit == unit]
 
 
-def _escrow(state: dict, unit: str, cert: Certificate, key: sm2.PrivateKey,
+def _escrow(state: dict[str, Any], unit: str, cert: Certificate, key: sm2.PrivateKey,
             escrow_key: sm2.PublicKey, now: datetime) -> None:
     rec = escrow.EscrowRecord(unit, cert.serial, key.public_key(), escrow.seal_key(key, escrow_key), now)
     state.setdefault("escrow", []).append(rec.to_json())
@@ -67,7 +68,7 @@ def issue_escrowed(auth: Authority, request: bytes | str, *, escrow_key: sm2.Pub
     now = now or x509.utcnow()
     enc_key = sm2.PrivateKey.generate()
 
-    def record(state: dict, certs: list[Certificate]) -> None:
+    def record(state: dict[str, Any], certs: list[Certificate]) -> None:
         sign, enc = certs
         _escrow(state, sign.unit_name, enc, enc_key, escrow_key, now)
         auth.audit(state, "escrow", {"unit": sign.unit_name, "encryption_serial": format(enc.serial, "x"),
@@ -101,7 +102,7 @@ def recover(auth: Authority, escrow_private: escrow._Decrypter, unit: str, reque
     past: list[tuple[Certificate, sm2.PrivateKey]] = []
     issued = {r.serial: r.certificate for r in auth.certificates()}
 
-    def record(state: dict, certs: list[Certificate]) -> None:
+    def record(state: dict[str, Any], certs: list[Certificate]) -> None:
         sign, enc = certs
         records = _escrow_records(state, unit)
         if not records:

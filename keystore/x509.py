@@ -61,19 +61,25 @@ from pyasn1.type import univ
 from shangmi import der
 from shangmi.errors import (ExpiredCertificate, InvalidArgument, InvalidKey, InvalidSignature,
                             MalformedInput, RevokedKey)
-from shangmi.protocols import Signer
+from shangmi.protocols import Signer as Signer  # re-exported: what issues certificates
 from shangmi.sm2 import DEFAULT_UID, PublicKey
 from shangmi.sm3 import digest as sm3
 
 from . import asn1_types as t
-from .errors import EmptySignerId, WrongKeyUsage
-from .asn1_types import (  # noqa: F401  (Name, PEM and time helpers are part of this API)
-    OID_KEY_USAGE, OID_BASIC_CONSTRAINTS, OID_SUBJECT_KEY_ID, OID_AUTHORITY_KEY_ID,
-    OID_CRL_NUMBER, OID_REASON_CODE, OID_EXTENSION_REQUEST, KEY_USAGE_BITS, Name, utc,
-    encode_time, decode_time, sm2_algorithm, check_signature_algorithm, signature_bytes,
-    only_element, key_usage_value, parse_key_usage, basic_constraints_value,
-    parse_basic_constraints, aki_value, parse_aki, extension, extensions_of, read_extensions,
-    pem_encode, pem_blocks, pem_decode)
+from .errors import EmptySignerId as EmptySignerId, WrongKeyUsage as WrongKeyUsage  # re-exported
+# Name, the PEM and time helpers and the OIDs are part of this module's API (re-exported).
+from .asn1_types import (  # noqa: F401
+    OID_KEY_USAGE as OID_KEY_USAGE, OID_BASIC_CONSTRAINTS as OID_BASIC_CONSTRAINTS,
+    OID_SUBJECT_KEY_ID as OID_SUBJECT_KEY_ID, OID_AUTHORITY_KEY_ID as OID_AUTHORITY_KEY_ID,
+    OID_CRL_NUMBER as OID_CRL_NUMBER, OID_REASON_CODE as OID_REASON_CODE,
+    OID_EXTENSION_REQUEST as OID_EXTENSION_REQUEST, KEY_USAGE_BITS as KEY_USAGE_BITS, Name as Name,
+    utc as utc, encode_time as encode_time, decode_time as decode_time, sm2_algorithm as sm2_algorithm,
+    check_signature_algorithm as check_signature_algorithm, signature_bytes as signature_bytes,
+    only_element as only_element, key_usage_value as key_usage_value,
+    parse_key_usage as parse_key_usage, basic_constraints_value as basic_constraints_value,
+    parse_basic_constraints as parse_basic_constraints, aki_value as aki_value, parse_aki as parse_aki,
+    extension as extension, extensions_of as extensions_of, read_extensions as read_extensions,
+    pem_encode as pem_encode, pem_blocks as pem_blocks, pem_decode as pem_decode)
 
 Usage = Literal["sign", "enc"]
 Profile = Literal["root", "sign", "enc"]

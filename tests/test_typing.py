@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-#: Checked strictly.  Every package of the library is listed here once it passes.
-STRICT = ("shangmi",)
+#: Checked strictly: these packages with all their modules, and these single modules.
+#: smseal.office is not listed yet: it does not pass --strict (see the issue's closing note).
+STRICT = ("shangmi", "smseal.envelope", "smseal.keystore")
+MODULES = ("smseal", "smseal.errors")
 
 pytestmark = pytest.mark.slow
 
@@ -36,5 +38,7 @@ def test_library_passes_mypy_strict(tmp_path):
             "--cache-dir", str(tmp_path / ".mypy_cache")]
     for package in STRICT:
         args += ["-p", package]
+    for module in MODULES:
+        args += ["-m", module]
     proc = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout.replace(str(tmp_path) + "/", "") + proc.stderr
