@@ -49,6 +49,10 @@ def register(sub) -> None:
                            "if the lost token may be in other hands)"))
     rc.add_argument("--force", action="store_true", help=_("overwrite an existing output file"))
     rc.set_defaults(func=run_recover)
+    ek = s.add_parser("escrow-key", help=_("make the escrow key (a key file, or on a token with --token)"))
+    ek.add_argument("--token", metavar="PKCS11_URI", help=_("make it on this token (it must be able to decrypt)"))
+    ek.add_argument("--profile", help=_("vendor profile of the token"))
+    ek.set_defaults(func=run_escrow_key)
     au = s.add_parser("audit", help=_("check the escrow and recovery log (exit 1 if altered)"))
     au.add_argument("--json", action="store_true", help=_("print the result as JSON"))
     au.set_defaults(func=run_audit)
@@ -177,13 +181,32 @@ def run_recover(args, console) -> int:
         request = read_input(args.to)
         refuse_existing(args.output, args.force)
         auth = _open(app)
-        escrow_key = escrow.open_escrow_key(auth.home, _ask_escrow_passphrase(app, "UNLOCK"))
+        if escrow.escrow_on_token(auth.home):
+            escrow_key = escrow.open_token_escrow_key(auth.home, passphrase_callback(app.console))
+        else:
+            escrow_key = escrow.open_escrow_key(auth.home, _ask_escrow_passphrase(app, "UNLOCK"))
         data = kmc.recover(auth, escrow_key, args.unit, request, revoke_reason=args.reason)
         write_atomic(args.output, data, overwrite=args.force)
         n = len(escrow.read_envelopes(data))
         console.print(_("Recovered {n} encryption key(s) of {unit} into {path}: give it to the unit "
                         "('smseal keys install'), then publish a new bundle (its earlier certificates were "
                         "revoked as {reason}).").format(n=n, unit=args.unit, path=args.output, reason=args.reason))
+        return 0
+
+
+def run_escrow_key(args, console) -> int:
+    from smseal.keystore import escrow, fingerprint_words
+
+    with App(args, console) as app:
+        if not bureau.has_authority(app):
+            raise UsageError(_("No authority here: run 'smseal authority init --name NAME' first."))
+        home = _authority_home(app)
+        if args.token:
+            key = escrow.create_token_escrow_key(home, args.token, profile=args.profile,
+                                                 passphrase=passphrase_callback(app.console))
+        else:
+            key = escrow.create_escrow_key(home, _ask_escrow_passphrase(app, "NEW"))
+        console.print(_("Made the escrow key; its fingerprint: {fp}").format(fp=fingerprint_words(key)))
         return 0
 
 

@@ -19,8 +19,10 @@ Wire format: GM/T 0009-2012 §7.4 ``SM2EnvelopedKey``, PEM label
 
 Delivery envelopes are encrypted to the unit's *signing* public key (from
 its request, proof of possession checked); escrow copies to the bureau's
-escrow key (``authority/escrow.key``, encrypted PKCS#8 under its own
-passphrase; the public half in ``escrow.pem``).
+escrow key: ``authority/escrow.key`` (encrypted PKCS#8 under its own
+passphrase) or a non-extractable key on a PKCS#11 token (``escrow.token``
+holds its URI, without PIN; the token decrypts by ECDH as for units'
+keys); the public half is in ``escrow.pem`` either way.
 
 Security properties
 - The SM4 key is fresh from ``secrets`` for every envelope and wraps one
@@ -51,7 +53,7 @@ from .atomic import create_atomic
 
 OID_SM4_ECB = "1.2.156.10197.1.104.1"
 PEM_LABEL = "SM2 ENVELOPED KEY"
-ESCROW_KEY_FILE, ESCROW_PUBLIC_FILE = "escrow.key", "escrow.pem"
+ESCROW_KEY_FILE, ESCROW_PUBLIC_FILE, ESCROW_TOKEN_FILE = "escrow.key", "escrow.pem", "escrow.token"
 
 
 class SM2EnvelopedKey(univ.Sequence):
@@ -141,6 +143,41 @@ def create_escrow_key(home: Path, password: bytes, *, iterations: int | None = N
     create_atomic(Path(home) / ESCROW_KEY_FILE, key.to_pem(password, iterations=iterations))
     create_atomic(Path(home) / ESCROW_PUBLIC_FILE, key.public_key().to_pem())
     return key.public_key()
+
+
+def create_token_escrow_key(home: Path, uri: str, *, profile: str | None = None,
+                            passphrase=None) -> sm2.PublicKey:
+    """Make the escrow key pair on a PKCS#11 token (sensitive, non-extractable; the token
+    must be able to decrypt: ECDH derive or its own SM2 mechanism).  ``passphrase`` answers
+    the PIN prompt; ``DuplicateEntry`` if an escrow key exists."""
+    from .pkcs11 import TokenSession
+    from .pkcs11_profiles import get_profile
+    from .pkcs11_uri import Pkcs11Uri
+
+    home = Path(home)
+    if (home / ESCROW_PUBLIC_FILE).exists():
+        from shangmi.errors import DuplicateEntry
+        raise DuplicateEntry("this authority already has an escrow key")
+    p = get_profile(profile)
+    with TokenSession(Pkcs11Uri.parse(uri), passphrase=passphrase) as ts:
+        public, where = ts.generate(p, "enc", f"smseal escrow {secrets.token_hex(4)}")
+    create_atomic(home / ESCROW_TOKEN_FILE, f"{where}\n{p.name}\n".encode())
+    create_atomic(home / ESCROW_PUBLIC_FILE, public.to_pem())
+    return public
+
+
+def escrow_on_token(home: Path) -> bool:
+    """True when the escrow key lives on a token (``create_token_escrow_key``)."""
+    return (Path(home) / ESCROW_TOKEN_FILE).exists()
+
+
+def open_token_escrow_key(home: Path, passphrase=None):
+    """The escrow key on its token (a ``TokenKey``: decrypts, never leaves the token)."""
+    from .pkcs11 import TokenKey
+
+    uri, profile = (Path(home) / ESCROW_TOKEN_FILE).read_text().split("\n")[:2]
+    return TokenKey.open(uri, profile=profile or None, passphrase=passphrase,
+                         expected=escrow_public_key(home))
 
 
 def open_escrow_key(home: Path, password: bytes) -> sm2.PrivateKey:

@@ -194,3 +194,26 @@ def test_escrow_through_the_command_onto_a_softhsm_token(kmc_setup, softhsm_toke
         assert enc.on_token and enc.generation == 2
         kid, dec = ks.find_decrypter([enc.key_id])
         assert dec.decrypt(enc.public_key.encrypt(b"k" * 16)) == b"k" * 16
+
+
+def test_escrow_key_on_a_softhsm_token(kmc_setup, softhsm_token: SoftHsm, monkeypatch):
+    """The bureau's escrow key made on SoftHSM2: escrow copies are encrypted to it, and recovery
+    decrypts them on the token (ECDH), the key never leaving it."""
+    bur, fin, _other, desk, tmp_path = kmc_setup
+    monkeypatch.setenv("SMSEAL_PIN", softhsm_token.pin)
+    r = bur("authority", "escrow-key", "--token", softhsm_token.uri())
+    assert r.code == 0, r.err
+    assert escrow.escrow_on_token(bur.home / "authority")
+    assert not (bur.home / "authority" / escrow.ESCROW_KEY_FILE).exists()
+    assert fin("init", "--unit", UNIT).code == 0
+    assert fin("keys", "request", "-o", "fin.csr").code == 0
+    assert bur("authority", "issue", "--escrow", "fin.csr", "--unit", UNIT, "-o", "fin.certs").code == 0
+    new = Runner(tmp_path / "FIN2", fin.capsys, desk)
+    assert new("init", "--unit", UNIT).code == 0
+    assert new("keys", "request", "-o", "new.csr").code == 0
+    r = bur("authority", "recover", "--unit", UNIT, "--to", "new.csr", "-o", "fin.recovery")
+    assert r.code == 0, r.err
+    assert new("directory", "trust", "root.pem", "--yes").code == 0
+    r = new("keys", "install", "fin.recovery")
+    assert r.code == 0 and "2" in r.out, r.err
+    assert bur("authority", "audit").code == 0
