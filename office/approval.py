@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable
 
 from shangmi.errors import RevokedKey, SmsealError, UntrustedSender
 
@@ -55,7 +55,7 @@ class ApprovalStatus:
 
 # -- sender side ------------------------------------------------------------------------------
 
-def approval_summary(draft: Draft) -> dict:
+def approval_summary(draft: Draft) -> dict[str, Any]:
     """What the leader is shown before approving: title, 文号, 文种, recipients, files with SM3."""
     m = draft.metadata
     return {"title": m.title, "doc_number": m.doc_number, "doc_type": m.doc_type, "to": draft.to,
@@ -99,7 +99,7 @@ def check_own_approval(office: Office, draft: Draft) -> None:
 
 # -- recipient side ---------------------------------------------------------------------------
 
-def check_approval(directory, result: OpenResult) -> ApprovalStatus:
+def check_approval(directory: Any, result: OpenResult[Any]) -> ApprovalStatus:
     """Judge ``result``'s approval (see module docstring); never raises for a bad approval."""
     meta = result.metadata
     a = meta.approval
@@ -145,7 +145,7 @@ def required_types(office: Office) -> frozenset[str] | None:
     return frozenset(items)
 
 
-def enforce(office: Office, result: OpenResult, status: ApprovalStatus) -> None:
+def enforce(office: Office, result: OpenResult[Any], status: ApprovalStatus) -> None:
     """Raise ``ApprovalRequired`` when policy requires approval for this 文种 and it is not verified."""
     need = required_types(office)
     if need is None or status.verified:
@@ -160,11 +160,11 @@ def enforce(office: Office, result: OpenResult, status: ApprovalStatus) -> None:
                            doc_type=what, reason=status.reason or "")
 
 
-def policy_hook(office: Office) -> tuple[Callable[[OpenResult], None], list[ApprovalStatus]]:
+def policy_hook(office: Office) -> tuple[Callable[[OpenResult[Any]], None], list[ApprovalStatus]]:
     """An ``accept`` hook for ``open_package`` and the list it appends its verdict to."""
     verdicts: list[ApprovalStatus] = []
 
-    def accept(result: OpenResult) -> None:
+    def accept(result: OpenResult[Any]) -> None:
         status = check_approval(office.directory, result)
         verdicts.append(status)
         enforce(office, result, status)

@@ -54,7 +54,7 @@ def pin_root(office: Any, data: bytes, *, replace: bool = False) -> "Certificate
     return root
 
 
-def install_bundle(office: Any, data: bytes) -> dict:
+def install_bundle(office: Any, data: bytes) -> dict[str, Any]:
     """Verify a directory bundle against the pinned root (older or equal versions refused, so no
     revocation is undone), apply it, then record its version.  Returns ``version``, ``issued``,
     ``authority`` (its name), ``unit_names``, the counts ``units`` (new units), ``keys`` and

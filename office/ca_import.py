@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from shangmi import KeyNotFound
 
@@ -32,7 +33,7 @@ def _crl_store(trust: Trust):
     return CrlStore(trust.dir / "crls")
 
 
-def trusted_authorities(trust: Trust) -> list:
+def trusted_authorities(trust: Trust) -> list[Any]:
     """The pinned authority and every CA certificate verified up to it earlier."""
     from smseal.keystore import chain
 
@@ -87,8 +88,8 @@ class ImportResult:
 class _Verified:
     """The shape ``apply_bundle`` reads (units, revocations) for a PEM certificate set."""
 
-    units: tuple
-    revocations: tuple = ()
+    units: tuple[Any, ...]
+    revocations: tuple[Any, ...] = ()
 
 
 def import_certificates(directory, trust: Trust, data: bytes, now: datetime) -> ImportResult:
@@ -110,7 +111,7 @@ def import_certificates(directory, trust: Trust, data: bytes, now: datetime) -> 
         raise MalformedInput("the file holds no certificates and no CRLs")
     anchor = trust.pinned_root()
     pool = [c for c in certs if c.is_ca] + trusted_authorities(trust)[1:]
-    learned: list = []
+    learned: list[Any] = []
     grouped: dict[str, dict[str, list]] = {}
     result = ImportResult()
     for cert in certs:

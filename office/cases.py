@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from shangmi.errors import KeyNotFound
 
@@ -231,7 +232,7 @@ def list_cases(office: Office) -> list[Case]:
     return [_case(office, r, tpls) for r in office.store.query("SELECT * FROM wf_cases ORDER BY id")]
 
 
-def _case(office: Office, row: dict, tpls: dict[str, Template]) -> Case:
+def _case(office: Office, row: dict[str, Any], tpls: dict[str, Template]) -> Case:
     tpl = tpls.get(row["template"])
     if tpl is None:
         raise ConfigError(_("Case {id} uses template {name}, which is no longer configured.")

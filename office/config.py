@@ -102,7 +102,7 @@ class Config:
         self.home = Path(home)
         self.path = self.home / "config.ini"
         self._cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
-        self._cp.optionxform = str  # keep unit names as written
+        self._cp.optionxform = str  # type: ignore[assignment,method-assign]  # keep unit names as written
         if self.path.exists():
             self._cp.read(self.path, encoding="utf-8")
 

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .config import Config
 from .errors import UsageError
 from .i18n import _
 from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from smseal.keystore.directory import Directory
+    from smseal.keystore.identities import Keystore
 
 
 class Office:
@@ -33,15 +37,15 @@ class Office:
         self._attempts = attempts
 
     @cached_property
-    def keystore(self):  # -> smseal.keystore.Keystore
-        from smseal.keystore import Keystore
+    def keystore(self) -> Keystore:
+        from smseal.keystore.identities import Keystore
 
         module = self.config.get("pkcs11", "module")
         return Keystore(self.home, passphrase=self._passphrase, pkcs11_module=module, attempts=self._attempts)
 
     @cached_property
-    def directory(self):  # -> smseal.keystore.Directory
-        from smseal.keystore import Directory
+    def directory(self) -> Directory:
+        from smseal.keystore.directory import Directory
 
         return Directory(self.home)
 

@@ -21,12 +21,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO, Iterator, Sequence
+from typing import Any, BinaryIO, Iterator, Sequence, cast
 
 from shangmi import sm3
 from shangmi.errors import MalformedInput
 
 from smseal.envelope import Approval, Metadata, Package, ReplyTo
+from smseal.envelope.package import FileSpec
 from smseal.envelope.encoding import pack, unpack
 
 from .clock import parse_stored
@@ -77,7 +78,7 @@ class Draft:
         m = self.metadata
         with zipfile.ZipFile(self.path) as zf, ExitStack() as stack:
             streams = [stack.enter_context(zf.open(f"files/{i}")) for i in range(len(self.files))]
-            specs = [(f.name, s) for f, s in zip(self.files, streams)]
+            specs: list[FileSpec] = [(f.name, cast(BinaryIO, s)) for f, s in zip(self.files, streams)]
             yield Package(specs[0], specs[1:], title=m.title, doc_number=m.doc_number, label=m.label,
                           urgency=self.urgency, due=m.due, remarks=m.remarks, sender_unit=m.issuing_unit,
                           copy_number=m.copy_number, signer_name=m.signer_name,
@@ -89,8 +90,8 @@ class Draft:
         return f"<Draft {len(self.files)} file(s), approved={self.approval is not None}>"
 
 
-def create_draft(office: Office, main: str | os.PathLike, attachments: Sequence[str | os.PathLike] = (), *,
-                 to: str, cc: Sequence[str] = (), cc_groups: Sequence[str] = (), out: str | os.PathLike,
+def create_draft(office: Office, main: str | os.PathLike[str], attachments: Sequence[str | os.PathLike[str]] = (), *,
+                 to: str, cc: Sequence[str] = (), cc_groups: Sequence[str] = (), out: str | os.PathLike[str],
                  title: str | None = None, doc_number: str | None = None, doc_type: str | None = None,
                  label: str | None = None, urgency: str = "normal", due: date | None = None,
                  reply_by: date | None = None, remarks: str | None = None, copy_number: str | None = None,
@@ -117,7 +118,7 @@ def create_draft(office: Office, main: str | os.PathLike, attachments: Sequence[
     return load_draft(out)
 
 
-def _write(dest: Path, head: dict, meta: Metadata, openers: Sequence, *, overwrite: bool,
+def _write(dest: Path, head: dict[str, Any], meta: Metadata, openers: Sequence[Any], *, overwrite: bool,
            approval: Approval | None = None) -> None:
     with atomic_output(dest, overwrite=overwrite, mode=0o600) as f:
         with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
@@ -134,7 +135,7 @@ def _write(dest: Path, head: dict, meta: Metadata, openers: Sequence, *, overwri
                 zf.writestr("approval.msgpack", pack(approval.to_obj()))
 
 
-def load_draft(path: str | os.PathLike) -> Draft:
+def load_draft(path: str | os.PathLike[str]) -> Draft:
     """Read and check a draft (``MalformedDraft`` if it is not one); file digests are computed."""
     path = Path(path)
     if not path.is_file():

@@ -13,14 +13,14 @@ from typing import BinaryIO, Iterator
 from shangmi import OutputExists
 
 
-def refuse_existing(dest: str | os.PathLike, overwrite: bool = False) -> None:
+def refuse_existing(dest: str | os.PathLike[str], overwrite: bool = False) -> None:
     """Raise ``OutputExists`` now, before any work whose result could not be written."""
     if not overwrite and Path(dest).exists():
         raise OutputExists("{path} already exists", path=str(dest))
 
 
 @contextmanager
-def atomic_output(dest: str | os.PathLike, *, overwrite: bool = False, mode: int = 0o644) -> Iterator[BinaryIO]:
+def atomic_output(dest: str | os.PathLike[str], *, overwrite: bool = False, mode: int = 0o644) -> Iterator[BinaryIO]:
     """Yield a binary file to write; on success it appears at ``dest`` in one step.
 
     On any exception the temporary file is removed and ``dest`` is untouched.
@@ -51,7 +51,7 @@ def atomic_output(dest: str | os.PathLike, *, overwrite: bool = False, mode: int
             os.unlink(tmp)
 
 
-def write_atomic(dest: str | os.PathLike, data: bytes, *, overwrite: bool = False, mode: int = 0o644) -> None:
+def write_atomic(dest: str | os.PathLike[str], data: bytes, *, overwrite: bool = False, mode: int = 0o644) -> None:
     with atomic_output(dest, overwrite=overwrite, mode=mode) as f:
         f.write(data)
 
@@ -60,7 +60,7 @@ SMALL_FILE = 1 << 20          # cards, receipts, requests, certificates: far bel
 LARGE_FILE = 32 * 1024 * 1024   # directory bundles (keystore.bundle.MAX_BUNDLE_SIZE)
 
 
-def read_input(path: str | os.PathLike, limit: int = SMALL_FILE) -> bytes:
+def read_input(path: str | os.PathLike[str], limit: int = SMALL_FILE) -> bytes:
     """The bytes of a file the user named; a ``UsageError`` if it is missing or larger than
     ``limit`` (read at most limit+1 bytes, so a huge file cannot exhaust memory)."""
     from .errors import UsageError

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sent (
@@ -289,7 +289,7 @@ class Ledger:
         with self._tx() as db:
             db.execute("UPDATE received SET receipt_sent_at = ? WHERE package_id = ?", (now().isoformat(), package_id))
 
-    def received_status(self) -> list[dict]:
+    def received_status(self) -> list[dict[str, Any]]:
         with self._connect() as db:
             db.row_factory = sqlite3.Row
             rows = db.execute("SELECT package_id, sender_unit, title, doc_number, urgency, due, opened_at, "

@@ -8,6 +8,7 @@ library's technical message; other fields come from the exception's context.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import shangmi
 
@@ -154,12 +155,12 @@ def error_template(exc: shangmi.SmsealError) -> str:
     return _by_class(ERRORS, exc, "SmsealError")
 
 
-class _Facts(dict):
+class _Facts(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "?" if key != "detail" else ""
 
 
-def facts(exc: shangmi.SmsealError) -> dict:
+def facts(exc: shangmi.SmsealError) -> dict[str, Any]:
     """The error's context, with its ``detail`` in the user's language."""
     f = _Facts(getattr(exc, "context", {}) or {})
     f["detail"] = detail(exc)

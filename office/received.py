@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from smseal.envelope import OpenResult
 
@@ -34,7 +35,7 @@ class ReplyLink:
     doc_number: str | None = None
 
 
-def record_opened(office: Office, result: OpenResult, out_dir: str | Path,
+def record_opened(office: Office, result: OpenResult[Any], out_dir: str | Path,
                   approval: ApprovalStatus) -> ReplyLink | None:
     """Register ``result`` (收文登记) and link it if it is a reply; return the link, if any."""
     meta = result.metadata
@@ -56,7 +57,7 @@ def record_opened(office: Office, result: OpenResult, out_dir: str | Path,
     return _link_reply(office, result)
 
 
-def _link_reply(office: Office, result: OpenResult) -> ReplyLink:
+def _link_reply(office: Office, result: OpenResult[Any]) -> ReplyLink:
     rt = result.metadata.reply_to
     assert rt is not None
     original = rt.package_id.hex()
@@ -84,7 +85,7 @@ def _link_reply(office: Office, result: OpenResult) -> ReplyLink:
     return ReplyLink(original, True, None, title, number)
 
 
-def mark_receipt(office: Office, result: OpenResult) -> None:
+def mark_receipt(office: Office, result: OpenResult[Any]) -> None:
     """The receipt for ``result`` was signed now (签收时间 in the 收文登记)."""
     with office.store.tx() as db:
         db.execute("UPDATE wf_in SET receipt_at = ? WHERE package_digest = ? AND receipt_at IS NULL",

@@ -195,7 +195,7 @@ def _xlsx_value(v: Any) -> Any:
     return v
 
 
-def write_register(office: Office, kind: str, out: str | os.PathLike, *, start: date | None = None,
+def write_register(office: Office, kind: str, out: str | os.PathLike[str], *, start: date | None = None,
                    end: date | None = None, overwrite: bool = False) -> Register:
     """Write the register to ``out`` (.xlsx or .csv, by suffix), atomically."""
     suffix = Path(out).suffix.lower()

@@ -4,7 +4,7 @@ status is ``rejected`` and a signed notice that carries the reason (docs/FORMAT.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from shangmi import VerificationError
 
@@ -57,7 +57,7 @@ def reject(office: Office, package_id_prefix: str, reason: str, *, via: str | No
     transport.check([sender])                       # check before acting
     signer = office.keystore.signer(office.unit)
     answered = _Answered(res.package_id, res.package_digest, key_id)
-    receipt = make_receipt(cast(OpenResult, answered), signer=signer, status="rejected")
+    receipt = make_receipt(cast("OpenResult[Any]", answered), signer=signer, status="rejected")
     notice = make_notice("rejection", package_id=res.package_id, package_digest=res.package_digest,
                          recipient_key_id=key_id, urgency=res.urgency, signer=signer, text=reason)
     where = send_answer(office, transport, receipt.to_bytes(), sender, entry.package_id, notice.to_bytes())

@@ -43,8 +43,8 @@ def original_of(office: Office, package_id: str) -> dict[str, Any]:
 
 
 @contextmanager
-def compose_reply(office: Office, package_id: str, main: str | os.PathLike,
-                  attachments: Sequence[str | os.PathLike] = (), *, wrap: Wrap | None = None,
+def compose_reply(office: Office, package_id: str, main: str | os.PathLike[str],
+                  attachments: Sequence[str | os.PathLike[str]] = (), *, wrap: Wrap | None = None,
                   **fields: Any) -> Iterator[Outgoing]:
     """An ``Outgoing`` addressed to the original's sender, carrying the reply link.
 

@@ -55,7 +55,7 @@ class Sent:
     to: str
     cc: tuple[str, ...]
     urgency: str
-    deliveries: tuple[dict, ...] = field(default_factory=tuple)
+    deliveries: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     report: Any = None            # delivery.DeliveryReport after ``send``
 
     @property
@@ -64,7 +64,7 @@ class Sent:
 
 
 @contextmanager
-def compose(office: Office, main: str | os.PathLike, attachments: Sequence[str | os.PathLike] = (), *,
+def compose(office: Office, main: str | os.PathLike[str], attachments: Sequence[str | os.PathLike[str]] = (), *,
             to: str, cc: Sequence[str] = (), cc_groups: Sequence[str] = (), wrap: Wrap | None = None,
             title: str | None = None, doc_number: str | None = None, doc_type: str | None = None,
             label: str | None = None, urgency: str = "normal", due: date | None = None,
@@ -86,7 +86,7 @@ def compose(office: Office, main: str | os.PathLike, attachments: Sequence[str |
 
 
 @contextmanager
-def from_draft(office: Office, draft: Draft | str | os.PathLike) -> Iterator[Outgoing]:
+def from_draft(office: Office, draft: Draft | str | os.PathLike[str]) -> Iterator[Outgoing]:
     """An ``Outgoing`` from a draft; its approval must match its files (``ApprovalError``)."""
     if not isinstance(draft, Draft):
         draft = load_draft(draft)
@@ -98,7 +98,7 @@ def from_draft(office: Office, draft: Draft | str | os.PathLike) -> Iterator[Out
         yield Outgoing(pkg, main_unit, cc_units)
 
 
-def seal_to(office: Office, outgoing: Outgoing, dest: str | os.PathLike, *, overwrite: bool = False,
+def seal_to(office: Office, outgoing: Outgoing, dest: str | os.PathLike[str], *, overwrite: bool = False,
             armor: bool = False, transport: str = "file",
             kept_at: Callable[[str], Path] | None = None) -> Sent:
     """Seal ``outgoing`` into ``dest`` and record it (ledger and 发文登记).
@@ -117,7 +117,7 @@ def seal_to(office: Office, outgoing: Outgoing, dest: str | os.PathLike, *, over
                 outgoing.to, tuple(outgoing.cc), outgoing.package.urgency)
 
 
-def _record(office: Office, outgoing: Outgoing, res: SealResult, path: Path, transport: str, keys) -> None:
+def _record(office: Office, outgoing: Outgoing, res: SealResult, path: Path, transport: str, keys: Any) -> None:
     meta = outgoing.package.metadata()
     recipients = [(outgoing.to, "to"), *((u, "cc") for u in outgoing.cc)]
     office.ledger.record_sent(package_id=res.package_id.hex(), sealed_at=res.sealed_at, title=meta.title,
@@ -168,7 +168,7 @@ def send(office: Office, outgoing: Outgoing, *, via: str | None = None, armor: b
                 sent.urgency, tuple(o.to_dict() for o in report.outcomes), report)
 
 
-def send_draft(office: Office, draft: Draft | str | os.PathLike, *, via: str | None = None) -> Sent:
+def send_draft(office: Office, draft: Draft | str | os.PathLike[str], *, via: str | None = None) -> Sent:
     """Seal an (approved) draft with its approval inside the encrypted metadata, and deliver it."""
     with from_draft(office, draft) as outgoing:
         sent = send(office, outgoing, via=via)

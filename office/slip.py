@@ -92,7 +92,7 @@ def chromium() -> str | None:
     return None
 
 
-def write_slip(office: Office, package_id: str, out: str | os.PathLike, *, overwrite: bool = False) -> Path:
+def write_slip(office: Office, package_id: str, out: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Write the slip to ``out``: ``.html``, or ``.pdf`` printed by headless Chromium."""
     out = Path(out)
     page = slip_html(office, package_id)

@@ -14,7 +14,7 @@ import smtplib
 import socket
 import ssl
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 from shangmi import TransportError
 
@@ -166,7 +166,7 @@ class SMTPTransport:
         except (smtplib.SMTPException, OSError):
             pass
 
-    def _send_all(self, messages: list | Callable[[int], list], address: str, unit: str) -> int:
+    def _send_all(self, messages: list[Any] | Callable[[int], list[Any]], address: str, unit: str) -> int:
         """Send ``messages`` (or what ``messages(size_limit)`` builds) over one connection;
         return how many were sent."""
         client = self._connect()
@@ -189,11 +189,11 @@ class SMTPTransport:
             except (smtplib.SMTPException, OSError):
                 pass
 
-    def package_messages(self, data: bytes, unit: str, package_id: str, urgency: str, limit: int) -> list:
+    def package_messages(self, data: bytes, unit: str, package_id: str, urgency: str, limit: int) -> list[Any]:
         """The mail(s) that carry one package to ``unit``: one, or numbered parts within ``limit``."""
         s = self.settings
         address = self.config.address_of(unit)
-        common = dict(sender_unit=self.unit, sender_address=s.sender, to_unit=unit, to_address=address,
+        common: dict[str, Any] = dict(sender_unit=self.unit, sender_address=s.sender, to_unit=unit, to_address=address,
                       urgency=urgency, package_id=package_id)
         subject = f"{subject_tag(urgency)}smseal 公文文件包 / sealed package {package_id}"
         armored = None
@@ -265,6 +265,6 @@ def make(config: Config, via: str | None = None, *, armor: bool = False) -> Tran
         return OutboxTransport(config.outbox_root)
     if via == "smtp":
         return SMTPTransport(config, armor=armor)
-    from .config import ConfigError
+    from .errors import ConfigError
 
     raise ConfigError(_("Unknown delivery method {via!r}: use outbox or smtp.").format(via=via))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shangmi import DuplicateEntry, KeyNotFound
 
@@ -70,7 +70,7 @@ class Trust:
                      overwrite=True, mode=0o600)
 
 
-def revocation_time(entry, not_before: datetime) -> tuple[datetime, str]:
+def revocation_time(entry: Any, not_before: datetime) -> tuple[datetime, str]:
     """From when a CRL entry counts, and the reason to record (see the note above)."""
     from smseal.keystore.x509 import TIME_BOUNDED_REASONS
 
@@ -80,7 +80,7 @@ def revocation_time(entry, not_before: datetime) -> tuple[datetime, str]:
     return not_before, f"{entry.reason}, announced {entry.date.date()}"
 
 
-def apply_bundle(directory, verified, serial_to_key: dict[int, tuple[bytes, datetime]] | None = None) -> dict:
+def apply_bundle(directory: Any, verified: Any, serial_to_key: dict[int, tuple[bytes, datetime]] | None = None) -> dict[str, Any]:
     """Bring the directory in line with a verified bundle.
 
     Revocations are always applied, even when a unit cannot be added (e.g. a
@@ -126,7 +126,7 @@ def apply_bundle(directory, verified, serial_to_key: dict[int, tuple[bytes, date
             "serials": serial_to_key}
 
 
-def _add_unit(directory, unit, existing, added_units: int, added_keys: int) -> tuple[int, int]:
+def _add_unit(directory: Any, unit: Any, existing: Any, added_units: int, added_keys: int) -> tuple[int, int]:
     if existing is None:
         directory.add_unit(unit.name, unit.signing[-1].public_key, unit.encryption[-1].public_key,
                            certificate=unit.signing[-1].der, enc_certificate=unit.encryption[-1].der,

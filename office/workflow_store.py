@@ -92,7 +92,7 @@ class WorkflowStore:
         finally:
             db.close()
 
-    def query(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query, as dicts."""
         db = self._connect()
         try:

@@ -34,7 +34,7 @@ class Office(_BaseOffice):
     """``context.Office`` plus what the workflow needs: an injectable clock, the office's time
     zone, the workflow tables and the unit's leaders.  See the module docstring."""
 
-    def __init__(self, home: str | os.PathLike[str] | None = None, *, passphrase: Callable | None = None,
+    def __init__(self, home: str | os.PathLike[str] | None = None, *, passphrase: Callable[[Any], bytes] | None = None,
                  attempts: int = 1, now: Callable[[], datetime] | None = None, config: Config | None = None,
                  keystore: Any = None, directory: Any = None, ledger: Ledger | None = None) -> None:
         super().__init__(Path(home) if home is not None else _home.resolve(None), passphrase=passphrase,
