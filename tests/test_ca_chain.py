@@ -224,3 +224,28 @@ def test_certificate_file_from_another_ca_changes_nothing(pki, tmp_path):
         assert result.stale and result.revoked == 1 and result.issuer == "某市公文交换CA"
         assert directory.get("某市财政局").of_role("sign")[0].revoked_at is not None
         assert [s.issuer_name for s in installed_crls(trust)] == ["某市公文交换CA"]
+
+
+def test_command_names_the_empty_signer_id(pki, tmp_path, monkeypatch, capsys):
+    """``keys install`` of certificates an OpenSSL CA signed without -sigopt distid:… says so."""
+    from tests.cli_helpers import FAST_ENV, Runner
+
+    for k, v in FAST_ENV.items():
+        monkeypatch.setenv(k, v)
+    for var in ("SMSEAL_HOME", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(var, raising=False)
+    d = pki["dir"]
+    unit = Runner(tmp_path / "home", capsys, d)
+    assert unit("init", "--unit", "某县审计局").code == 0
+    assert unit("keys", "request", "-o", "audit.csr").code == 0
+    blocks = x509.pem_blocks((d / "audit.csr").read_bytes(), "CERTIFICATE REQUEST")
+    out = b""
+    for usage, der in zip(("sign", "enc"), blocks):
+        (d / f"audit-{usage}.csr").write_bytes(x509.pem_encode("CERTIFICATE REQUEST", der))
+        _sign_csr(d, f"audit-{usage}.csr", "sub.pem", "sub.key", f"audit-{usage}.pem", "unit", distid=False)
+        out += (d / f"audit-{usage}.pem").read_bytes()
+    (d / "audit.certs").write_bytes(out + (d / "sub.pem").read_bytes())
+    assert unit("directory", "trust", "root.pem", "--yes").code == 0
+    r = unit("keys", "install", "audit.certs")
+    assert r.code == 1
+    assert "nothing was altered" in r.err and "distid:1234567812345678" in r.err, r.err
