@@ -41,7 +41,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pyasn1.type import namedtype, univ
 
@@ -50,6 +50,10 @@ from shangmi.errors import InvalidKey, MalformedInput, WrongPassphrase
 
 from . import asn1_types as t
 from .atomic import create_atomic
+from .prompts import PassphraseCallback
+
+if TYPE_CHECKING:
+    from .pkcs11 import TokenKey
 
 OID_SM4_ECB = "1.2.156.10197.1.104.1"
 PEM_LABEL = "SM2 ENVELOPED KEY"
@@ -146,7 +150,7 @@ def create_escrow_key(home: Path, password: bytes, *, iterations: int | None = N
 
 
 def create_token_escrow_key(home: Path, uri: str, *, profile: str | None = None,
-                            passphrase=None) -> sm2.PublicKey:
+                            passphrase: PassphraseCallback | None = None) -> sm2.PublicKey:
     """Make the escrow key pair on a PKCS#11 token (sensitive, non-extractable; the token
     must be able to decrypt: ECDH derive or its own SM2 mechanism).  ``passphrase`` answers
     the PIN prompt; ``DuplicateEntry`` if an escrow key exists."""
@@ -171,7 +175,7 @@ def escrow_on_token(home: Path) -> bool:
     return (Path(home) / ESCROW_TOKEN_FILE).exists()
 
 
-def open_token_escrow_key(home: Path, passphrase=None):
+def open_token_escrow_key(home: Path, passphrase: PassphraseCallback | None = None) -> TokenKey:
     """The escrow key on its token (a ``TokenKey``: decrypts, never leaves the token)."""
     from .pkcs11 import TokenKey
 
