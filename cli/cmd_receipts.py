@@ -123,7 +123,7 @@ def run_status(args, console) -> int:
         tz = office.tz
         today = show(office.now(), tz)[:10]
         sent = app.ledger.sent_status(today=date.fromisoformat(today), scope=scope)
-        report = workflow_status(office)
+        report = workflow_status(office, scope=scope)
         wf = {p.package_id: p for p in report.packages}
         mine = {(p.package_id, r.unit): r for p in report.packages for r in p.recipients}
         legacy = app.ledger.received_status()

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sent (
@@ -172,19 +172,21 @@ class Ledger:
             return True
 
     def sent_status(self, today: date | None = None, *, scope: str = "all", recent: int = 20,
-                    package_id: str | None = None) -> list[SentState]:
+                    package_id: str | None = None, package_ids: Iterable[str] | None = None) -> list[SentState]:
         """Sent packages, oldest first, each with every recipient's receipt, delivery and reminders.
 
         ``scope="all"`` lists every package; ``"attention"`` only those still waiting for
         an answer or with a failed delivery, plus the ``recent`` newest ones (what a
-        secretary looks at; fast with 100,000 packages); ``package_id`` one package.
+        secretary looks at; fast with 100,000 packages); ``package_id`` one package,
+        ``package_ids`` those packages.
         """
         today = today or date.today()
         with self._connect() as db:
             where = ""
-            if package_id is not None:
+            if package_id is not None or package_ids is not None:
                 db.execute("CREATE TEMP TABLE pick (package_id TEXT PRIMARY KEY)")
-                db.execute("INSERT INTO pick VALUES (?)", (package_id,))
+                picked = [package_id] if package_id is not None else list(package_ids or ())
+                db.executemany("INSERT OR IGNORE INTO pick VALUES (?)", ((p,) for p in picked))
                 where = "WHERE s.package_id IN (SELECT package_id FROM pick)"
             elif scope == "attention":
                 db.execute("CREATE TEMP TABLE pick (package_id TEXT PRIMARY KEY)")

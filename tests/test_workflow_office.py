@@ -77,6 +77,23 @@ def test_reply_links_to_its_original_and_changes_the_reply_rate(pair):
     assert pair.b.store.query("SELECT replied_at IS NOT NULL AS r FROM wf_in")[0]["r"] == 1
 
 
+def test_reply_rates_count_packages_the_attention_view_leaves_out(pair):
+    """status(scope="attention") lists only what still waits (fast with 100,000 packages), but
+    the rates still count every package that asked for a reply."""
+    sent = _send(pair, doc_type="通知", reply_by=date(2027, 5, 10))
+    for i in range(3):                                   # newer packages push it out of recent=2
+        _send(pair, title=f"通知{i}")
+    res, _st = pair.open_as_b(sent.path)                 # signed: nothing waits for it any more
+    from smseal.envelope import make_receipt
+    from smseal.office.receipts import import_receipt
+
+    import_receipt(pair.a, make_receipt(res, signer=pair.b.keystore.signer(pair.b.unit)).to_bytes())
+    full, short = status.status(pair.a), status.status(pair.a, scope="attention", recent=2)
+    assert sent.package_id in {p.package_id for p in full.packages}
+    assert sent.package_id not in {p.package_id for p in short.packages}
+    assert short.by_unit["财政局"].reply.text() == full.by_unit["财政局"].reply.text() == "0/1 (0%)"
+
+
 def test_reply_to_a_package_never_sent_or_altered_is_not_linked(pair):
     sent = _send(pair, reply_by=date(2027, 5, 10))
     res, _ = pair.open_as_b(sent.path)
