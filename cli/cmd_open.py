@@ -55,7 +55,6 @@ def _source(app: App, args):
     import io
 
     from smseal.office.inbox import Inbox
-    from smseal.office.mailparse import looks_like_email
 
     if args.next:
         if args.package:
@@ -66,9 +65,7 @@ def _source(app: App, args):
         raise UsageError(_("Name a package file or id, or use --next."))
     p = Path(args.package)
     if p.is_file():
-        with open(p, "rb") as f:
-            head = f.read(4096)
-        if looks_like_email(head):
+        if receiving.is_email(p):
             return io.BytesIO(package_from_email(app.console, p)), None
         return p, None
     if p.exists():
@@ -98,28 +95,10 @@ def _print_link(console, link) -> None:
 
 
 def package_from_email(console, path: Path) -> bytes:
-    """The one package a saved e-mail carries; says so, or says what it carries instead."""
-    from smseal.office.fsutil import read_input
-    from smseal.office.mailparse import items_from_message, parse_message
-
-    items = items_from_message(parse_message(read_input(path, 256 * 1024 * 1024)))
-    packages = [i for i in items if i.kind == "package"]
-    if len(packages) == 1:
-        console.note(_("{path} is an e-mail; the package inside is {name}.").format(path=path, name=packages[0].name))
-        return packages[0].data
-    parts = [i for i in items if i.kind == "part"]
-    if parts:
-        n, total = parts[0].part or (0, 0)
-        raise UsageError(_("{path} is an e-mail carrying part {n} of {total} of a package; let 'smseal fetch' "
-                           "collect all parts from the mailbox, or save them all and fetch from a folder.")
-                         .format(path=path, n=n, total=total))
-    if any(i.kind in ("receipt", "notice") for i in items):
-        raise UsageError(_("{path} is an e-mail carrying a receipt, not a package: smseal receipts import {path}")
-                         .format(path=path))
-    if packages:
-        raise UsageError(_("{path} is an e-mail carrying {n} packages; save each attachment and open it.")
-                         .format(path=path, n=len(packages)))
-    raise UsageError(_("{path} is an e-mail, but it carries no smseal package.").format(path=path))
+    """The one package a saved e-mail carries; says so (the refusals are ``receiving.package_in_email``'s)."""
+    name, data = receiving.package_in_email(path)
+    console.note(_("{path} is an e-mail; the package inside is {name}.").format(path=path, name=name))
+    return data
 
 
 def run_open(args, console) -> int:

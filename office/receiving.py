@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Callable, Union
 
 from shangmi import SmsealError
 
-from .errors import SenderNoLongerValid
+from .errors import SenderNoLongerValid, UsageError
 from .fsutil import refuse_existing, write_atomic
 from .i18n import _
 from .transport import make as make_transport
@@ -101,6 +101,39 @@ def open_file(office: Any, src: Source, out_dir: Path | Callable[[str], Path] | 
         office.ledger.mark_receipt_sent(pid)
         mark_receipt(wf, res)
     return Opened(res, where, earlier, verdicts[0], link)
+
+
+def package_in_email(path: Path) -> tuple[str, bytes]:
+    """(name, bytes) of the one package a saved e-mail carries; a ``UsageError`` that says what
+    it carries instead (a part of a split package, a receipt, several packages, nothing)."""
+    from .fsutil import read_input
+    from .mailparse import items_from_message, parse_message
+
+    items = items_from_message(parse_message(read_input(path, 256 * 1024 * 1024)))
+    packages = [i for i in items if i.kind == "package"]
+    if len(packages) == 1:
+        return packages[0].name, packages[0].data
+    parts = [i for i in items if i.kind == "part"]
+    if parts:
+        n, total = parts[0].part or (0, 0)
+        raise UsageError(_("{path} is an e-mail carrying part {n} of {total} of a package; let 'smseal fetch' "
+                           "collect all parts from the mailbox, or save them all and fetch from a folder.")
+                         .format(path=path, n=n, total=total))
+    if any(i.kind in ("receipt", "notice") for i in items):
+        raise UsageError(_("{path} is an e-mail carrying a receipt, not a package: smseal receipts import {path}")
+                         .format(path=path))
+    if packages:
+        raise UsageError(_("{path} is an e-mail carrying {n} packages; save each attachment and open it.")
+                         .format(path=path, n=len(packages)))
+    raise UsageError(_("{path} is an e-mail, but it carries no smseal package.").format(path=path))
+
+
+def is_email(path: Path) -> bool:
+    """True when the file at ``path`` starts like an e-mail message (a package saved from a mail)."""
+    from .mailparse import looks_like_email
+
+    with open(path, "rb") as f:
+        return bool(looks_like_email(f.read(4096)))
 
 
 def sender_unit(office: Any, info: Any) -> str:

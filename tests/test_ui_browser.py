@@ -350,6 +350,27 @@ def test_reminder_and_resend(offices):
     assert f"已投递给 {UNIT_B}" in page.inner_text("#done")
 
 
+def test_saved_email_opens_like_the_command(offices):
+    """A package saved from a mail (.eml) opens from 'Open a package file', as ``smseal open x.eml``."""
+    from smseal.office.mailcompose import compose
+
+    a, b, shared, desk = offices
+    doc = desk / "抄告单.txt"
+    doc.write_text("抄告\n", encoding="utf-8")
+    pid = _compose(a, desk, urgency="normal", title="抄告单", files=[doc])
+    package = shared / UNIT_B / "packages" / f"{pid}.smx"
+    msg = compose(sender_unit=UNIT_A, sender_address="a@example.gov.cn", to_unit=UNIT_B,
+                  to_address="b@example.gov.cn", subject="smseal", text="package", package_id=pid,
+                  attachments=[(package.name, package.read_bytes())])
+    eml = desk / "saved.eml"
+    eml.write_bytes(bytes(msg))
+    package.unlink()
+    page = _open_file(b, eml)
+    page.wait_for_selector("#files, #error")
+    assert package.name in page.inner_text("#note")
+    assert (b.home / "received" / pid / doc.name).read_bytes() == doc.read_bytes()
+
+
 def test_bureau_issue_publish_and_bundle_install(offices):
     """The bureau (A's home holds the authority) issues B's certificates and publishes the
     directory bundle through its pages; B pins the root after checking its fingerprint and

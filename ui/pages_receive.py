@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import io
 import os
 from pathlib import Path
 
@@ -98,10 +99,17 @@ async def open_upload(request: Request) -> Response:
         if src is None:
             raise UsageError(_("Choose the package file (.smx) to open."))
         receipt = _receipt_choice(form)
+        source: receiving.Source = src
+        note = None
+        if receiving.is_email(src):             # a package saved from a mail, as ``smseal open x.eml``
+            name, data = receiving.package_in_email(src)
+            source = io.BytesIO(data)
+            note = _("{path} is an e-mail; the package inside is {name}.").format(path=src.name, name=name)
         opened = await with_office(
-            request, lambda office: receiving.open_file(office, src, lambda p: received_dir(home, p), receipt=receipt),
+            request, lambda office: receiving.open_file(office, source, lambda p: received_dir(home, p),
+                                                        receipt=receipt),
             passphrase=form.get("passphrase"), pin=form.get("pin"))
-    return opened_page(request, opened)
+    return opened_page(request, opened, note)
 
 
 async def reject(request: Request) -> Response:
@@ -118,12 +126,12 @@ async def reject(request: Request) -> Response:
                   .format(pid=out.package_id, sender=out.sender, where=out.sent_to))
 
 
-def opened_page(request: Request, opened: receiving.Opened) -> Response:
+def opened_page(request: Request, opened: receiving.Opened, note: str | None = None) -> Response:
     res = opened.result
     return render(request, "opened.html", section="inbox", res=res, meta=res.metadata,
                   package_id=opened.package_id, receipt_where=opened.receipt_where, earlier=opened.earlier,
                   files=[Path(f).name for f in res.files], approval=getattr(opened, "approval", None),
-                  reply_link=getattr(opened, "reply_link", None))
+                  reply_link=getattr(opened, "reply_link", None), note=note)
 
 
 def _received_row(package_id: str) -> Callable[[Any], dict[str, Any]]:
