@@ -65,7 +65,8 @@ class Office:
 
     def close(self) -> None:
         self.context.close()
-        self.server.stop()
+        code, err = self.server.stop()
+        assert code == 0 and "Traceback" not in err, err
 
 
 @pytest.fixture(scope="module")

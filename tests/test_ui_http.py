@@ -17,7 +17,8 @@ def server(tmp_path_factory):
     a, _b, _shared = make_homes(tmp_path_factory.mktemp("ui-http"))
     srv = start(a)
     yield srv
-    srv.stop()
+    code, err = srv.stop()
+    assert code == 0 and "Traceback" not in err      # refusals and errors are answered, never logged as crashes
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +157,15 @@ def test_port_option_and_a_taken_port(tmp_path):
         assert f"端口 {port} 已被占用" in taken.stderr and "Traceback" not in taken.stderr
     finally:
         srv.stop()
+
+
+def test_uploaded_file_names_cannot_escape_and_uploads_are_removed(server, client):
+    token = _csrf(client)
+    for name in ("../../escaped.smx", "/tmp/escaped.smx", "..\\..\\escaped.smx"):
+        r = client.post(f"/inbox/open?csrf={token}", data={"passphrase": "x"},
+                        files={"package": (name, b"not a package", "application/octet-stream")})
+        assert r.status_code in (400, 422) and 'role="alert"' in r.text and "Traceback" not in r.text
+    assert not (server.home.parent / "escaped.smx").exists() and not (server.home / "escaped.smx").exists()
+    uploads = server.home / "ui" / "uploads"
+    assert uploads.is_dir() and (uploads.stat().st_mode & 0o777) == 0o700
+    assert list(uploads.iterdir()) == []          # each request's folder is gone once it is answered

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shangmi
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -44,7 +45,11 @@ def create_app(home: Path, gate: Gate) -> GateMiddleware:
     routes = [Route("/", _root), *pages_receive.routes, *pages_send.routes, *pages_status.routes, *pages_registers.routes,
               *pages_directory.routes, *pages_bureau.routes,
               Mount("/static", StaticFiles(directory=str(STATIC)), name="static")]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: error_page, Exception: error_page})
+    # Expected failures are answered by ExceptionMiddleware (the connection stays usable, nothing is
+    # logged); only a bug reaches the catch-all, which shows the same page and names it on the terminal.
+    expected = (HTTPException, shangmi.SmsealError, ValueError, TypeError, OSError)
+    app = Starlette(routes=routes, exception_handlers={**{cls: error_page for cls in expected},
+                                                       Exception: error_page})
     state = _State(Path(home))
     app.state.home = state.home
     app.state.unit_name = state.unit_name
