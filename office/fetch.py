@@ -24,7 +24,7 @@ from shangmi import MalformedPackage, SmsealError
 
 from .context import Office
 from .i18n import _
-from .imap import BATCH
+from .imap import BATCH, MAX_MESSAGE
 from .inbox import Inbox, InboxEntry, RefusedItem, ReminderSeen, error_line, one_line
 from .mailparse import MailItem, items_from_message, parse_message
 from .receipts import ReceiptOutcome, RejectionReason, import_receipt, import_rejection
@@ -268,6 +268,13 @@ def fetch_mailbox(office: Office, inbox: Inbox, mailbox: "IMAPMailbox") -> Fetch
                 stored.append(mail.uid)
         if stored:                       # flagged only now that what they carried is committed
             _mark(mailbox, stored, report)
+    for uid, size in mailbox.too_large:
+        key = mailbox.key(uid)
+        inbox.mark_seen(source, key, "too-large")         # left where it is, reported once
+        report.errors.append(_("The mail {key} in {source} is {size:,} bytes, more than smseal reads "
+                               "({limit:,}); it was left where it is.").format(
+            key=key, source=source, size=size, limit=MAX_MESSAGE))
+    mailbox.too_large.clear()
     return report
 
 

@@ -47,6 +47,7 @@ class IMAPMailbox:
         self.settings = settings
         self.conn: imaplib.IMAP4 | None = None
         self.uidvalidity = ""
+        self.too_large: list[tuple[int, int]] = []   # (uid, size) of messages left alone as too large
 
     # -- connection ----------------------------------------------------------------------
     def _fail(self, exc: BaseException) -> MailError:
@@ -147,6 +148,8 @@ class IMAPMailbox:
                 u, z = _UID.search(head or b""), _SIZE.search(head or b"")
                 if u and z and int(z.group(1)) <= MAX_MESSAGE:
                     small.append(int(u.group(1)))
+                elif u and z:
+                    self.too_large.append((int(u.group(1)), int(z.group(1))))
             if not small:
                 continue
             data = self._uid("FETCH", ",".join(map(str, small)), "(UID BODY.PEEK[])")

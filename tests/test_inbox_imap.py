@@ -331,3 +331,19 @@ def test_processed_mail_moved_to_a_folder(mailed):
     finally:
         c.logout()
     assert json.loads(b("fetch", "--json").out)["new"] == []
+
+
+def test_a_mail_too_large_to_read_is_left_and_reported_once(mailed, monkeypatch):
+    import smseal.office.imap as imap_mod
+    from smseal.office.context import Office
+    from smseal.office.fetch import fetch
+
+    a, b, desk, ms = mailed
+    _send(a)
+    monkeypatch.setattr(imap_mod, "MAX_MESSAGE", 1000)
+    with Office(b.home) as office:
+        first = fetch(office)
+        assert first.new == [] and len(first.errors) == 1 and "left where it is" in first.errors[0]
+        assert fetch(office).errors == []                          # reported once
+    (flags, _h), = _flags(ms, B_ADDR)
+    assert "$SmsealDone" not in flags
