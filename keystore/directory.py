@@ -25,7 +25,7 @@ import os
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,11 @@ CREATE TABLE IF NOT EXISTS keys(
 SCHEMA_VERSION = "1"
 _KEY_COLS = ("key_id, role, generation, public_key, certificate, not_before, not_after, added_at, "
              "source, revoked_at, revocation_reason")
+
+
+def _clock_skew() -> timedelta:
+    from .x509 import CLOCK_SKEW  # imported late: x509 is not needed for card-only use
+    return CLOCK_SKEW
 
 
 def _opt(text: str | None) -> datetime | None:
@@ -388,7 +393,8 @@ class Directory:
             reason = f"{to_text(k.revoked_at)}: {k.revocation_reason}"
             raise RevokedKey(f"this {'signing' if k.role == 'sign' else 'encryption'} key of {unit.name} "
                              f"was revoked on {reason}", unit=unit.name, reason=reason)
-        if k.not_before is not None and at < k.not_before:
+        # the same small allowance for clock drift as certificates get (x509.CLOCK_SKEW)
+        if k.not_before is not None and at < k.not_before - _clock_skew():
             reason = f"not valid before {to_text(k.not_before)}"
             raise ExpiredCertificate(f"the key of {unit.name} is {reason}", unit=unit.name, reason=reason)
         if k.not_after is not None and at > k.not_after:

@@ -249,3 +249,18 @@ def test_command_names_the_empty_signer_id(pki, tmp_path, monkeypatch, capsys):
     r = unit("keys", "install", "audit.certs")
     assert r.code == 1
     assert "nothing was altered" in r.err and "distid:1234567812345678" in r.err, r.err
+
+
+def test_directory_allows_the_same_clock_skew(tmp_path):
+    from shangmi import ExpiredCertificate as Expired
+    from smseal.keystore import Directory
+
+    now = x509.utcnow()
+    with Directory(tmp_path) as directory:
+        for name, ahead in (("刚签发的单位", timedelta(minutes=2)), ("未来的单位", timedelta(minutes=10))):
+            directory.add_unit(name, sm2.PrivateKey.generate().public_key(),
+                               sm2.PrivateKey.generate().public_key(),
+                               not_before=now + ahead, not_after=now + timedelta(days=30))
+        directory.encryption_key("刚签发的单位", now)  # a CA clock 2 minutes ahead of ours
+        with pytest.raises(Expired, match="not valid before"):
+            directory.encryption_key("未来的单位", now)
