@@ -30,7 +30,7 @@ from . import primitives as p
 from . import stream
 from .format import CHUNK_SIZE, SIGNATURE_SIZE, Header, Stanza, read_prelude
 from .metadata import MAX_METADATA_SIZE, Metadata, check_label
-from .placing import place, refuse_existing
+from .placing import names_from_package, place, refuse_existing
 from .protocols import Decrypter, Trusted, as_trust_store, check_sender
 from .results import OpenResult, PackageInfo, RecipientInfo, VerifyResult
 from .source import Src, open_source
@@ -213,8 +213,9 @@ class _FileSink:
     def _got_metadata(self, meta: Metadata) -> None:
         """Refuse a state-secret label or an existing output before any file byte is written."""
         check_label(meta.label)
-        for entry in meta.files:
-            refuse_existing(self._out / entry.name, self._overwrite)
+        with names_from_package(self._out):
+            for entry in meta.files:
+                refuse_existing(self._out / entry.name, self._overwrite)
         self.metadata = meta
         if meta.approval is not None:
             self._hashes = [sm3.SM3() for _ in meta.files]
@@ -253,10 +254,11 @@ class _FileSink:
     def place_all(self) -> list[Path]:
         placed: list[Path] = []
         try:
-            for i, entry in enumerate(self.metadata.files):
-                dst = self._out / entry.name
-                place(self._part(i), dst, self._overwrite)
-                placed.append(dst)
+            with names_from_package(self._out):
+                for i, entry in enumerate(self.metadata.files):
+                    dst = self._out / entry.name
+                    place(self._part(i), dst, self._overwrite)
+                    placed.append(dst)
         except BaseException:
             if not self._overwrite:
                 for dst in placed:

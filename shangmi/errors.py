@@ -189,7 +189,12 @@ class BackendError(SmsealError):
 
 
 class OutputExists(SmsealError):
-    """The output already exists and overwriting was not asked for."""
+    """The output already exists and overwriting was not asked for.
+
+    ``path`` is the existing file when it must not appear in the message: a name that came
+    from inside a package (confidential; the caller who opened it may show it), else None."""
+
+    path: str | None = None
 
     exit_code = 6
 

@@ -147,3 +147,17 @@ def test_shangmi_errors_all_lists_every_class():
                if isinstance(o, type) and issubclass(o, shangmi_errors.SmsealError)
                and o.__module__ == shangmi_errors.__name__}
     assert defined == set(shangmi_errors.__all__)
+
+
+def test_existing_output_named_by_the_package_is_not_in_the_message(tmp_path):
+    buf = io.BytesIO()
+    seal(Package(("干部任免.pdf", b"x")), sender=SENDER, to=TO.public_key(), out=buf)
+    out = tmp_path / "收文"
+    out.mkdir()
+    (out / "干部任免.pdf").write_bytes(b"already here")
+    with pytest.raises(smseal.OutputExists) as info:
+        open_package(buf.getvalue(), key=TO, trusted=TRUSTED, out_dir=out)
+    exc = info.value
+    assert "干部任免" not in str(exc) + repr(exc) + repr(exc.context)
+    assert exc.context == {"out_dir": str(out)} and exc.path == str(out / "干部任免.pdf")
+    assert (out / "干部任免.pdf").read_bytes() == b"already here"
