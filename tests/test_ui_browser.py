@@ -206,6 +206,8 @@ def test_send_fetch_open_download_receipt_status(offices, shots):
     assert "非本单位职责范围" in page.inner_text(f"#pkg-{normal} tbody")
     assert page.query_selector("svg.chart") is not None
     a.shot("status")
+    page = a.go("/status?all=1")                # every package, not only what needs attention
+    assert page.query_selector(f"#pkg-{urgent}") and page.query_selector(f"#pkg-{normal}")
 
 
 def test_tampered_package_is_refused_and_leaves_nothing(offices):

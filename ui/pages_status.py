@@ -20,6 +20,9 @@ from .uploads import receive_form
 from .web import home_of, markup, render, with_office, with_workflow
 
 
+RECENT = 50     # the newest packages listed besides those that still need attention
+
+
 def per_unit(sent: Any) -> list[tuple[str, int, int]]:
     """(unit, packages it signed for, packages sent to it), by unit name."""
     counts: dict[str, list[int]] = {}
@@ -36,11 +39,15 @@ async def status(request: Request) -> Response:
 
     from smseal.office.status import status as workflow_status
 
+    # By default the packages that still wait for an answer or a delivery, plus the newest ones
+    # (stays fast with 100,000 packages, like ``smseal status``); ?all=1 lists every package.
+    scope = "all" if request.query_params.get("all") == "1" else "attention"
+
     def work(office: Any) -> Any:
-        return office.ledger.sent_status(), len(due_reminders(office))
+        return office.ledger.sent_status(scope=scope, recent=RECENT), len(due_reminders(office))
 
     sent, due = await with_office(request, work)
-    report = await with_workflow(request, workflow_status)
+    report = await with_workflow(request, lambda office: workflow_status(office, scope=scope, recent=RECENT))
     sent.sort(key=lambda s: s.sealed_at, reverse=True)
     # replies and their deadlines (办件), per package and unit, from the workflow's status
     replies = {(p.package_id, r.unit): r for p in report.packages for r in p.recipients}
@@ -48,14 +55,15 @@ async def status(request: Request) -> Response:
     charts = []
     rows = per_unit(sent)
     if rows:
-        charts.append((_("Signed per unit"), markup(rate_chart(rows, title=_("Signed per unit")))))
+        title = _("Signed per unit") if scope == "all" else _("Signed per unit (packages listed below)")
+        charts.append((title, markup(rate_chart(rows, title=title))))
     for title, which in ((_("Reply rate (办复率) per unit"), "reply"), (_("Meeting rate (见面率) per unit"), "meeting")):
         rates = [(u, getattr(r, which)) for u, r in sorted(report.by_unit.items())]
         rate_rows = [(u, rate.done, rate.total) for u, rate in rates if rate.total]
         if rate_rows:
             charts.append((title, markup(rate_chart(rate_rows, title=title))))
     return render(request, "status.html", section="status", sent=sent, charts=charts, due=due, replies=replies,
-                  kinds=kinds, total=report.total)
+                  kinds=kinds, total=report.total, scope=scope)
 
 
 async def import_receipts(request: Request) -> Response:
