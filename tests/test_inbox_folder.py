@@ -209,3 +209,23 @@ def test_fetch_watch_announces_and_stops_cleanly(units):
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert pid[:12] in out and "特急" in err and "Traceback" not in err
+
+
+def test_reminders_repeat_up_to_max(units):
+    import time
+
+    a, b, desk, shared = units
+    cfg = a.home / "config.ini"
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "\n[reminders]\nurgent = 1s\nmax = 2\n", encoding="utf-8")
+    _send(a, "--urgency", "urgent")
+    _send(a)                                                        # normal: never reminded
+    time.sleep(1.1)
+    assert [r["sequence"] for r in json.loads(a("remind", "--json").out)] == [1]
+    assert json.loads(a("remind", "--dry-run", "--json").out) == []  # not again before the interval
+    time.sleep(1.1)
+    assert [r["sequence"] for r in json.loads(a("remind", "--json").out)] == [2]
+    time.sleep(1.1)
+    assert json.loads(a("remind", "--dry-run", "--json").out) == []  # max reached
+    assert b("fetch").code == 0
+    waiting = json.loads(b("inbox", "--json").out)["waiting"]
+    assert [len(w["reminders"]) for w in waiting] == [2, 0]         # 加急 first, with both reminders
