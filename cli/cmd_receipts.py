@@ -119,7 +119,7 @@ def run_status(args, console) -> int:
             from datetime import datetime, time, timezone
 
             noon = datetime.combine(args.today, time(12), tzinfo=office.tz).astimezone(timezone.utc)
-            office = office_of(app, type("Now", (), {"now": noon})())
+            office = office_of(app, at=noon)
         tz = office.tz
         today = show(office.now(), tz)[:10]
         sent = app.ledger.sent_status(today=date.fromisoformat(today), scope=scope)

@@ -14,9 +14,10 @@ from smseal.office.workspace import Office
 from .context import App, passphrase_callback
 
 
-def office_of(app: App, args=None) -> Office:
-    """The library's view of this office, sharing the command's open keystore, directory and ledger."""
-    fixed = getattr(args, "now", None)
+def office_of(app: App, args=None, *, at: datetime | None = None) -> Office:
+    """The library's view of this office, sharing the command's open keystore, directory and ledger;
+    its clock stands at ``at`` or at the hidden ``--now`` when given."""
+    fixed = at or getattr(args, "now", None)
     return Office(app.home, passphrase=passphrase_callback(app.console), config=app.config,
                   keystore=app.keystore, directory=app.directory, ledger=app.ledger,
                   now=(lambda: fixed) if fixed else None)
