@@ -98,6 +98,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         console.fail(str(exc))
         return EXIT_USAGE
+    except BrokenPipeError:
+        # 'smseal status | head': the reader has all it wanted.  Not an error; silence the
+        # interpreter's own complaint when it flushes stdout at exit.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except OSError as exc:
         # The disk or the system refused (permissions, a folder where a file is expected, disk full).
         if args.verbose:

@@ -107,3 +107,20 @@ def test_three_passphrase_tries_on_a_terminal(units, tmp_path):  # noqa: F811
                                  ["bad", "bad", "bad"])
     assert code == 4 and out.count("Passphrase") == 3 and "Wrong passphrase" in out, out
     assert not (tmp_path / "recv2").exists()
+
+
+def test_status_into_a_closed_pipe_is_not_an_error(units, tmp_path):  # noqa: F811
+    """'smseal status | head': the reader went away before smseal wrote; no error line, exit 0."""
+    import os
+    import subprocess
+    import sys
+
+    a, _b, desk, _ = units
+    assert a(*SEAL).code == 0
+    env = {**os.environ, "SMSEAL_HOME": str(a.home), "LANGUAGE": "en"}
+    proc = subprocess.Popen([sys.executable, "-m", "smseal.cli.main", "status", "--all"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                       # closed before the interpreter has even started
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Broken pipe" not in err and "refused" not in err, err
