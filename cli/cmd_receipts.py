@@ -36,12 +36,12 @@ def argparse_suppress():
 
 def _receipts_in(console, path: str) -> list[tuple[str, bytes]]:
     """(kind, bytes) of what the file holds: one receipt, or what a saved e-mail carries."""
-    from smseal.office.mailparse import items_from_message, looks_like_email, parse_message
+    from smseal.office.mailparse import looks_like_email, read_items
 
     data = read_input(path, 64 * 1024 * 1024)
     if not looks_like_email(data[:4096]):
         return [("receipt", data)]
-    items = [i for i in items_from_message(parse_message(data)) if i.kind in ("receipt", "notice")]
+    items = [i for i in read_items(data) if i.kind in ("receipt", "notice")]
     if not items:
         raise UsageError(_("{path} is an e-mail, but it carries no smseal receipt.").format(path=path))
     console.note(_("{path} is an e-mail; the receipt inside is {name}.").format(

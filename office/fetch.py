@@ -26,7 +26,7 @@ from .context import Office
 from .i18n import _
 from .imap import BATCH, MAX_MESSAGE
 from .inbox import Inbox, InboxEntry, RefusedItem, ReminderSeen, error_line, one_line
-from .mailparse import MailItem, items_from_message, parse_message
+from .mailparse import MailItem, read_items
 from .receipts import ReceiptOutcome, RejectionReason, import_receipt, import_rejection
 
 if TYPE_CHECKING:
@@ -258,7 +258,12 @@ def fetch_mailbox(office: Office, inbox: Inbox, mailbox: "IMAPMailbox") -> Fetch
         stored: list[int] = []
         with inbox.batch():              # one ledger commit per batch; files are fsynced one by one
             for mail in mailbox.fetch(todo[i:i + BATCH]):
-                items = items_from_message(parse_message(mail.raw))
+                try:
+                    items = read_items(mail.raw)
+                except SmsealError as exc:     # unreadable (e.g. nested far too deeply): refused once,
+                    report.refused.append(inbox.refuse(source, f"mail {mail.key}", "mail", error_line(exc)))
+                    inbox.mark_seen(source, mail.key, "refused")    # never retried, left unflagged
+                    continue
                 if not items:
                     report.ignored += 1
                     inbox.mark_seen(source, mail.key, "ignored")    # not ours after all: left untouched

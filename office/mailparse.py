@@ -13,6 +13,10 @@ from email import message_from_bytes, policy
 from email.message import Message
 from typing import Literal
 
+from shangmi.errors import MalformedInput
+
+from .i18n import _
+
 ItemKind = Literal["package", "part", "receipt", "notice"]
 
 PACKAGE_MAGIC = b"SMSEAL\x00"
@@ -27,6 +31,11 @@ _HEADER_LINE = re.compile(rb"^[A-Za-z0-9-]{1,76}:[ \t]")
 _MAIL_HEADERS = (b"from:", b"to:", b"subject:", b"date:", b"message-id:", b"mime-version:",
                  b"received:", b"return-path:", b"delivered-to:", b"content-type:", b"x-smseal:")
 MAX_PARTS = 9999
+MAX_DEPTH = 8           # multipart / message/rfc822 levels in one mail; smseal sends 2
+MAX_MIME_PARTS = 100    # MIME parts in one mail; smseal sends 2 or 3
+# A line that opens a nested container (folded headers included).  Counted on the raw bytes
+# before parsing, because the standard parser recurses once per level.
+_CONTAINER = re.compile(rb"^content-type[ \t]*:[ \t]*(?:\r?\n[ \t]+)*(?:multipart|message)/", re.I | re.M)
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,41 @@ def parse_message(raw: bytes) -> Message:
     return message_from_bytes(raw, policy=policy.compat32)
 
 
+def read_items(raw: bytes) -> list[MailItem]:
+    """Every smseal item in the raw message ``raw``; ``MalformedInput`` (a one-line reason) when
+    the message is nested deeper than ``MAX_DEPTH`` levels or has more than ``MAX_MIME_PARTS``
+    parts, checked before and while parsing so that no message can exhaust the stack."""
+    containers = sum(1 for _ in _CONTAINER.finditer(raw))
+    if containers > 2 * MAX_DEPTH + MAX_MIME_PARTS:
+        raise MalformedInput(_("this e-mail has {count} nested MIME containers, more than smseal "
+                               "reads").format(count=containers))
+    try:
+        return items_from_message(parse_message(raw))
+    except RecursionError:
+        raise MalformedInput(_("this e-mail is nested too deeply to read")) from None
+
+
+def _leaves(msg: Message) -> list[Message]:
+    """The non-multipart parts of ``msg``, walked without recursion, with depth and count bounds."""
+    leaves: list[Message] = []
+    stack: list[tuple[Message, int]] = [(msg, 0)]
+    count = 0
+    while stack:
+        part, depth = stack.pop()
+        count += 1
+        if depth > MAX_DEPTH:
+            raise MalformedInput(_("this e-mail is nested more than {limit} levels deep").format(limit=MAX_DEPTH))
+        if count > MAX_MIME_PARTS:
+            raise MalformedInput(_("this e-mail has more than {limit} parts").format(limit=MAX_MIME_PARTS))
+        if part.is_multipart():
+            payload = part.get_payload()
+            children = payload if isinstance(payload, list) else []
+            stack.extend((c, depth + 1) for c in reversed(children) if isinstance(c, Message))
+        else:
+            leaves.append(part)
+    return leaves
+
+
 def is_from_smseal(msg: Message) -> bool:
     """The message says it was sent by smseal (``X-Smseal`` header)."""
     return msg.get("X-Smseal") is not None
@@ -97,11 +141,10 @@ def _kind_of(name: str, data: bytes) -> tuple[ItemKind, str | None, tuple[int, i
 
 
 def items_from_message(msg: Message) -> list[MailItem]:
-    """Every smseal item in ``msg``: attachments recognised by name or content, and armored text."""
+    """Every smseal item in ``msg``: attachments recognised by name or content, and armored text.
+    ``MalformedInput`` when ``msg`` is nested too deeply or has too many parts (see ``read_items``)."""
     items: list[MailItem] = []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
+    for part in _leaves(msg):
         try:
             payload = part.get_payload(decode=True)
         except (ValueError, TypeError, LookupError):

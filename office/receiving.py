@@ -107,9 +107,9 @@ def package_in_email(path: Path) -> tuple[str, bytes]:
     """(name, bytes) of the one package a saved e-mail carries; a ``UsageError`` that says what
     it carries instead (a part of a split package, a receipt, several packages, nothing)."""
     from .fsutil import read_input
-    from .mailparse import items_from_message, parse_message
+    from .mailparse import read_items
 
-    items = items_from_message(parse_message(read_input(path, 256 * 1024 * 1024)))
+    items = read_items(read_input(path, 256 * 1024 * 1024))
     packages = [i for i in items if i.kind == "package"]
     if len(packages) == 1:
         return packages[0].name, packages[0].data
