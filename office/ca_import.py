@@ -17,17 +17,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from shangmi import KeyNotFound
 
 from .fsutil import write_atomic
 from .trust import Trust, apply_bundle, revocation_time
 
+if TYPE_CHECKING:
+    from smseal.keystore.crl import CrlStore, StoredCrl
+    from smseal.keystore.x509 import Certificate
+
 AUTHORITIES_FILE = "authorities.pem"
 
 
-def _crl_store(trust: Trust):
+def _crl_store(trust: Trust) -> CrlStore:
     from smseal.keystore.crl import CrlStore
 
     return CrlStore(trust.dir / "crls")
@@ -47,7 +51,7 @@ def trusted_authorities(trust: Trust) -> list[Any]:
     return out
 
 
-def remember_authorities(trust: Trust, certs) -> int:
+def remember_authorities(trust: Trust, certs: Iterable[Certificate]) -> int:
     """Add verified CA certificates to ``trust/authorities.pem``; returns how many were new."""
     known = trusted_authorities(trust)
     new = [c for c in certs if c.is_ca and c not in known]
@@ -92,7 +96,7 @@ class _Verified:
     revocations: tuple[Any, ...] = ()
 
 
-def import_certificates(directory, trust: Trust, data: bytes, now: datetime) -> ImportResult:
+def import_certificates(directory: Any, trust: Trust, data: bytes, now: datetime) -> ImportResult:
     """Verify and apply a PEM file of certificates (and CRLs) from the pinned CA's hierarchy.
 
     Unit certificates that are expired or not yet valid ``now`` are skipped
@@ -112,7 +116,7 @@ def import_certificates(directory, trust: Trust, data: bytes, now: datetime) -> 
     anchor = trust.pinned_root()
     pool = [c for c in certs if c.is_ca] + trusted_authorities(trust)[1:]
     learned: list[Any] = []
-    grouped: dict[str, dict[str, list]] = {}
+    grouped: dict[str, dict[str, list[Any]]] = {}
     result = ImportResult()
     for cert in certs:
         if cert.is_ca:
@@ -134,7 +138,8 @@ def import_certificates(directory, trust: Trust, data: bytes, now: datetime) -> 
             result.skipped.append(f"{name}: the file holds only its "
                                   f"{'signing' if g['sign'] else 'encryption'} certificate")
             continue
-        newest = lambda cs: tuple(sorted(cs, key=lambda c: (c.not_before, c.serial), reverse=True))  # noqa: E731
+        newest: Callable[[list[Any]], tuple[Any, ...]] = lambda cs: tuple(  # noqa: E731
+            sorted(cs, key=lambda c: (c.not_before, c.serial), reverse=True))
         units.append(Unit(name, newest(g["sign"]), newest(g["enc"])))
     remember_authorities(trust, [c for c in learned if c != anchor])
     counts = apply_bundle(directory, _Verified(tuple(units)), trust.known_serials())
@@ -146,7 +151,7 @@ def import_certificates(directory, trust: Trust, data: bytes, now: datetime) -> 
     return result
 
 
-def import_crls(directory, trust: Trust, crls, now: datetime) -> list[CrlResult]:
+def import_crls(directory: Any, trust: Trust, crls: Iterable[Any], now: datetime) -> list[CrlResult]:
     """Verify each CRL (see ``keystore.crl``), keep the newest per authority, apply revocations.
 
     Every CRL is verified before any is applied.
@@ -165,7 +170,7 @@ def import_crls(directory, trust: Trust, crls, now: datetime) -> list[CrlResult]
     return out
 
 
-def apply_crl(directory, crl) -> int:
+def apply_crl(directory: Any, crl: Any) -> int:
     """Revoke every directory key whose certificate (same issuer, same serial) ``crl`` lists."""
     from smseal.keystore.x509 import Certificate
 
@@ -191,12 +196,12 @@ def apply_crl(directory, crl) -> int:
     return revoked
 
 
-def record_bundle_crl(trust: Trust, verified) -> None:
+def record_bundle_crl(trust: Trust, verified: Any) -> None:
     """Keep a verified bundle's CRL and chain beside the imported ones (``directory crl list``)."""
     remember_authorities(trust, [c for c in verified.chain if c != trust.pinned_root()])
     _crl_store(trust).save(verified.crl, verified.authority)
 
 
-def installed_crls(trust: Trust):
+def installed_crls(trust: Trust) -> list[StoredCrl]:
     """The installed CRL of each trusted authority (``keystore.crl.StoredCrl``)."""
     return _crl_store(trust).installed(trusted_authorities(trust))

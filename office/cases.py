@@ -40,7 +40,7 @@ from .workspace import Office
 REPLY_STAGE = "书面答复"
 MEETING_STAGE = "见面"
 ASSIGN_STAGE = "交办"
-BUILTIN = {"建议提案": ((ASSIGN_STAGE, "05-10"), (MEETING_STAGE, "07-01"), (REPLY_STAGE, "08-20"),
+BUILTIN: dict[str, tuple[tuple[str, str], ...]] = {"建议提案": ((ASSIGN_STAGE, "05-10"), (MEETING_STAGE, "07-01"), (REPLY_STAGE, "08-20"),
                     ("总结", "09-01"))}
 _WHEN = re.compile(r"^(?:(\d{2})-(\d{2})|\+(\d{1,4}))$")
 

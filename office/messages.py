@@ -164,8 +164,9 @@ def facts(exc: shangmi.SmsealError) -> dict[str, Any]:
     """The error's context, with its ``detail`` in the user's language."""
     f = _Facts(getattr(exc, "context", {}) or {})
     f["detail"] = detail(exc)
-    if getattr(exc, "path", None):     # OutputExists for a name from inside a package: shown to
-        f.setdefault("path", exc.path)  # the person who opened it, never put in context or logs
+    path = getattr(exc, "path", None)   # OutputExists for a name from inside a package: shown to
+    if path:                            # the person who opened it, never put in context or logs
+        f.setdefault("path", path)
     return f
 
 
