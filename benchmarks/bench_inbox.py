@@ -9,7 +9,8 @@
 - ``status`` with 100,000 sent packages and 1,000,000 recipient rows (indexed SQLite): the
   default view (packages still waiting for an answer plus the newest), one package, and the
   complete listing for comparison;
-- sealing a 100 KiB document to 60 recipients (1 主送 + 59 抄送) against 1.
+- sealing a 100 KiB document to 60 recipients (1 主送 + 59 抄送) against 1;
+- reading hostile mail: 1-16 MiB text bodies of armor BEGIN lines, a mail nested 2,000 levels.
 """
 
 from __future__ import annotations
@@ -193,6 +194,29 @@ def bench_seal_many(quick: bool) -> None:
     print(f"  {'to 60 recipients (1 + 59 cc)':<40} {sixty * 1000:8.1f} ms   (+{(sixty - one) * 1000:.1f} ms)")
 
 
+def bench_hostile_mail() -> None:
+    """Reading hostile mail: a text body of nothing but BEGIN lines (the armor search is one linear
+    pass) and a mail nested 2,000 MIME levels deep (refused before parsing)."""
+    from shangmi.errors import MalformedInput
+    from smseal.office.mailparse import read_items
+
+    head = b"From: x@e\r\nX-Smseal: 1\r\nContent-Type: text/plain\r\n\r\n"
+    line = b"-----BEGIN SMSEAL PACKAGE-----\n"
+    print("\nhostile mail, read_items")
+    for mib in (1, 4, 16):
+        raw = head + line * ((mib << 20) // len(line))
+        t = time.perf_counter()
+        read_items(raw)
+        print(f"  {f'{mib} MiB of BEGIN lines':<40} {(time.perf_counter() - t) * 1000:8.1f} ms")
+    deep = b"From: x@e\r\nX-Smseal: 1\r\n" + b"Content-Type: message/rfc822\r\n\r\n" * 2000 + b"\r\nhi\r\n"
+    t = time.perf_counter()
+    try:
+        read_items(deep)
+    except MalformedInput:
+        pass
+    print(f"  {'2,000 nested levels (refused)':<40} {(time.perf_counter() - t) * 1000:8.1f} ms")
+
+
 def main(argv: list[str]) -> None:
     quick = "--quick" in argv
     os.environ.setdefault("SMSEAL_PASSPHRASE", PASS)
@@ -209,6 +233,7 @@ def main(argv: list[str]) -> None:
             print("Dovecot is not installed: fetch benchmark skipped (apt-get install dovecot-imapd)")
         bench_status(a, 10_000 if quick else 100_000, 10)
     bench_seal_many(quick)
+    bench_hostile_mail()
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 

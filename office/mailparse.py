@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import Message
-from typing import Literal
+from typing import Iterator, Literal
 
 from shangmi.errors import MalformedInput
 
@@ -23,8 +23,9 @@ PACKAGE_MAGIC = b"SMSEAL\x00"
 RECEIPT_MAGIC = b"SMSRCPT"
 NOTICE_MAGIC = b"SMSNOTC"
 _PART_NAME = re.compile(r"^([0-9a-f]{32})\.smx\.part([1-9][0-9]{0,3})-of-([1-9][0-9]{0,3})$")
-_ARMOR = re.compile(rb"-----BEGIN (SMSEAL (?:PACKAGE|RECEIPT|NOTICE))-----\r?\n.*?-----END \1-----\r?\n?",
-                    re.S)
+_ARMOR_BEGIN = re.compile(rb"-----BEGIN (SMSEAL (?:PACKAGE|RECEIPT|NOTICE))-----\r?\n")
+MAX_ARMOR_BLOCKS = 8                # armored items read from one text part
+MAX_ARMOR_TEXT = 256 * 1024 * 1024  # bytes of one text part searched for armor (a saved e-mail's limit)
 _ARMOR_KIND: dict[bytes, ItemKind] = {b"SMSEAL PACKAGE": "package", b"SMSEAL RECEIPT": "receipt",
                                       b"SMSEAL NOTICE": "notice"}
 _HEADER_LINE = re.compile(rb"^[A-Za-z0-9-]{1,76}:[ \t]")
@@ -134,10 +135,44 @@ def _kind_of(name: str, data: bytes) -> tuple[ItemKind, str | None, tuple[int, i
         return "receipt", None, None
     if data.startswith(NOTICE_MAGIC):
         return "notice", None, None
-    found = _ARMOR.search(data[:1 << 16]) if name.endswith((".smx", ".receipt", ".notice", ".asc", ".txt")) else None
-    if found and found.start() < 4096:
-        return _ARMOR_KIND[found.group(1)], None, None
+    if name.endswith((".smx", ".receipt", ".notice", ".asc", ".txt")):
+        found = next(armor_blocks(data, start_within=4096, limit=1), None)
+        if found is not None:
+            return found[0], None, None
     return None
+
+
+def armor_blocks(text: bytes, *, start_within: int | None = None,
+                 limit: int = MAX_ARMOR_BLOCKS) -> Iterator[tuple[ItemKind, bytes]]:
+    """The armored smseal items in ``text`` as (kind, armored bytes), at most ``limit`` of them.
+
+    One pass (linear in ``len(text)``): each BEGIN line's own END line is searched once from
+    there on; the search stops at the first BEGIN without its END.  Only the first
+    ``MAX_ARMOR_TEXT`` bytes are searched; with ``start_within`` the first block must begin
+    within that many bytes.
+    """
+    view = text[:MAX_ARMOR_TEXT]
+    pos, found = 0, 0
+    while found < limit:
+        at = view.find(b"-----BEGIN SMSEAL ", pos)
+        if at < 0 or (start_within is not None and found == 0 and at >= start_within):
+            return
+        m = _ARMOR_BEGIN.match(view, at)
+        if m is None:
+            pos = at + 1
+            continue
+        marker = b"-----END " + m.group(1) + b"-----"
+        stop = view.find(marker, m.end())
+        if stop < 0:
+            return
+        stop += len(marker)
+        if view[stop:stop + 2] == b"\r\n":
+            stop += 2
+        elif view[stop:stop + 1] == b"\n":
+            stop += 1
+        yield _ARMOR_KIND[m.group(1)], view[at:stop]
+        found += 1
+        pos = stop
 
 
 def items_from_message(msg: Message) -> list[MailItem]:
@@ -159,6 +194,6 @@ def items_from_message(msg: Message) -> list[MailItem]:
                 kind, pid, numbered = found
                 items.append(MailItem(kind, name or "(attachment)", payload, pid, numbered))
             continue
-        for m in _ARMOR.finditer(payload):
-            items.append(MailItem(_ARMOR_KIND[m.group(1)], "(text body)", m.group(0)))
+        for kind, block in armor_blocks(payload):
+            items.append(MailItem(kind, "(text body)", block))
     return items
