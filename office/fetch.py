@@ -13,12 +13,14 @@ Rules (each has a test):
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable
 
 from shangmi import MalformedPackage, SmsealError
 
@@ -176,69 +178,152 @@ def outbox_root(office: Office) -> Path | None:
 
 def fetch_folder(office: Office, inbox: Inbox, root: Path) -> FetchReport:
     """Read ``<root>/<unit>/packages|receipts|notices``; move each file handled into its
-    ``processed/`` subfolder (or, on a read-only share, only remember it in the ledger)."""
+    ``processed/`` subfolder (or, on a read-only share, only remember it in the ledger).
+
+    Everyone who can write the share can plant things in it, so below the configured root
+    nothing is followed: a symlinked unit folder, ``packages/``, ``receipts/``, ``notices/`` or
+    ``processed/`` is reported and not used, every folder is held open by descriptor
+    (``O_NOFOLLOW``), and each file is opened with ``O_NOFOLLOW | O_NONBLOCK`` and read only
+    when ``fstat`` says it is the same regular file that was listed (never a link, a FIFO or
+    a device)."""
     from .fsutil import safe_component
 
     report = FetchReport(sources=[str(root)])
-    mine = Path(root) / safe_component(office.unit)
+    unit = safe_component(office.unit)
+    mine = Path(root) / unit
     source = f"folder:{mine}"
     h = _Handler(office, inbox, source, report)
     seen = inbox.seen_items(source)
-    pending: list[tuple[str, Path, str]] = []
-    for sub in (PACKAGES, RECEIPTS, NOTICES):
-        folder = mine / sub
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.iterdir()):
-            if path.name.startswith(".") or not path.is_file() or path.is_symlink():
+    try:
+        root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)   # the root as configured
+    except OSError:
+        return report
+    fds = [root_fd]
+    try:
+        mine_fd = _subfolder(root_fd, unit, mine, report)
+        if mine_fd is None:
+            return report
+        fds.append(mine_fd)
+        pending: list[tuple[str, int, str, str]] = []
+        for sub in (PACKAGES, RECEIPTS, NOTICES):
+            sub_fd = _subfolder(mine_fd, sub, mine / sub, report)
+            if sub_fd is None:
                 continue
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            key = f"{sub}/{path.name}:{st.st_size}:{st.st_mtime_ns}"
-            if key not in seen:
-                pending.append((sub, path, key))
-    for i in range(0, len(pending), BATCH):
-        done: list[Path] = []
-        with inbox.batch():             # one ledger commit per batch
-            for sub, path, key in pending[i:i + BATCH]:
-                try:
-                    if sub == PACKAGES:
-                        h.package_file(inbox.spool_file(path), f"{sub}/{path.name}")
-                    else:
-                        data = _read_small(path)
-                        h.small("receipt" if sub == RECEIPTS else "notice", data, f"{sub}/{path.name}")
-                except OSError as exc:
-                    report.errors.append(one_line(f"{path}: {exc.strerror or exc}"))
+            fds.append(sub_fd)
+            for name in sorted(os.listdir(sub_fd)):
+                if name.startswith("."):
                     continue
-                inbox.mark_seen(source, key, "stored")
-                done.append(path)
-        for path in done:               # moved aside only once the ledger has committed
-            _move_processed(path)
+                try:
+                    st = os.stat(name, dir_fd=sub_fd, follow_symlinks=False)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):          # links, FIFOs, devices, folders: never read
+                    continue
+                key = f"{sub}/{name}:{st.st_size}:{st.st_mtime_ns}"
+                if key not in seen:
+                    pending.append((sub, sub_fd, name, key))
+        for i in range(0, len(pending), BATCH):
+            done: list[tuple[str, int, str]] = []
+            with inbox.batch():             # one ledger commit per batch
+                for sub, sub_fd, name, key in pending[i:i + BATCH]:
+                    try:
+                        f = _open_listed(sub_fd, name, key.split(":", 1)[1])
+                        if f is None:           # swapped or changed since it was listed: next fetch
+                            continue
+                        with f:
+                            if sub == PACKAGES:
+                                h.package_file(inbox.spool_stream(f), f"{sub}/{name}")
+                            else:
+                                data = _read_small(f)
+                                h.small("receipt" if sub == RECEIPTS else "notice", data, f"{sub}/{name}")
+                    except OSError as exc:
+                        report.errors.append(one_line(f"{mine / sub / name}: {exc.strerror or exc}"))
+                        continue
+                    inbox.mark_seen(source, key, "stored")
+                    done.append((sub, sub_fd, name))
+            for sub, sub_fd, name in done:  # moved aside only once the ledger has committed
+                _move_processed(sub_fd, name, mine / sub, report)
+    finally:
+        for fd in fds:
+            os.close(fd)
     return report
 
 
-def _read_small(path: Path) -> bytes:
-    with open(path, "rb") as f:
-        data = f.read(MAX_SMALL + 1)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+
+
+def _subfolder(parent_fd: int, name: str, shown: Path, report: FetchReport) -> int | None:
+    """A descriptor of the real folder ``name`` in ``parent_fd``; None when it is missing or not
+    a folder, and None with a line in ``report.errors`` when it is a symbolic link."""
+    try:
+        return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except OSError:
+        try:
+            link = stat.S_ISLNK(os.stat(name, dir_fd=parent_fd, follow_symlinks=False).st_mode)
+        except OSError:
+            link = False
+        message = _("{path} is a symbolic link; fetch never follows links in the shared folder, "
+                    "so it was left alone (ask who made it)").format(path=one_line(str(shown)))
+        if link and message not in report.errors:
+            report.errors.append(message)
+        return None
+
+
+def _open_listed(dir_fd: int, name: str, size_mtime: str) -> BinaryIO | None:
+    """``name`` in ``dir_fd`` opened for reading when it is still the regular file listed
+    (``size_mtime`` is ``"<size>:<mtime_ns>"``); None when it is now a link, a FIFO, a device,
+    gone or changed.  Never blocks: opened with ``O_NONBLOCK``, checked with ``fstat``."""
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOENT, errno.ENXIO, errno.EISDIR, errno.ENOTDIR):
+            return None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or f"{st.st_size}:{st.st_mtime_ns}" != size_mtime:
+        os.close(fd)
+        return None
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _read_small(f: BinaryIO) -> bytes:
+    data = f.read(MAX_SMALL + 1)
     if len(data) > MAX_SMALL:
         raise MalformedPackage("far too large for a receipt or notice")
     return data
 
 
-def _move_processed(path: Path) -> None:
+def _move_processed(dir_fd: int, name: str, shown: Path, report: FetchReport) -> None:
+    """Move ``name`` into the real folder ``processed/`` next to it, never through a link."""
     try:
-        done = path.parent / PROCESSED
-        done.mkdir(exist_ok=True)
-        dest = done / path.name
-        n = 1
-        while dest.exists():
-            dest = done / f"{path.stem}-{n}{path.suffix}"
-            n += 1
-        os.rename(path, dest)
+        try:
+            os.mkdir(PROCESSED, dir_fd=dir_fd)
+        except FileExistsError:
+            pass
+        done_fd = _subfolder(dir_fd, PROCESSED, shown / PROCESSED, report)
+        if done_fd is None:
+            return                      # the ledger remembers the file instead
+        try:
+            stem, suffix = os.path.splitext(name)
+            dest, n = name, 1
+            while _exists(dest, done_fd):
+                dest = f"{stem}-{n}{suffix}"
+                n += 1
+            os.rename(name, dest, src_dir_fd=dir_fd, dst_dir_fd=done_fd)
+        finally:
+            os.close(done_fd)
     except OSError:
         pass  # a read-only share: the ledger remembers the file instead
+
+
+def _exists(name: str, dir_fd: int) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 # -- the IMAP mailbox -------------------------------------------------------------------

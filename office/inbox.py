@@ -233,11 +233,12 @@ class Inbox:
             os.fsync(f.fileno())
         return path
 
-    def spool_file(self, src: Path) -> Path:
+    def spool_stream(self, src: BinaryIO) -> Path:
+        """Copy the open file ``src`` (from where it stands to its end) into a new spool file."""
         path, f = self.spool()
         try:
-            with f, open(src, "rb") as s:
-                shutil.copyfileobj(s, f, 1 << 20)
+            with f:
+                shutil.copyfileobj(src, f, 1 << 20)
                 f.flush()
                 os.fsync(f.fileno())
         except BaseException:
