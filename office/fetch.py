@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable
 
-from shangmi import MalformedPackage, SmsealError
+from shangmi import MalformedPackage, SmsealError, VerificationError
 
 from .context import Office
 from .i18n import _
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 PACKAGES, RECEIPTS, NOTICES = "packages", "receipts", "notices"
 PROCESSED = "processed"
 MAX_SMALL = 1 << 20     # receipts and notices are far smaller
+#: The largest package file ``fetch`` copies from the shared folder (README "Receiving"):
+#: checked with ``fstat`` before anything is copied; larger files are refused where they are.
+MAX_SHARE_PACKAGE = 2 * 1024 ** 3
 
 
 @dataclass
@@ -93,6 +96,30 @@ class _Handler:
             self.report.duplicates += 1
         elif arrival.refused is not None:
             self.report.refused.append(arrival.refused)
+
+    def package_stream(self, f: BinaryIO, size: int, item: str) -> None:
+        """A package file open from the shared folder (``size`` from its ``fstat``): refused in
+        place, with nothing copied, when it is larger than ``MAX_SHARE_PACKAGE``, its clear
+        header is malformed or it is not addressed to this unit; otherwise copied (never more
+        than ``size`` bytes) and verified."""
+        from smseal.envelope import inspect
+
+        claimed = None
+        try:
+            if size > MAX_SHARE_PACKAGE:
+                raise MalformedPackage(_("{size:,} bytes, more than fetch copies from the shared folder "
+                                         "({limit:,})").format(size=size, limit=MAX_SHARE_PACKAGE))
+            info = inspect(f)
+            claimed = info.package_id.hex()
+            if not any(r.key_id in self.inbox.own_key_ids() for r in info.recipients):
+                raise VerificationError(_("not addressed to this unit (密件不许代领); pass it on unopened"))
+            f.seek(0)
+            spooled = self.inbox.spool_stream(f, limit=size)
+        except SmsealError as exc:
+            self.report.refused.append(self.inbox.refuse(self.source, item, "package", error_line(exc),
+                                                         claimed_id=claimed))
+            return
+        self.package_file(spooled, item)
 
     def small(self, kind: str, data: bytes, item: str) -> None:
         """A receipt or a notice: verified and recorded, or recorded as refused."""
@@ -232,7 +259,7 @@ def fetch_folder(office: Office, inbox: Inbox, root: Path) -> FetchReport:
                             continue
                         with f:
                             if sub == PACKAGES:
-                                h.package_file(inbox.spool_stream(f), f"{sub}/{name}")
+                                h.package_stream(f, int(key.split(":")[1]), f"{sub}/{name}")
                             else:
                                 data = _read_small(f)
                                 h.small("receipt" if sub == RECEIPTS else "notice", data, f"{sub}/{name}")

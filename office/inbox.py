@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from shangmi import ExpiredCertificate, RevokedKey, SmsealError, VerificationError, sm2
+from shangmi import ExpiredCertificate, MalformedPackage, RevokedKey, SmsealError, VerificationError, sm2
 
 from .context import Office
 from .errors import UsageError
@@ -53,6 +53,10 @@ CREATE TABLE IF NOT EXISTS fetched (
 );
 """
 
+#: What ``inbox/refused/`` keeps as evidence of refused arrivals, in all (README "Receiving");
+#: beyond it a refused item keeps only its first ``REFUSED_HEAD`` bytes.
+MAX_REFUSED_BYTES = 1024 ** 3
+REFUSED_HEAD = 64 * 1024
 URGENCY_RANK = {"extra-urgent": 0, "urgent": 1, "normal": 2}
 URGENCY_LABEL = {"normal": "", "urgent": "加急", "extra-urgent": "特急"}
 _ORDER = ("CASE urgency WHEN 'extra-urgent' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END, received_at, package_id")
@@ -233,12 +237,18 @@ class Inbox:
             os.fsync(f.fileno())
         return path
 
-    def spool_stream(self, src: BinaryIO) -> Path:
-        """Copy the open file ``src`` (from where it stands to its end) into a new spool file."""
+    def spool_stream(self, src: BinaryIO, *, limit: int | None = None) -> Path:
+        """Copy the open file ``src`` (from where it stands to its end) into a new spool file;
+        ``MalformedPackage`` when it holds more than ``limit`` bytes (it grew while being read)."""
         path, f = self.spool()
         try:
             with f:
-                shutil.copyfileobj(src, f, 1 << 20)
+                copied = 0
+                while piece := src.read(1 << 20):
+                    copied += len(piece)
+                    if limit is not None and copied > limit:
+                        raise MalformedPackage(_("the file grew while it was being read"))
+                    f.write(piece)
                 f.flush()
                 os.fsync(f.fileno())
         except BaseException:
@@ -306,6 +316,11 @@ class Inbox:
                keep: Path | None = None) -> RefusedItem:
         """Record a refused arrival; move ``keep`` (a spooled file) aside as evidence."""
         kept = None
+        if keep is not None and keep.exists() and self._refused_bytes() + keep.stat().st_size > MAX_REFUSED_BYTES:
+            with open(keep, "r+b") as f:    # refused/ is full: keep only the start as evidence
+                f.truncate(REFUSED_HEAD)
+            reason += " " + _("(only its first {size:,} bytes are kept: refused copies take at most {limit:,} "
+                              "bytes)").format(size=REFUSED_HEAD, limit=MAX_REFUSED_BYTES)
         if keep is not None and keep.exists():
             kept = self._dir("refused") / f"{now().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}-" \
                                           f"{safe_component(one_line(item, 80))[:80]}"
@@ -318,6 +333,16 @@ class Inbox:
             rid = int(cur.lastrowid or 0)
         return RefusedItem(rid, one_line(source), one_line(item), kind, claimed_id, one_line(reason), at,
                            str(kept) if kept else None)
+
+    def _refused_bytes(self) -> int:
+        total = 0
+        with os.scandir(self._dir("refused")) as it:
+            for e in it:
+                try:
+                    total += e.stat(follow_symlinks=False).st_size
+                except OSError:
+                    pass
+        return total
 
     def add_reminder(self, data: bytes) -> ReminderSeen | None:
         """Verify a 催领 reminder and record it; None if it was recorded before.
