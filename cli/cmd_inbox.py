@@ -94,6 +94,11 @@ def _print_report(console, report) -> None:
     for pid, (have, total) in report.parts_waiting.items():
         console.print(_("Package {pid}: {have} of {total} parts here; waiting for the rest.").format(
             pid=pid[:12], have=have, total=total))
+    from smseal.office.fetch import PART_EXPIRY_DAYS
+
+    for pid in report.parts_expired:
+        console.note(_("Package {pid}: its parts waited more than {days} days for the rest and were removed.").format(
+            pid=pid[:12], days=PART_EXPIRY_DAYS))
     for err in report.errors:
         console.note(_("Could not fetch: {why}").format(why=err))
 
@@ -127,7 +132,8 @@ def run_fetch(args, console) -> int:
             console.json(report.to_dict())
         else:
             _print_report(console, report)
-            if not (report.new or report.receipts or report.refused or report.reminders or report.errors):
+            if not (report.new or report.receipts or report.refused or report.reminders or report.errors
+                    or report.parts_expired):
                 console.print(_("Nothing new."))
             waiting = Inbox(app).waiting_count()
             if waiting:

@@ -14,6 +14,7 @@ Rules (each has a test):
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import shutil
 import stat
@@ -41,6 +42,12 @@ MAX_SMALL = 1 << 20     # receipts and notices are far smaller
 #: The largest package file ``fetch`` copies from the shared folder (README "Receiving"):
 #: checked with ``fstat`` before anything is copied; larger files are refused where they are.
 MAX_SHARE_PACKAGE = 2 * 1024 ** 3
+# Numbered parts of a package (``_Handler.part``): how much a forger can make fetch keep.
+PART_CANDIDATES = 3     # distinct copies kept per slot, newest first
+PART_SETS = 3           # competing totals kept per package id
+PART_PACKAGES = 64      # incomplete packages kept in all
+PART_ATTEMPTS = 8       # combinations of a full set tried, newest copies first
+PART_EXPIRY_DAYS = 30   # an incomplete set untouched this long is removed
 
 
 @dataclass
@@ -54,6 +61,7 @@ class FetchReport:
     rejections: list[RejectionReason] = field(default_factory=list)
     reminders: list[tuple[str, ReminderSeen]] = field(default_factory=list)
     parts_waiting: dict[str, tuple[int, int]] = field(default_factory=dict)   # pid -> (have, total)
+    parts_expired: list[str] = field(default_factory=list)    # ids of incomplete packages removed
     ignored: int = 0
     errors: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
@@ -64,7 +72,7 @@ class FetchReport:
         return [e for e in self.new if e.urgency in ("extra-urgent", "urgent")]
 
     def merge(self, other: "FetchReport") -> None:
-        for name in ("new", "refused", "receipts", "rejections", "reminders", "errors", "sources"):
+        for name in ("new", "refused", "receipts", "rejections", "reminders", "errors", "sources", "parts_expired"):
             getattr(self, name).extend(getattr(other, name))
         self.parts_waiting.update(other.parts_waiting)
         self.duplicates += other.duplicates
@@ -79,6 +87,7 @@ class FetchReport:
                 "reminders": [{"package_id": pid, "sequence": r.sequence, "sender": r.sender,
                                "sent_at": r.sent_at} for pid, r in self.reminders],
                 "parts_waiting": {pid: {"have": h, "total": t} for pid, (h, t) in self.parts_waiting.items()},
+                "parts_expired": self.parts_expired,
                 "ignored": self.ignored, "errors": self.errors, "sources": self.sources}
 
 
@@ -155,34 +164,65 @@ class _Handler:
             self.report.refused.append(self.inbox.refuse(self.source, item, kind, error_line(exc), keep=spooled))
 
     def part(self, it: MailItem, item: str) -> None:
+        """Store one numbered part and assemble the package once a full set is here.
+
+        The id and numbers come from an unauthenticated file name, so nothing a forger sends
+        can block the real package: sets with different totals are kept side by side
+        (``parts/<id>/<total>/``), every slot keeps its ``PART_CANDIDATES`` newest distinct
+        copies (``<n>.<sm3 prefix>``), and a full set is tried in up to ``PART_ATTEMPTS``
+        combinations (newest copies first) until one verifies as a whole; nothing is deleted
+        because one combination failed.  Bounded: ``PART_SETS`` totals per id,
+        ``PART_PACKAGES`` incomplete packages (the oldest go first), and sets untouched for
+        ``PART_EXPIRY_DAYS`` are removed (``expire_parts``)."""
+        from shangmi import sm3
+
         assert it.package_id is not None and it.part is not None
         n, total = it.part
-        folder = self.inbox.folder / "parts" / it.package_id
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        others = {p.name.split("-of-")[1] for p in folder.iterdir() if "-of-" in p.name}
-        if others and others != {str(total)}:
-            spooled = self.inbox.spool_bytes(it.data)
-            self.report.refused.append(self.inbox.refuse(
-                self.source, item, "part", _("the parts of package {pid} disagree on how many there are").format(
-                    pid=it.package_id), claimed_id=it.package_id, keep=spooled))
-            return
-        dest = folder / f"{n}-of-{total}"
-        if not dest.exists():
+        parts = self.inbox._dir("parts")
+        folder = parts / it.package_id
+        if not folder.is_dir():
+            _evict_oldest(parts, PART_PACKAGES - 1)
+            folder.mkdir(mode=0o700, exist_ok=True)
+        tset = folder / str(total)
+        if not tset.is_dir():
+            _evict_oldest(folder, PART_SETS - 1)
+            tset.mkdir(mode=0o700, exist_ok=True)
+        dest = tset / f"{n}.{sm3.digest(it.data)[:8].hex()}"
+        if dest.exists():
+            os.utime(dest)                  # the same copy again counts as the newest
+        else:
             os.replace(self.inbox.spool_bytes(it.data), dest)
-        have = sorted(int(p.name.split("-of-")[0]) for p in folder.iterdir() if p.name.endswith(f"-of-{total}"))
-        if have != list(range(1, total + 1)):
-            self.report.parts_waiting[it.package_id] = (len(have), total)
+        for old in _newest_first(tset, n)[PART_CANDIDATES:]:
+            old.unlink(missing_ok=True)
+        slots = [_newest_first(tset, i) for i in range(1, total + 1)]
+        have = sum(1 for c in slots if c)
+        if have < total:
+            self.report.parts_waiting[it.package_id] = (have, total)
             return
-        spooled, f = self.inbox.spool()
-        with f:
-            for i in range(1, total + 1):
-                with open(folder / f"{i}-of-{total}", "rb") as src:
-                    shutil.copyfileobj(src, f, 1 << 20)
-            f.flush()
-            os.fsync(f.fileno())
-        self.report.parts_waiting.pop(it.package_id, None)
-        self.package_file(spooled, f"{it.package_id}.smx ({total} parts)")
-        shutil.rmtree(folder, ignore_errors=True)
+        for combo in itertools.islice(itertools.product(*slots), PART_ATTEMPTS):
+            spooled, f = self.inbox.spool()
+            with f:
+                for path in combo:
+                    with open(path, "rb") as src:
+                        shutil.copyfileobj(src, f, 1 << 20)
+                f.flush()
+                os.fsync(f.fileno())
+            if self._verifies(spooled):
+                self.report.parts_waiting.pop(it.package_id, None)
+                self.package_file(spooled, f"{it.package_id}.smx ({total} parts)")
+                shutil.rmtree(folder, ignore_errors=True)
+                return
+            spooled.unlink(missing_ok=True)
+        self.report.parts_waiting[it.package_id] = (have, total)    # every slot filled, but by a forgery
+
+    def _verifies(self, spooled: Path) -> bool:
+        from smseal.envelope import verify_package
+
+        try:
+            verify_package(spooled, trusted=self.office.directory)
+        except (SmsealError, OSError):
+            return False
+        return True
 
     def mail_items(self, items: list[MailItem], item: str) -> None:
         for it in items:
@@ -353,6 +393,34 @@ def _exists(name: str, dir_fd: int) -> bool:
     return True
 
 
+def _newest_first(tset: Path, n: int) -> list[Path]:
+    """The stored copies of part ``n`` in the set folder ``tset``, newest first."""
+    found = [p for p in tset.iterdir() if p.name.split(".", 1)[0] == str(n)]
+    return sorted(found, key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True)
+
+
+def _evict_oldest(folder: Path, keep: int) -> None:
+    """Remove the oldest subfolders of ``folder`` until at most ``keep`` remain."""
+    subs = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime_ns)
+    for old in subs[:max(0, len(subs) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def expire_parts(inbox: Inbox, report: FetchReport) -> None:
+    """Remove incomplete split packages whose newest part is older than ``PART_EXPIRY_DAYS``."""
+    parts = inbox.folder / "parts"
+    if not parts.is_dir():
+        return
+    limit = time.time() - PART_EXPIRY_DAYS * 86400
+    for folder in sorted(parts.iterdir()):
+        if not folder.is_dir():
+            continue
+        newest = max((p.stat().st_mtime for p in folder.rglob("*")), default=folder.stat().st_mtime)
+        if newest < limit:
+            shutil.rmtree(folder, ignore_errors=True)
+            report.parts_expired.append(folder.name)
+
+
 # -- the IMAP mailbox -------------------------------------------------------------------
 def fetch_mailbox(office: Office, inbox: Inbox, mailbox: "IMAPMailbox") -> FetchReport:
     """Read new smseal mail from an open ``IMAPMailbox``; mark each processed once stored."""
@@ -421,6 +489,7 @@ def fetch(office: Office, *, folder: bool = True, imap: bool = True,
 
     inbox = Inbox(office)
     report = FetchReport()
+    expire_parts(inbox, report)
     root = outbox_root(office) if folder else None
     if root is not None:
         report.merge(fetch_folder(office, inbox, root))
