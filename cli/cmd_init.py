@@ -26,9 +26,17 @@ def run(args, console) -> int:
             raise UsageError(_("This computer is already set up for {unit}.").format(unit=existing))
         if args.sign_on_token and not args.token:
             raise UsageError(_("--sign-on-token needs --token."))
+        # Everything that could fail after the keys exist is checked first (no orphaned identity).
+        from smseal.keystore.names import normalize_name
+
+        try:
+            unit = normalize_name(args.unit)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        app.config.check_value(unit)
         enc = args.token or "software"
         sign = args.token if args.sign_on_token else "software"
-        ident = app.keystore.generate(args.unit, signing=sign, encryption=enc, profile=args.profile)
+        ident = app.keystore.generate(unit, signing=sign, encryption=enc, profile=args.profile)
         app.config.set("unit", "name", ident.name)
         console.print(_("Created the keys of {unit} in {home}.").format(unit=ident.name, home=app.home))
         console.print(_("Signing key fingerprint (read it out over the phone when other units import your card):"))

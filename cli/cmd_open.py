@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from smseal.office import receiving
@@ -35,6 +36,8 @@ def register(sub) -> None:
     p.set_defaults(func=run_open)
     v = sub.add_parser("verify", help=_("check a package's signature and integrity without decrypting it"))
     v.add_argument("package", help=_("the package file (.smx) or its text form"))
+    v.add_argument("--accept-before-revocation", action="store_true",
+                   help=_("accept a sender whose key is no longer valid today (confirm by phone first)"))
     v.add_argument("--json", action="store_true", help=_("print the result as JSON"))
     v.set_defaults(func=run_verify)
     i = sub.add_parser("inspect", help=_("show a package's clear header (unverified)"))
@@ -45,7 +48,7 @@ def register(sub) -> None:
 
 def _existing(path: str) -> Path:
     p = Path(path)
-    if not p.is_file():
+    if not p.exists() or p.is_dir():
         raise UsageError(_("File not found: {path}").format(path=path))
     return p
 
@@ -55,6 +58,7 @@ def _source(app: App, args):
     import io
 
     from smseal.office.inbox import Inbox
+    from smseal.office.mailparse import looks_like_email
 
     if args.next:
         if args.package:
@@ -64,10 +68,18 @@ def _source(app: App, args):
     if not args.package:
         raise UsageError(_("Name a package file or id, or use --next."))
     p = Path(args.package)
-    if p.is_file():
-        if receiving.is_email(p):
+    if p.exists() and not p.is_dir():       # a file, or a pipe: opened once, read once
+        f = receiving.ReadOnce(open(p, "rb"))
+        try:
+            head = f.read(4096)
+        except BaseException:
+            f.close()
+            raise
+        f.rewind()
+        if looks_like_email(head):
+            f.close()
             return io.BytesIO(package_from_email(app.console, p)), None
-        return p, None
+        return f, None
     if p.exists():
         raise UsageError(_("{path} is a folder, not a file.").format(path=p))
     entry = Inbox(app).resolve(args.package)
@@ -107,7 +119,12 @@ def run_open(args, console) -> int:
     receipt = receiving.NO_RECEIPT if args.no_receipt else (args.receipt_out or receiving.SEND)
     with App(args, console) as app:
         src, _entry = _source(app, args)
-        size = src.stat().st_size if isinstance(src, Path) else len(src.getbuffer())
+        if isinstance(src, Path):
+            size = src.stat().st_size
+        elif isinstance(src, receiving.ReadOnce):
+            size = os.fstat(src.fileno()).st_size
+        else:
+            size = len(src.getbuffer())
         progress = Progress(_("Opening"), size)
         try:
             opened = receiving.open_file(app, src, Path(args.output) if args.output else None, receipt=receipt,
@@ -122,7 +139,8 @@ def run_open(args, console) -> int:
         approval, link = opened.approval, opened.reply_link
         tz = office_of(app).tz
         if args.json:
-            console.json({"package_id": pid, "sender": res.sender, "urgency": res.urgency, "role": res.role,
+            console.json({"package_id": pid, "package_digest": res.package_digest.hex(), "sender": res.sender,
+                          "urgency": res.urgency, "role": res.role,
                           "title": meta.title, "doc_number": meta.doc_number, "label": meta.label,
                           "due": meta.due, "remarks": meta.remarks, "files": [str(f) for f in res.files],
                           "receipt": receipt_where, "already_received": earlier,
@@ -132,7 +150,9 @@ def run_open(args, console) -> int:
                           "approval": {"state": approval.state, "leader": approval.leader,
                                        "reason": approval.reason},
                           "reply_to": ({"package_id": link.original_id, "linked": link.linked,
-                                        "reason": link.reason} if link else None)})
+                                        "reason": link.reason} if link else None),
+                          "id_conflict": bool(opened.replay and opened.replay.conflict),
+                          "sender_no_longer_valid": res.sender_no_longer_valid})
             return 0
         if earlier:
             console.note(_("Note: this package was already received on {when}; this is a repeat delivery.")
@@ -166,7 +186,12 @@ def run_verify(args, console) -> int:
 
     src = _existing(args.package)
     with App(args, console, create=False) as app:
-        res = verify_package(src, trusted=app.directory)
+        with open(src, "rb") as f:
+            res = verify_package(f, trusted=app.directory, accept_before_revocation=args.accept_before_revocation)
+        if res.sender_no_longer_valid:
+            console.note(_("Warning: the sender's key is no longer valid today ({detail}); the package says it "
+                           "was sealed before that. If in doubt, confirm with the sender by phone.")
+                         .format(detail=res.sender_no_longer_valid))
         if args.json:
             console.json({"package_id": res.package_id.hex(), "sender": res.sender, "valid": True,
                           "sealed_at": res.sealed_at.isoformat(), "urgency": res.urgency})

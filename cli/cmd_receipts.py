@@ -15,6 +15,8 @@ def register(sub) -> None:
     rs = p.add_subparsers(dest="receipts_command", metavar="ACTION")
     i = rs.add_parser("import", help=_("verify receipts and record them"))
     i.add_argument("receipt", nargs="+", help=_("receipt files (.smr) or their text form"))
+    i.add_argument("--accept-before-revocation", action="store_true",
+                   help=_("accept a receipt from a unit whose key is no longer valid today (confirm by phone first)"))
     i.add_argument("--json", action="store_true", help=_("print the result as JSON"))
     i.set_defaults(func=run_import)
     p.set_defaults(func=lambda a, c: (p.print_help(), 2)[1])
@@ -62,7 +64,7 @@ def run_import(args, console) -> int:
                         console.print(_("  reason of the 拒收 by {unit}: {reason}").format(
                             unit=reason.unit, reason=reason.reason))
                     continue
-                out = import_receipt(app, data)
+                out = import_receipt(app, data, accept_before_revocation=args.accept_before_revocation)
                 results.append(out.to_dict())
                 if not args.json:
                     console.print(out.sentence())

@@ -8,6 +8,7 @@ expected failures into one translated sentence plus a hint, never a traceback.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from typing import Sequence
 
@@ -42,7 +43,10 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # usage errors exit 2 with a hint
         self.print_usage(sys.stderr)
-        sys.stderr.write(_("smseal: error: {message}\nRun 'smseal --help' for help.\n").format(message=message))
+        from smseal.office.textsafe import printable
+
+        sys.stderr.write(_("smseal: error: {message}\nRun 'smseal --help' for help.\n").format(
+            message=printable(message)))
         raise SystemExit(EXIT_USAGE)
 
 
@@ -60,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _terminate_like_interrupt() -> None:
-    """SIGTERM (logout, shutdown, kill) unwinds like Ctrl-C, so temporary plaintext and
+    """SIGTERM, SIGHUP and SIGQUIT (logout, a closed terminal, shutdown, kill) unwind like Ctrl-C, so temporary plaintext and
     partial outputs are removed by the same cleanup code."""
     import signal
     import threading
@@ -69,7 +73,10 @@ def _terminate_like_interrupt() -> None:
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise)
+        # Closing the terminal (SIGHUP) and Ctrl-\ (SIGQUIT) too: unauthenticated
+        # plaintext in the private folder must never outlive the run.
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+            signal.signal(sig, _raise)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,6 +112,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except sqlite3.Error as exc:
+        # The ledger or the directory database refused (disk full, read-only, locked too long).
+        if args.verbose:
+            raise
+        console.fail(_("The local database refused ({why}). What was finished is kept; free disk space or fix "
+                       "the permissions under {home}, then check 'smseal status'.").format(
+            why=str(exc).splitlines()[0] if str(exc) else type(exc).__name__, home=args.home or "SMSEAL_HOME"))
+        return EXIT_OTHER
     except OSError as exc:
         # The disk or the system refused (permissions, a folder where a file is expected, disk full).
         if args.verbose:

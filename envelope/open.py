@@ -16,9 +16,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import shutil
+import stat
 import struct
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Optional, Sequence, Union, cast
 
@@ -30,8 +33,8 @@ from . import primitives as p
 from . import stream
 from .format import CHUNK_SIZE, SIGNATURE_SIZE, Header, Stanza, read_prelude
 from .metadata import MAX_METADATA_SIZE, Metadata, check_label
-from .placing import names_from_package, place, refuse_existing
-from .protocols import Decrypter, Trusted, as_trust_store, check_sender
+from .placing import check_target_at, names_from_package, open_dir_nofollow, place_all_at
+from .protocols import Decrypter, Trusted, as_trust_store, check_sender_now
 from .results import OpenResult, PackageInfo, RecipientInfo, VerifyResult
 from .source import Src, open_source
 
@@ -44,15 +47,24 @@ Accept = Callable[[OpenResult[Any]], None]
 
 
 def open_package(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike[str],
-                 overwrite: bool = False, accept: Optional[Accept] = None) -> OpenResult[Path]:
+                 overwrite: bool = False, accept: Optional[Accept] = None,
+                 accept_before_revocation: bool = False) -> OpenResult[Path]:
     """Open ``src`` (path, bytes or binary stream; binary or armored) into ``out_dir``.
 
-    ``key`` is one ``Decrypter`` or a list; ``trusted`` a list of
-    ``sm2.PublicKey`` or a ``TrustStore``.  Raises ``MalformedPackage``,
-    ``NoMatchingKey``, ``DecryptionError``, ``UntrustedSender`` /
-    ``RevokedKey`` / ``ExpiredCertificate`` (from the trust store),
-    ``InvalidTag``, ``InvalidSignature``, ``PolicyError`` (a state-secret
-    label) or ``OutputExists``.  On any of them ``out_dir`` is unchanged.
+    ``src`` is read once, front to back, through one file descriptor: what is
+    checked is what is opened.  ``key`` is one ``Decrypter`` or a list (only
+    keys named in the header are asked to decrypt); ``trusted`` a list of
+    ``sm2.PublicKey`` or a ``TrustStore``.  The sender must be trusted when
+    the package says it was sealed *and still today*: a revoked or expired
+    sender's package raises ``SenderNoLongerValid`` unless
+    ``accept_before_revocation=True`` (then ``OpenResult.sender_no_longer_valid``
+    says why).  Raises ``MalformedPackage``, ``NoMatchingKey``,
+    ``DecryptionError``, ``UntrustedSender`` / ``RevokedKey`` /
+    ``ExpiredCertificate`` (from the trust store), ``InvalidTag``,
+    ``InvalidSignature``, ``PolicyError`` (a state-secret label, or
+    ``out_dir`` is a symbolic link) or ``OutputExists`` (checked for every
+    file before any is written).  On any of them ``out_dir`` is unchanged.
+    Files are written 0600; folders it creates are 0700.
 
     ``accept``, if given, is called once everything is authenticated and
     before any file is placed, with the result (``file_digests`` filled when
@@ -60,23 +72,30 @@ def open_package(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.Pat
     package with nothing written.
     """
     return _open(src, key=key, trusted=trusted, out_dir=out_dir, overwrite=overwrite,
-                 chunk_size=CHUNK_SIZE, accept=accept)
+                 chunk_size=CHUNK_SIZE, accept=accept, accept_before_revocation=accept_before_revocation)
 
 
 def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike[str],
-          overwrite: bool, chunk_size: int, accept: Optional[Accept] = None) -> OpenResult[Path]:
+          overwrite: bool, chunk_size: int, accept: Optional[Accept] = None,
+          accept_before_revocation: bool = False) -> OpenResult[Path]:
     decrypters = cast("list[Decrypter]", list(key) if isinstance(key, (list, tuple)) else [key])
     trust = as_trust_store(trusted)
     out = Path(out_dir)
     with open_source(src) as (f, _armored, _size):
         prelude, header = read_prelude(f)
         sender_key = header.sender_key
-        unit = check_sender(trust, sender_key, header.sealed_datetime)
+        _require_addressed(header, decrypters)     # costs no private-key operation
+        unit, no_longer = check_sender_now(trust, sender_key, header.sealed_datetime,
+                                           accept_before_revocation=accept_before_revocation)
         file_key, stanza = _unwrap(header, decrypters)
         created = _make_dirs(out)
-        tmp = _private_dir_beside(out)
+        out_fd = tmp_fd = -1
+        tmp: Path | None = None
         try:
-            sink = _FileSink(tmp, out, overwrite)
+            out_fd = open_dir_nofollow(out)
+            tmp = _private_dir_beside(out)
+            tmp_fd = open_dir_nofollow(tmp)
+            sink = _FileSink(tmp_fd, out_fd, out, overwrite)
             payload_digest, signature = stream.decrypt(
                 p.payload_key(file_key, header.salt), f, sink.write,
                 trailer_size=SIGNATURE_SIZE, chunk_size=chunk_size)
@@ -89,7 +108,7 @@ def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike[s
                 sender_key=sender_key, recipient_key_id=stanza.key_id, role=stanza.role,
                 recipients=_recipients(header), metadata=sink.metadata,
                 files=tuple(out / e.name for e in sink.metadata.files),
-                file_digests=sink.file_digests())
+                file_digests=sink.file_digests(), sender_no_longer_valid=no_longer)
             if accept is not None:
                 accept(result)
             files = sink.place_all()
@@ -101,7 +120,11 @@ def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike[s
                     pass
             raise
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            for fd in (out_fd, tmp_fd):
+                if fd >= 0:
+                    os.close(fd)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
     _log.info("opened package %s from %s as %s", header.package_id.hex(), sender_key.key_id().hex(),
               stanza.role)
     return dataclasses.replace(result, files=tuple(files))
@@ -115,6 +138,14 @@ def verify_signature(sender_key: sm2.PublicKey, prelude: bytes, payload_digest: 
     except InvalidSignature:
         raise InvalidSignature("the sender's signature does not verify: the package was altered, "
                                "re-addressed or not sealed by this sender") from None
+
+
+def _require_addressed(header: Header, decrypters: list[Decrypter]) -> None:
+    """``NoMatchingKey`` unless some stanza names one of our keys (checked first: it is the
+    most useful answer for a package that is not ours, and needs no trust and no unlock)."""
+    if not any(header.stanzas_for(d.public_key().key_id()) for d in decrypters):
+        raise NoMatchingKey("this package is not addressed to any key held here",
+                            hint="a package opens only with the addressed unit's own key (密件不许代领)")
 
 
 def _unwrap(header: Header, decrypters: list[Decrypter]) -> tuple[bytes, Stanza]:
@@ -142,32 +173,91 @@ def _unwrap(header: Header, decrypters: list[Decrypter]) -> tuple[bytes, Stanza]
 
 
 def _make_dirs(out: Path) -> list[Path]:
-    """Create ``out`` and its missing parents; return those created, deepest first."""
+    """Create ``out`` and its missing parents (0700); return those created, deepest first."""
     missing = []
     d = out
-    while not d.exists() and d != d.parent:
+    while not os.path.lexists(d) and d != d.parent:
         missing.append(d)
         d = d.parent
-    out.mkdir(parents=True, exist_ok=True)
+    for m in reversed(missing):
+        try:
+            os.mkdir(m, 0o700)
+        except FileExistsError:
+            pass
     return missing
 
 
+_STARTED = time.time()
+_PRIVATE_PREFIX = ".smseal-open-"
+_PRIVATE_RE = re.compile(re.escape(_PRIVATE_PREFIX) + r"(\d+)-[A-Za-z0-9_]+$")
+
+
 def _private_dir_beside(out: Path) -> Path:
-    """A 0700 folder on the same file system as ``out`` (so moving into place is a rename)."""
+    """A 0700 folder on the same file system as ``out`` (so moving into place is a rename).
+
+    Its name carries our process id, so a later run can tell an abandoned one
+    (its process is gone) from one in use, and sweep it (``sweep_stale``)."""
+    prefix = f"{_PRIVATE_PREFIX}{os.getpid()}-"
     parent = out.resolve().parent
     try:
         if os.stat(parent).st_dev == os.stat(out).st_dev:
-            return Path(tempfile.mkdtemp(prefix=".smseal-open-", dir=parent))
+            sweep_stale(parent)
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     except OSError:
         pass  # parent not writable or not statable: use a hidden folder inside out_dir
-    return Path(tempfile.mkdtemp(prefix=".smseal-open-", dir=out))
+    sweep_stale(out)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=out))
+
+
+def sweep_stale(folder: str | os.PathLike) -> list[str]:
+    """Remove private folders an interrupted ``open`` left in ``folder``; return their names.
+
+    Only folders named like ours, owned by this user, not symbolic links, older
+    than this run, whose process no longer exists: never one another open is
+    still using.  They hold plaintext that was never authenticated."""
+    removed: list[str] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        m = _PRIVATE_RE.match(name)
+        if not m:
+            continue
+        path = os.path.join(folder, name)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if (not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mtime >= _STARTED
+                or _process_alive(int(m.group(1)))):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(name)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True        # exists, owned by someone else
+    return True
 
 
 class _FileSink:
-    """Receives payload plaintext in order: metadata first, then each file's bytes."""
+    """Receives payload plaintext in order: metadata first, then each file's bytes.
 
-    def __init__(self, tmp: Path, out: Path, overwrite: bool) -> None:
-        self._tmp, self._out, self._overwrite = tmp, out, overwrite
+    Parts are created 0600 with O_EXCL|O_NOFOLLOW inside the private folder
+    (``tmp_fd``) under opaque names; package-chosen names touch the disk only
+    in ``place_all``, relative to the output folder's descriptor."""
+
+    def __init__(self, tmp_fd: int, out_fd: int, out: Path, overwrite: bool) -> None:
+        self._tmp_fd, self._out_fd, self._out, self._overwrite = tmp_fd, out_fd, out, overwrite
         self._head = bytearray()
         self.metadata: Any = None         # the Metadata, once its prefix is in
         self._index = -1
@@ -211,30 +301,36 @@ class _FileSink:
         return view
 
     def _got_metadata(self, meta: Metadata) -> None:
-        """Refuse a state-secret label or an existing output before any file byte is written."""
+        """Refuse a state-secret label or any output we may not write, before any file byte."""
         check_label(meta.label)
         with names_from_package(self._out):
             for entry in meta.files:
-                refuse_existing(self._out / entry.name, self._overwrite)
+                check_target_at(entry.name, self._out_fd, self._overwrite, self._out / entry.name)
         self.metadata = meta
         if meta.approval is not None:
             self._hashes = [sm3.SM3() for _ in meta.files]
         self._head = bytearray()
+
+    def _create(self, i: int) -> BinaryIO:
+        fd = os.open(self._part(i), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600, dir_fd=self._tmp_fd)
+        return os.fdopen(fd, "wb")
 
     def _next_file(self) -> None:
         self._close()
         self._index += 1
         files = self.metadata.files
         while self._index < len(files) and files[self._index].size == 0:
-            open(self._part(self._index), "xb").close()
+            self._create(self._index).close()
             self._index += 1
         if self._index >= len(files):
             raise MalformedPackage("the payload is longer than its file list says")
-        self._f = open(self._part(self._index), "xb")
+        self._f = self._create(self._index)
         self._left = files[self._index].size
 
-    def _part(self, i: int) -> Path:
-        return self._tmp / f"{i}.part"     # opaque: no package-chosen name touches the disk yet
+    @staticmethod
+    def _part(i: int) -> str:
+        return f"{i}.part"     # opaque: no package-chosen name touches the disk yet
 
     def _close(self) -> None:
         if self._f is not None:
@@ -249,22 +345,16 @@ class _FileSink:
         if self._left or any(f.size for f in files[self._index + 1:]):
             raise MalformedPackage("the payload is shorter than its file list says")
         for i in range(max(self._index + 1, 0), len(files)):
-            open(self._part(i), "xb").close()     # trailing empty files
+            self._create(i).close()     # trailing empty files
 
     def place_all(self) -> list[Path]:
-        placed: list[Path] = []
-        try:
-            with names_from_package(self._out):
-                for i, entry in enumerate(self.metadata.files):
-                    dst = self._out / entry.name
-                    place(self._part(i), dst, self._overwrite)
-                    placed.append(dst)
-        except BaseException:
-            if not self._overwrite:
-                for dst in placed:
-                    dst.unlink(missing_ok=True)
-            raise
-        return placed
+        names = [e.name for e in self.metadata.files]
+        with names_from_package(self._out):
+            for name in names:      # again: something may have appeared while we decrypted
+                check_target_at(name, self._out_fd, self._overwrite, self._out / name)
+            place_all_at([self._part(i) for i in range(len(names))], names, self._tmp_fd, self._out_fd,
+                         self._overwrite, self._out)
+        return [self._out / n for n in names]
 
 
 def _recipients(header: Header) -> tuple[RecipientInfo, ...]:
@@ -313,19 +403,23 @@ def scan(src: Src) -> tuple[Header, bytes]:
     return header, p.package_digest(prelude, payload_digest, signature)
 
 
-def verify_package(src: Src, *, trusted: Trusted) -> VerifyResult:
+def verify_package(src: Src, *, trusted: Trusted, accept_before_revocation: bool = False) -> VerifyResult:
     """Check, without any decryption key, that a trusted sender sealed exactly these bytes.
 
     For a mail room, an archive or a sender's own copy: the signature covers
     the header and every ciphertext byte.  It does not decrypt, so it says
-    nothing about the plaintext; ``open_package`` checks that too.  Raises
-    ``MalformedPackage``, what the trust store raises, or ``InvalidSignature``.
+    nothing about the plaintext; ``open_package`` checks that too.  The
+    sender must still be valid today, as in ``open_package``
+    (``SenderNoLongerValid`` unless ``accept_before_revocation=True``).
+    Raises ``MalformedPackage``, what the trust store raises, or ``InvalidSignature``.
     """
     prelude, header, payload_digest, signature = _read_all(src)
-    unit = check_sender(as_trust_store(trusted), header.sender_key, header.sealed_datetime)
+    unit, no_longer = check_sender_now(as_trust_store(trusted), header.sender_key, header.sealed_datetime,
+                                       accept_before_revocation=accept_before_revocation)
     verify_signature(header.sender_key, prelude, payload_digest, signature)
     _log.info("verified package %s from %s", header.package_id.hex(), header.sender_key.key_id().hex())
     return VerifyResult(package_id=header.package_id,
                         package_digest=p.package_digest(prelude, payload_digest, signature),
                         sealed_at=header.sealed_datetime, urgency=header.urgency, sender=unit,
-                        sender_key=header.sender_key, recipients=_recipients(header))
+                        sender_key=header.sender_key, recipients=_recipients(header),
+                        sender_no_longer_valid=no_longer)

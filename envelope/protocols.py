@@ -7,12 +7,13 @@ envelope never knows where a key lives.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Iterable, Protocol, Sequence, Union, cast, runtime_checkable
 
 from shangmi import sm2
 from shangmi.protocols import Decrypter as Decrypter, Signer as Signer  # the one definition, re-exported
-from shangmi.errors import UntrustedSender, WrongArgumentType
+from shangmi.errors import (ExpiredCertificate, RevokedKey, SenderNoLongerValid, UntrustedSender,
+                            WrongArgumentType)
 
 
 @runtime_checkable
@@ -67,3 +68,31 @@ def check_sender(trust: TrustStore, key: sm2.PublicKey, sealed_at: datetime) -> 
     if name is not None and not isinstance(name, str):
         raise WrongArgumentType("check_sender must return a str or None, or raise", code="bad-trust-store")
     return name
+
+
+def check_sender_now(trust: TrustStore, key: sm2.PublicKey, signed_at: datetime, *,
+                     accept_before_revocation: bool = False,
+                     now: datetime | None = None) -> tuple[str | None, str | None]:
+    """The trust rule applied to every verified header and receipt: valid then AND still valid now.
+
+    First the trust store must vouch for ``key`` at ``signed_at`` (the time the
+    signed item claims).  Then, because a revoked or expired unit could
+    backdate what it signs, the key must still be valid ``now``: if it is
+    revoked or expired today, ``SenderNoLongerValid`` is raised unless
+    ``accept_before_revocation`` (the caller confirmed with the signer, e.g. by
+    phone).  Returns (unit name or None, why it is no longer valid or None).
+    """
+    name = check_sender(trust, key, signed_at)
+    try:
+        check_sender(trust, key, now or datetime.now(timezone.utc))
+    except (RevokedKey, ExpiredCertificate) as exc:
+        facts = {k: str(v) for k, v in exc.context.items()}
+        facts.setdefault("unit", name or key.key_id().hex())
+        facts.setdefault("reason", str(exc))
+        facts["sealed"] = signed_at.isoformat()
+        if not accept_before_revocation:
+            raise SenderNoLongerValid(f"{exc}; the signed item claims the earlier time {signed_at.isoformat()}",
+                                      hint="confirm with the signer, then accept_before_revocation=True",
+                                      **facts) from None
+        return name, str(exc)
+    return name, None

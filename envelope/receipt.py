@@ -28,7 +28,7 @@ from . import primitives as p
 from .encoding import check_bin, der_to_raw, fields, pack, unpack
 from .format import KEY_ID_SIZE, MAX_TIME, PUBLIC_KEY_SIZE, SIGNATURE_SIZE
 from .open import scan
-from .protocols import Signer, Trusted, as_trust_store, check_sender
+from .protocols import Signer, Trusted, as_trust_store, check_sender_now
 from .results import OpenResult, ReceiptInfo, SealResult
 from .source import Src, read_small
 
@@ -127,7 +127,8 @@ RECEIPT_CLOCK_SKEW = timedelta(minutes=10)   # office clocks differ a little; mo
 
 
 def verify_receipt(receipt: Union[Receipt, Src], *, package: Package, trusted: Trusted,
-                   expect_unit: str | None = None, not_before: datetime | None = None) -> ReceiptInfo:
+                   expect_unit: str | None = None, not_before: datetime | None = None,
+                   accept_before_revocation: bool = False) -> ReceiptInfo:
     """Check a receipt against the package it claims to acknowledge (docs/FORMAT.md §9).
 
     ``receipt`` is a ``Receipt`` or, under the one ``Src`` rule, a path (``str`` or
@@ -142,7 +143,10 @@ def verify_receipt(receipt: Union[Receipt, Src], *, package: Package, trusted: T
     under when it can tell (``find(key_id).unit``, as ``Directory`` can).  Raises
     ``MalformedPackage`` (bad encoding), ``VerificationError`` (another package, a key the
     package was not addressed to, a date before sealing, another unit's signature),
-    ``InvalidSignature``, or what the trust store raises for the signer.
+    ``InvalidSignature``, or what the trust store raises for the signer.  The signer
+    must also still be valid today (a revoked unit could backdate its receipts):
+    ``SenderNoLongerValid`` unless ``accept_before_revocation=True``, and then
+    ``ReceiptInfo.signer_no_longer_valid`` says why.
     """
     r = receipt if isinstance(receipt, Receipt) else Receipt.from_bytes(
         read_small(receipt, MAX_RECEIPT_FILE, "the receipt"))
@@ -162,12 +166,13 @@ def verify_receipt(receipt: Union[Receipt, Src], *, package: Package, trusted: T
         raise VerificationError(f"the receipt is dated {when.isoformat()}, before the package was sealed "
                                 f"({sealed_at.isoformat()})", package=pid.hex())
     trust = as_trust_store(trusted)
-    unit = check_sender(trust, key, when)
+    unit, no_longer = check_sender_now(trust, key, when, accept_before_revocation=accept_before_revocation)
     wanted = expect_unit if expect_unit is not None else _owner(trust, r.recipient_key_id)
     if wanted is not None and (unit is None or not _same_name(unit, wanted)):
         raise VerificationError(f"the receipt is signed by {unit or 'an unnamed key'}, not by the addressed "
                                 f"unit {wanted}", unit=str(wanted), package=pid.hex())
-    return ReceiptInfo(r.package_id, r.package_digest, r.recipient_key_id, key, unit, when, r.status)
+    return ReceiptInfo(r.package_id, r.package_digest, r.recipient_key_id, key, unit, when, r.status,
+                       signer_no_longer_valid=no_longer)
 
 
 def _same_name(a: str, b: str) -> bool:

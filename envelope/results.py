@@ -93,6 +93,7 @@ class VerifyResult:
     sender: str | None
     sender_key: sm2.PublicKey
     recipients: tuple[RecipientInfo, ...]
+    sender_no_longer_valid: str | None = None    # set only with accept_before_revocation=True
 
 
 F = TypeVar("F")
@@ -119,6 +120,9 @@ class OpenResult(Generic[F]):
     files: tuple[F, ...]          # main document first, then attachments
     # SM3 of each file's content, filled when the metadata carries a 签发 approval (else ())
     file_digests: tuple[bytes, ...] = ()
+    # Why the sender is no longer valid today; set only when the caller passed
+    # accept_before_revocation=True (otherwise such a package is refused).
+    sender_no_longer_valid: str | None = None
 
     @property
     def main(self) -> F:
@@ -141,3 +145,4 @@ class ReceiptInfo:
     signer_unit: str | None
     time: datetime
     status: str
+    signer_no_longer_valid: str | None = None    # set only with accept_before_revocation=True

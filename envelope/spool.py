@@ -36,7 +36,7 @@ from . import stream
 from .format import CHUNK_SIZE, SIGNATURE_SIZE, TAG_SIZE, Header, read_prelude
 from .metadata import MAX_METADATA_SIZE, Metadata, check_label
 from .open import Accept, Keys, _recipients, _unwrap, verify_signature
-from .protocols import Decrypter, Trusted, as_trust_store, check_sender
+from .protocols import Decrypter, Trusted, as_trust_store, check_sender_now
 from .results import OpenResult
 from .source import Src, open_source
 
@@ -203,7 +203,8 @@ def _decrypters(key: Keys) -> list[Decrypter]:
 @contextmanager
 def open_stream(src: Src, *, key: Keys, trusted: Trusted, max_bytes: int | None = None,
                 spool_dir: str | os.PathLike[str] | None = None,
-                accept: Optional[Accept] = None) -> Iterator[OpenResult[OpenedFile]]:
+                accept: Optional[Accept] = None,
+                accept_before_revocation: bool = False) -> Iterator[OpenResult[OpenedFile]]:
     """Open ``src`` like ``open_package``, but yield readers instead of writing an output folder.
 
     A context manager yielding an ``OpenResult`` whose ``files`` are ``OpenedFile`` readers
@@ -217,7 +218,9 @@ def open_stream(src: Src, *, key: Keys, trusted: Trusted, max_bytes: int | None 
 
     ``accept`` works as in ``open_package``: called with the authenticated result
     (``file_digests`` filled when the metadata carries an approval) before anything is
-    yielded; whatever it raises refuses the package.
+    yielded; whatever it raises refuses the package.  The sender must still be valid
+    today, as in ``open_package`` (``SenderNoLongerValid`` unless
+    ``accept_before_revocation=True``).
     """
     if max_bytes is not None and (not isinstance(max_bytes, int) or max_bytes < 0):
         raise InvalidArgument("max_bytes is a whole number of bytes, or None", code="bad-max-bytes")
@@ -225,7 +228,8 @@ def open_stream(src: Src, *, key: Keys, trusted: Trusted, max_bytes: int | None 
     trust = as_trust_store(trusted)
     with open_source(src) as (f, _armored, size):
         prelude, header = _read_prelude(f, size, max_bytes)
-        unit = check_sender(trust, header.sender_key, header.sealed_datetime)
+        unit, no_longer = check_sender_now(trust, header.sender_key, header.sealed_datetime,
+                                           accept_before_revocation=accept_before_revocation)
         file_key, stanza = _unwrap(header, decrypters)
         spool = _Spool(spool_dir)
         try:
@@ -251,7 +255,8 @@ def open_stream(src: Src, *, key: Keys, trusted: Trusted, max_bytes: int | None 
             sealed_at=header.sealed_datetime, urgency=header.urgency, sender=unit,
             sender_key=header.sender_key, recipient_key_id=stanza.key_id, role=stanza.role,
             recipients=_recipients(header), metadata=meta, files=tuple(files),
-            file_digests=tuple(_sm3(f) for f in files) if meta.approval is not None else ())
+            file_digests=tuple(_sm3(f) for f in files) if meta.approval is not None else (),
+            sender_no_longer_valid=no_longer)
         if accept is not None:
             accept(result)
         yield result

@@ -19,6 +19,7 @@ bounds memory whatever the payload size.
 from __future__ import annotations
 
 import os
+import signal
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO, Callable
@@ -37,6 +38,27 @@ _BATCH_BYTES = 1 << 20          # work handed to a thread at once: amortizes the
 _IN_FLIGHT = 2 * WORKERS + 1    # batches queued or running: keeps every core busy, bounds memory
 
 Job = list[tuple[int, bool, bytes]]   # (chunk counter, last flag, data)
+
+_TERMINATING = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, n)}
+
+
+def _pool(prefix: str) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(WORKERS, thread_name_prefix=prefix)
+
+
+def _submit_without_signals(pool: ThreadPoolExecutor, *args) -> Future:
+    """``pool.submit`` with the terminating signals blocked meanwhile, so any worker thread
+    it starts inherits a mask that leaves them to the caller's thread: the kernel then
+    interrupts the caller (even in a read that would block forever, on a pipe or a stalled
+    share) and its handler can clean up.  Delivered to a worker, a signal would only set a
+    flag that the blocked caller never looks at."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return pool.submit(*args)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _TERMINATING)
+    try:
+        return pool.submit(*args)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _encrypt_pieces(key: bytes, job: Job) -> list[bytes]:
@@ -76,7 +98,7 @@ class _Pipeline:
     def submit(self, job: Job) -> None:
         if len(self._queue) >= _IN_FLIGHT:
             self._emit(self._queue.popleft().result())
-        self._queue.append(self._pool.submit(self._fn, self._key, job))
+        self._queue.append(_submit_without_signals(self._pool, self._fn, self._key, job))
 
     def drain(self) -> None:
         while self._queue:
@@ -110,7 +132,7 @@ def encrypt(key: bytes, read: Callable[[int], bytes], total: int, write: Callabl
         digest.update(ct)
         write(ct)
 
-    with ThreadPoolExecutor(WORKERS, thread_name_prefix="smseal-seal") as pool:
+    with _pool("smseal-seal") as pool:
         pipe = _Pipeline(pool, _encrypt_pieces, key, sink)
         try:
             for first in range(0, n_chunks, per_batch):
@@ -187,7 +209,7 @@ def decrypt(key: bytes, src: BinaryIO, write: Callable[[bytes], None], *, traile
     reader = _ChunkReader(src, chunk_size + TAG_SIZE, trailer_size)
     per_batch = _batch_chunks(chunk_size)
     digest = sm3.SM3()
-    with ThreadPoolExecutor(WORKERS, thread_name_prefix="smseal-open") as pool:
+    with _pool("smseal-open") as pool:
         pipe = _Pipeline(pool, _decrypt_pieces, key, write)
         try:
             ctr, last = 0, False

@@ -37,7 +37,7 @@ from .base import ROLES, Role
 from .cards import parse_card
 from .errors import KeyIdCollision
 from .names import from_text, normalize_name, now, to_text, utc
-from .paths import ensure_private_dir, smseal_home
+from .paths import ensure_private_dir, private_file, smseal_home
 from .suggest import closest
 
 _SCHEMA = """
@@ -133,6 +133,7 @@ class Directory:
         self._lock = threading.Lock()           # guards _conns (the list, not the connections)
         self._conns: list[tuple[int, sqlite3.Connection]] = []
         self._closed = False
+        private_file(self.path)       # 0600 even when SMSEAL_HOME existed before (docs/KEYS.md)
         self._db.execute("PRAGMA journal_mode = WAL")
         with self._write():
             for statement in _SCHEMA.split(";"):
@@ -142,6 +143,7 @@ class Directory:
         (version,) = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if version != SCHEMA_VERSION:
             raise DuplicateEntry(f"directory schema {version} is newer than this smseal understands")
+        private_file(self.path)       # and the -wal/-shm files WAL mode just made
 
     @property
     def _db(self) -> sqlite3.Connection:

@@ -26,3 +26,25 @@ def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) readable only by the owner; return it."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+def private_file(path: Path) -> Path:
+    """Make the file ``path`` readable only by the owner (0600), creating it empty if missing.
+
+    Also SQLite's ``-wal``/``-shm`` companions when present: they hold the same data.
+    Refuses a symbolic link planted at ``path`` (O_NOFOLLOW)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for companion in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            fd = os.open(companion, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+    return path

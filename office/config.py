@@ -101,10 +101,15 @@ class Config:
     def __init__(self, home: Path) -> None:
         self.home = Path(home)
         self.path = self.home / "config.ini"
-        self._cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
+        # Raw: a "%" in a unit name or a password is a character, not an interpolation.
+        self._cp = configparser.RawConfigParser(inline_comment_prefixes=(";", "#"))
         self._cp.optionxform = str  # type: ignore[assignment,method-assign]  # keep unit names as written
         if self.path.exists():
-            self._cp.read(self.path, encoding="utf-8")
+            try:
+                self._cp.read(self.path, encoding="utf-8")
+            except (configparser.Error, UnicodeDecodeError) as exc:
+                raise ConfigError(_("{path} cannot be read ({why}); fix or remove the broken line.")
+                                  .format(path=self.path, why=str(exc).splitlines()[0])) from None
 
     def get(self, section: str, key: str, default: str | None = None) -> str | None:
         return self._cp.get(section, key, fallback=default)
@@ -180,8 +185,15 @@ class Config:
     def has_transport(self) -> bool:
         """True when config.ini names a way to reach other units (a shared folder or SMTP)."""
         return bool(self.get("delivery", "via") or self.get("outbox", "root") or self.get("smtp", "host"))
+    @staticmethod
+    def check_value(value: str) -> None:
+        """``ConfigError`` unless ``value`` can be written to and read back from config.ini as is."""
+        if value != value.strip() or any(c in value for c in "\r\n") or value.startswith(("[", ";", "#")):
+            raise ConfigError(_("{value!r} cannot be stored in config.ini (line breaks, outer spaces, or a "
+                                "leading bracket or comment sign).").format(value=value))
 
     def set(self, section: str, key: str, value: str) -> None:
+        self.check_value(value)
         if not self._cp.has_section(section):
             self._cp.add_section(section)
         self._cp.set(section, key, value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shangmi import PolicyError, SmsealError, VerificationError
+from shangmi import PolicyError, SenderNoLongerValid, SmsealError  # noqa: F401 - SenderNoLongerValid re-exported
 
 
 class UsageError(SmsealError):
@@ -17,10 +17,6 @@ class ConfigError(SmsealError):
 
     exit_code = 2
     localized = True
-
-
-class SenderNoLongerValid(VerificationError):
-    """The sender's key is revoked or expired today, though the package claims an earlier sealing time."""
 
 
 class ApprovalRequired(PolicyError):

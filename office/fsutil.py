@@ -79,6 +79,35 @@ def read_input(path: str | os.PathLike[str], limit: int = SMALL_FILE) -> bytes:
     return data
 
 
+def new_private_folder(parent: Path) -> Path:
+    """A new 0700 folder in ``parent`` with a hidden random name (documents go here until
+    their package is authenticated and the folder can be named after it)."""
+    return Path(tempfile.mkdtemp(prefix=".smseal-incoming-", dir=parent))
+
+
+def settle_folder(folder: Path, package_id16: str, digest8: str) -> Path:
+    """Rename ``folder`` (from ``new_private_folder``) to the first free name of
+    ``<id>``, ``<id>-<digest>``, ``<id>-<digest>-2``...; return the new path.
+
+    The package id is the sender's choice, readable by anyone who saw the header,
+    so a name someone else already uses (a folder, a file, a symbolic link planted
+    there) is never reused or followed: the next name is taken."""
+    parent = folder.parent
+    candidates = [package_id16, f"{package_id16}-{digest8}"]
+    candidates += [f"{package_id16}-{digest8}-{i}" for i in range(2, 100)]
+    for name in candidates:
+        dest = parent / name
+        if os.path.lexists(dest):
+            continue
+        try:
+            os.mkdir(dest, 0o700)     # claim the name: fails if it appeared meanwhile
+        except FileExistsError:
+            continue
+        os.rename(folder, dest)       # replaces only the empty folder we just made
+        return dest
+    return folder
+
+
 def safe_component(name: str) -> str:
     """A unit name as one folder name: no separators, no dot names, no control characters."""
     cleaned = "".join("_" if (c in '/\\:*?"<>|' or ord(c) < 32) else c for c in name).strip().strip(".")

@@ -282,11 +282,11 @@ class Inbox:
         pid = res.package_id.hex()
         with self._read() as db:
             row = db.execute("SELECT digest FROM inbox WHERE package_id = ?", (pid,)).fetchone()
-            opened_before = db.execute("SELECT 1 FROM received WHERE package_id = ?", (pid,)).fetchone()
-        if row is not None or opened_before:
+        seen = self.office.ledger.seen(pid, res.package_digest)     # opened before: by digest, not id
+        if row is not None or not seen.new:
             import hmac
 
-            if row is not None and not hmac.compare_digest(bytes(row[0]), res.package_digest):
+            if seen.conflict or (row is not None and not hmac.compare_digest(bytes(row[0]), res.package_digest)):
                 return Arrival("refused", refused=self.refuse(
                     source, item, "package", _("another package with this id is already in the inbox"),
                     claimed_id=pid, keep=spooled))

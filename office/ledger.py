@@ -1,8 +1,14 @@
 """The local ledger (SQLite in SMSEAL_HOME): packages sent and received, and receipts.
 
 Two smseal processes at once never corrupt it: WAL journal, a busy timeout,
-and every write in a ``BEGIN IMMEDIATE`` transaction.  Package ids are
-recorded, so a replayed package is recognised as one.
+and every write in a ``BEGIN IMMEDIATE`` transaction.  The file is 0600.
+
+Received packages are keyed by their digest (which covers every byte of the
+sealed package), not by the package id: the id is chosen by the sender and
+readable in the clear header, so a hostile unit can seal its own package
+under another's id.  ``record_received`` / ``seen`` tell a replay (same
+digest) from a squatted id (same id, different package: ``Replay.conflict``).
+Texts that came from other units are stored through ``textsafe.printable``.
 """
 
 from __future__ import annotations
@@ -12,7 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Literal
+
+from smseal.keystore.paths import private_file
+
+from .textsafe import printable_or_none
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sent (
@@ -49,7 +59,61 @@ CREATE TABLE IF NOT EXISTS rejection_reasons (
     package_id TEXT NOT NULL, unit TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL, notice BLOB,
     PRIMARY KEY (package_id, unit)
 );
+-- Since schema 2: received packages keyed by digest (the table above is kept, read-only,
+-- for ledgers written before, and its rows are copied here once, with an unknown digest).
+CREATE TABLE IF NOT EXISTS received_packages (
+    id INTEGER PRIMARY KEY,
+    package_id TEXT NOT NULL,
+    package_digest BLOB UNIQUE,
+    sender_unit TEXT, sender_key_id BLOB,
+    title TEXT, doc_number TEXT, urgency TEXT, due TEXT,
+    opened_at TEXT NOT NULL, out_dir TEXT, receipt_sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS received_packages_id ON received_packages(package_id);
 """
+SCHEMA_VERSION = 2
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring an older ledger to ``SCHEMA_VERSION`` (additive: nothing is dropped)."""
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version < 2:
+        db.execute("INSERT INTO received_packages (package_id, package_digest, sender_unit, sender_key_id, "
+                   "title, doc_number, urgency, due, opened_at, out_dir, receipt_sent_at) "
+                   "SELECT package_id, NULL, sender_unit, sender_key_id, title, doc_number, urgency, due, "
+                   "opened_at, out_dir, receipt_sent_at FROM received")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What the ledger knew about a received package before it was recorded.
+
+    ``kind`` is ``"new"``; ``"repeat"`` (these exact bytes were received
+    before: a repeat delivery or a replay); or ``"conflict"`` (a *different*
+    package with the same id was received before: one of them squats the
+    other's id — say so loudly).  ``earlier`` lists (opened_at, sender_unit)
+    of the earlier records with this id.
+    """
+
+    kind: Literal["new", "repeat", "conflict"]
+    earlier: tuple[tuple[str, str | None], ...] = ()
+
+    @property
+    def new(self) -> bool:
+        return self.kind == "new"
+
+    @property
+    def repeat(self) -> bool:
+        return self.kind == "repeat"
+
+    @property
+    def conflict(self) -> bool:
+        return self.kind == "conflict"
+
+    @property
+    def first_opened_at(self) -> str | None:
+        return self.earlier[0][0] if self.earlier else None
 
 
 def now() -> datetime:
@@ -110,10 +174,17 @@ class SentState:
 
 
 class Ledger:
+    """The ledger of one SMSEAL_HOME.  Each call opens its own connection (safe across threads)."""
+
     def __init__(self, home: Path) -> None:
         self.path = Path(home) / "ledger.sqlite3"
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
+        private_file(self.path)
+        with self._tx() as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            _migrate(db)
+        private_file(self.path)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -142,11 +213,12 @@ class Ledger:
         """``recipients`` is a list of (unit, role 'to'|'cc', key_id)."""
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO sent VALUES (?,?,?,?,?,?,?,?,?,?)",
-                       (package_id, sealed_at.isoformat(), title, doc_number, urgency,
-                        due.isoformat() if due else None, label, path, digest, transport))
+                       (package_id, sealed_at.isoformat(), printable_or_none(title), printable_or_none(doc_number),
+                        urgency, due.isoformat() if due else None, printable_or_none(label),
+                        printable_or_none(path), digest, transport))
             for unit, role, key_id in recipients:
                 db.execute("INSERT OR IGNORE INTO sent_recipients (package_id, unit, role, key_id) VALUES (?,?,?,?)",
-                           (package_id, unit, role, key_id))
+                           (package_id, printable_or_none(unit), role, key_id))
 
     def sent_record(self, package_id: str) -> tuple[bytes, str, list[tuple[str, str, bytes]]] | None:
         """(package digest, sealed_at, [(unit, role, key_id)]) of a package we sent, or None."""
@@ -273,27 +345,67 @@ class Ledger:
             return cur.rowcount == 1
 
     # -- receiving -------------------------------------------------------------------
-    def already_received(self, package_id: str) -> str | None:
+    def seen(self, package_id: str, package_digest: bytes) -> Replay:
+        """Whether this package (by digest) or another with its id was received before."""
         with self._connect() as db:
-            row = db.execute("SELECT opened_at FROM received WHERE package_id = ?", (package_id,)).fetchone()
+            return _replay(db, package_id, package_digest)
+
+    def already_received(self, package_id: str) -> str | None:
+        """When a package with this id was first received (any digest), or None."""
+        with self._connect() as db:
+            row = db.execute("SELECT min(opened_at) FROM received_packages WHERE package_id = ?",
+                             (package_id,)).fetchone()
         return row[0] if row else None
 
-    def record_received(self, *, package_id: str, sender_unit: str | None, sender_key_id: bytes,
-                        title: str | None, doc_number: str | None, urgency: str | None, due: date | None,
-                        out_dir: str) -> None:
-        with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO received (package_id, sender_unit, sender_key_id, title, doc_number,"
-                       " urgency, due, opened_at, out_dir) VALUES (?,?,?,?,?,?,?,?,?)",
-                       (package_id, sender_unit, sender_key_id, title, doc_number, urgency,
-                        due.isoformat() if due else None, now().isoformat(), out_dir))
+    def record_received(self, *, package_id: str, package_digest: bytes, sender_unit: str | None,
+                        sender_key_id: bytes, title: str | None, doc_number: str | None, urgency: str | None,
+                        due: date | None, out_dir: str) -> Replay:
+        """Record an opened (authenticated) package; return what was known before, atomically.
 
-    def mark_receipt_sent(self, package_id: str) -> None:
+        A repeat of the same bytes is not recorded twice; a different package with
+        the same id is recorded beside the earlier one (``Replay.conflict``)."""
         with self._tx() as db:
-            db.execute("UPDATE received SET receipt_sent_at = ? WHERE package_id = ?", (now().isoformat(), package_id))
+            replay = _replay(db, package_id, package_digest)
+            if not replay.repeat:
+                db.execute("INSERT INTO received_packages (package_id, package_digest, sender_unit, sender_key_id,"
+                           " title, doc_number, urgency, due, opened_at, out_dir) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                           (package_id, bytes(package_digest), printable_or_none(sender_unit), sender_key_id,
+                            printable_or_none(title), printable_or_none(doc_number), urgency,
+                            due.isoformat() if due else None, now().isoformat(), printable_or_none(out_dir)))
+        return replay
+
+    def mark_receipt_sent(self, package_id: str, package_digest: bytes | None = None) -> None:
+        """Note that the receipt for this package (by digest when given) was sent."""
+        with self._tx() as db:
+            if package_digest is None:
+                db.execute("UPDATE received_packages SET receipt_sent_at = ? WHERE package_id = ?",
+                           (now().isoformat(), package_id))
+            else:
+                db.execute("UPDATE received_packages SET receipt_sent_at = ? WHERE package_digest = ?",
+                           (now().isoformat(), bytes(package_digest)))
 
     def received_status(self) -> list[dict[str, Any]]:
         with self._connect() as db:
             db.row_factory = sqlite3.Row
-            rows = db.execute("SELECT package_id, sender_unit, title, doc_number, urgency, due, opened_at, "
-                              "out_dir, receipt_sent_at FROM received ORDER BY opened_at").fetchall()
-        return [dict(r) for r in rows]
+            rows = db.execute("SELECT package_id, package_digest, sender_unit, title, doc_number, urgency, due, "
+                              "opened_at, out_dir, receipt_sent_at FROM received_packages "
+                              "ORDER BY opened_at, id").fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["package_digest"] = d["package_digest"].hex() if d["package_digest"] is not None else None
+            out.append(d)
+        return out
+
+
+def _replay(db: sqlite3.Connection, package_id: str, package_digest: bytes) -> Replay:
+    rows = db.execute("SELECT opened_at, sender_unit, package_digest FROM received_packages WHERE package_id = ? "
+                      "ORDER BY opened_at, id", (package_id,)).fetchall()
+    earlier = tuple((r[0], r[1]) for r in rows)
+    if not rows:
+        return Replay("new")
+    if any(r[2] is not None and bytes(r[2]) == bytes(package_digest) for r in rows):
+        return Replay("repeat", earlier)
+    if all(r[2] is None for r in rows):
+        return Replay("repeat", earlier)   # recorded before digests were kept: assume the same package
+    return Replay("conflict", earlier)

@@ -29,6 +29,7 @@ class ReceiptOutcome:
     status: str          # received | rejected
     time: datetime
     new: bool
+    signer_no_longer_valid: str | None = None   # only with accept_before_revocation=True
 
     def sentence(self) -> str:
         """What happened, in one translated line (as the command prints it)."""
@@ -38,20 +39,26 @@ class ReceiptOutcome:
             msg = _("{unit} REFUSED package {pid} (拒收) on {time}.")
         else:
             msg = _("{unit} signed for package {pid} on {time}.")
-        return msg.format(unit=self.unit, pid=self.package_id, time=self.time)
+        line = msg.format(unit=self.unit, pid=self.package_id, time=self.time)
+        if self.signer_no_longer_valid:
+            line += " " + _("Warning: the key of {unit} is no longer valid today ({detail}); the receipt says "
+                            "it was signed before that.").format(unit=self.unit, detail=self.signer_no_longer_valid)
+        return line
 
     def to_dict(self) -> dict[str, object]:
         return {"package_id": self.package_id, "unit": self.unit, "status": self.status,
                 "time": self.time.isoformat(), "new": self.new}
 
 
-def import_receipt(office: Office, data: bytes) -> ReceiptOutcome:
+def import_receipt(office: Office, data: bytes, *, accept_before_revocation: bool = False) -> ReceiptOutcome:
     """Verify a receipt (binary or armored) against the package sent from here and record it.
 
-    Refused with ``VerificationError`` (or ``MalformedPackage``, ``InvalidSignature``,
-    what the directory raises): a package not sent from here, another package's
-    digest, a key the package was not addressed to, a signer that is not the
-    addressed unit, a receipt dated before sealing.
+    Every rule is the library's (``verify_receipt``): this package and digest, a key it was
+    addressed to, signed by the unit the ledger recorded for that key, not dated before
+    sealing, and the signer still valid today (a revoked unit could backdate receipts;
+    ``SenderNoLongerValid`` unless ``accept_before_revocation``, then ``signer_no_longer_valid``
+    says why).  Refused with ``VerificationError`` (or ``MalformedPackage``,
+    ``InvalidSignature``, what the directory raises), or ``NotSentHere``.
     """
     from smseal.envelope import Receipt, RecipientInfo, SealResult, verify_receipt
 
@@ -66,14 +73,15 @@ def import_receipt(office: Office, data: bytes) -> ReceiptOutcome:
     digest, sealed_at, recips = record
     sealed = SealResult(r.package_id, digest, datetime.fromisoformat(sealed_at),
                         tuple(RecipientInfo(role, kid) for _u, role, kid in recips), 0)
-    info = verify_receipt(r, package=sealed, trusted=office.directory)
-    if info.time < sealed.sealed_at - CLOCK_SKEW:
-        raise VerificationError(f"the receipt is dated {info.time}, before the package was sealed")
-    unit = next(u for u, _role, kid in recips if kid == info.recipient_key_id)
-    if info.signer_unit != unit:
-        raise VerificationError(f"the receipt is signed by {info.signer_unit}, not by {unit}")
+    addressed = {bytes(kid): u for u, _role, kid in recips}
+    unit = addressed.get(r.recipient_key_id)
+    if unit is None:
+        raise VerificationError("the receipt names a key the package was not addressed to", package=pid)
+    info = verify_receipt(r, package=sealed, trusted=office.directory, expect_unit=unit,
+                          not_before=sealed.sealed_at - CLOCK_SKEW,
+                          accept_before_revocation=accept_before_revocation)
     new = office.ledger.record_receipt(pid, info.recipient_key_id, info.time, info.status, r.to_bytes())
-    return ReceiptOutcome(pid, unit, info.status, info.time, new)
+    return ReceiptOutcome(pid, unit, info.status, info.time, new, info.signer_no_longer_valid)
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,15 @@ class ExpiredCertificate(VerificationError):
     """The certificate is outside its validity period."""
 
 
+class SenderNoLongerValid(VerificationError):
+    """The signer's key was valid when the item says it was signed, but is revoked or expired today.
+
+    A revoked or expired unit could backdate what it signs, so this is refused
+    unless the caller opts out (``accept_before_revocation=True``) after
+    confirming with the signer.  ``context`` holds ``unit``, ``reason`` and
+    ``sealed`` (the claimed time)."""
+
+
 class RollbackRefused(VerificationError):
     """An older directory bundle than the installed one was offered."""
 
