@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 
@@ -32,19 +33,23 @@ def private_file(path: Path) -> Path:
     """Make the file ``path`` readable only by the owner (0600), creating it empty if missing.
 
     Also SQLite's ``-wal``/``-shm`` companions when present: they hold the same data.
-    Refuses a symbolic link planted at ``path`` (O_NOFOLLOW)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    An existing file is changed by path (chmod), never opened: closing a descriptor of a
+    database would drop the POSIX locks SQLite holds on it in this process.  A symbolic
+    link planted at ``path`` is refused (``KeystoreError``)."""
+    from .errors import KeystoreError
+
     try:
-        os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
-    for companion in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+        return path
+    except FileExistsError:
+        pass
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
-            fd = os.open(companion, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+            st = os.lstat(p)
         except FileNotFoundError:
             continue
-        try:
-            os.fchmod(fd, 0o600)
-        finally:
-            os.close(fd)
+        if stat.S_ISLNK(st.st_mode):
+            raise KeystoreError(f"{p} is a symbolic link; refusing to use it", path=str(p))
+        if stat.S_IMODE(st.st_mode) != 0o600:
+            os.chmod(p, 0o600)
     return path

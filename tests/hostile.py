@@ -41,26 +41,25 @@ def seal_at(when: datetime, *, sender, to: sm2.PublicKey, out: Path, text: bytes
             name: str = "doc.txt", title: str | None = None, package_id: bytes | None = None,
             **meta) -> envelope.SealResult:
     """Seal with the header time ``when`` (what a backdating unit does); optionally reuse a package id."""
-    real_time, real_urandom = seal_module.time, seal_module.os.urandom
+    import secrets
+
+    real_time = seal_module.time
     seal_module.time = types.SimpleNamespace(time=lambda: when.timestamp())
     if package_id is not None:
         calls = {"n": 0}
 
-        def urandom(n: int) -> bytes:
-            calls["n"] += 1
-            return package_id if n == len(package_id) and calls["n"] == 3 else real_urandom(n)
-        class _Os:
-            def __getattr__(self, attr: str):
-                return getattr(os, attr)
-
-        fake = _Os()
-        fake.urandom = urandom
-        seal_module.os = fake
+        def token_bytes(n: int) -> bytes:
+            calls["n"] += 1          # file key, salt, then the package id
+            return package_id if n == len(package_id) and calls["n"] == 3 else secrets.token_bytes(n)
+        seal_module.secrets = types.SimpleNamespace(token_bytes=token_bytes)
     try:
-        return envelope.seal(envelope.Package((name, text), title=title, **meta), sender=sender, to=to, out=out)
+        res = envelope.seal(envelope.Package((name, text), title=title, **meta), sender=sender, to=to, out=out)
     finally:
         seal_module.time = real_time
-        seal_module.os = os
+        seal_module.secrets = secrets
+    if package_id is not None and res.package_id != package_id:
+        raise AssertionError("could not reuse the package id (envelope.seal changed how it draws ids)")
+    return res
 
 
 def card_enc_key(card: Path) -> sm2.PublicKey:
