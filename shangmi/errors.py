@@ -218,7 +218,7 @@ class TransportError(SmsealError):
 __all__ = ["SmsealError", "ArgumentError", "InvalidArgument", "WrongArgumentType",
            "VerificationError", "InvalidSignature", "InvalidTag", "DecryptionError",
            "MalformedInput", "InvalidKey", "MalformedPackage", "NoMatchingKey", "UntrustedSender",
-           "RevokedKey", "ExpiredCertificate", "RollbackRefused", "KeystoreError",
+           "RevokedKey", "ExpiredCertificate", "RollbackRefused", "SenderNoLongerValid", "KeystoreError",
            "WrongPassphrase", "KeyNotFound", "UnknownUnit", "DuplicateEntry", "TokenError",
            "UnsupportedMechanism", "PolicyError", "SizeLimitExceeded", "UnsupportedAlgorithm",
            "BackendError", "OutputExists", "TransportError"]

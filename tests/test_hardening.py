@@ -280,16 +280,10 @@ def test_database_error_after_files_are_placed_is_one_line(units):
     a, b, desk, _ = units
     assert a("seal", "附件1.txt", "--to", "财政局", "-o", "pkg.smx").code == 0
     Ledger(b.home)
-    os.chmod(b.home / "ledger.sqlite3", 0o400)
-    try:
-        if os.geteuid() == 0:      # root ignores file modes: make the database unusable instead
-            os.chmod(b.home / "ledger.sqlite3", 0o600)
-            with sqlite3.connect(b.home / "ledger.sqlite3") as db:
-                db.execute("DROP TABLE received_packages")
-                db.execute("CREATE VIEW received_packages AS SELECT 1 AS x")
-                db.execute("PRAGMA user_version = 2")
-        r = b("open", "pkg.smx", "--no-receipt", "-o", "got")
-    finally:
-        os.chmod(b.home / "ledger.sqlite3", 0o600)
+    with sqlite3.connect(b.home / "ledger.sqlite3") as db:     # the disk fills up right after placing
+        db.execute("CREATE TRIGGER full BEFORE INSERT ON received_packages "
+                   "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END")
+    r = b("open", "pkg.smx", "--no-receipt", "-o", "got")
     assert r.code == 3 and "Traceback" not in r.err and len(r.err.strip().splitlines()) == 1, r.err
+    assert "disk is full" in r.err
     assert (desk / "got" / "附件1.txt").exists()
