@@ -10,13 +10,21 @@ from shangmi.errors import InvalidArgument, WrongArgumentType
 MAX_NAME = 200
 
 
+# Letters that render as nothing (Hangul fillers; NFKC keeps U+115F/U+1160/U+3164/U+FFA0 as fillers).
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0")
+
+
 def normalize_name(name: str) -> str:
-    """Unit names are compared in Unicode NFC with outer spaces removed; control
-    characters, empty names and names over 200 characters are refused."""
+    """Unit names are compared in Unicode NFKC with outer spaces removed, so a name written
+    with compatibility characters (the Kangxi radical ⾦ U+2F26 for 金, full-width letters or
+    digits) is the same name as its plain form and cannot pose as a second unit; control,
+    format (bidi, zero-width) and other invisible characters, empty names and names over
+    200 characters are refused."""
     if not isinstance(name, str):
         raise WrongArgumentType("a unit name is a str", code="bad-unit-name")
-    n = unicodedata.normalize("NFC", name).strip()
-    if not n or len(n) > MAX_NAME or any(unicodedata.category(ch)[0] == "C" for ch in n):
+    n = unicodedata.normalize("NFKC", name).strip()
+    if (not n or len(n) > MAX_NAME or any(unicodedata.category(ch)[0] == "C" for ch in n)
+            or any(ch in _INVISIBLE for ch in n)):
         raise InvalidArgument(f"a unit name is 1–{MAX_NAME} printable characters", code="bad-unit-name")
     return n
 

@@ -287,3 +287,20 @@ def test_database_error_after_files_are_placed_is_one_line(units):
     assert r.code == 3 and "Traceback" not in r.err and len(r.err.strip().splitlines()) == 1, r.err
     assert "disk is full" in r.err
     assert (desk / "got" / "附件1.txt").exists()
+
+
+# --- 14 (unit-name half; the file-name half is the envelope's, docs/FORMAT.md) ----------------
+def test_compatibility_character_unit_name_cannot_pose_as_a_second_unit(tmp_path):
+    from shangmi import DuplicateEntry, sm2
+
+    from smseal.errors import InvalidArgument
+
+    keys = [sm2.PrivateKey.generate().public_key() for _ in range(4)]
+    with Directory(tmp_path) as d:
+        d.add_unit("金融办", keys[0], keys[1])
+        with pytest.raises(DuplicateEntry):
+            d.add_unit("\u2fa6融办", keys[2], keys[3])          # ⾦ KANGXI RADICAL GOLD, looks like 金
+        assert d.get("\u2fa6融办").name == "金融办"
+        for invisible in ("金\u3164融办", "金\u2060融办", "金融办\u202e"):
+            with pytest.raises(InvalidArgument):
+                d.add_unit(invisible, keys[2], keys[3])
