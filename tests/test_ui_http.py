@@ -127,8 +127,8 @@ def test_files_of_a_package_opened_elsewhere_are_not_served(server, client, tmp_
     pid = "ab" * 16
     db = sqlite3.connect(server.home / "ledger.sqlite3")
     with db:
-        db.execute("INSERT INTO received (package_id, sender_unit, opened_at, out_dir) VALUES (?,?,?,?)",
-                   (pid, UNIT_B, "2026-12-01T08:00:00+00:00", str(folder)))
+        db.execute("INSERT INTO received_packages (package_id, package_digest, sender_unit, opened_at, out_dir) "
+                   "VALUES (?,?,?,?,?)", (pid, b"d" * 32, UNIT_B, "2026-12-01T08:00:00+00:00", str(folder)))
     db.close()
     page = client.get(f"/received/{pid}")
     assert page.status_code == 200 and str(folder) in page.text and "private.txt" not in page.text
