@@ -209,7 +209,7 @@ def _private_dir_beside(out: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=out))
 
 
-def sweep_stale(folder: str | os.PathLike) -> list[str]:
+def sweep_stale(folder: str | os.PathLike[str]) -> list[str]:
     """Remove private folders an interrupted ``open`` left in ``folder``; return their names.
 
     Only folders named like ours, owned by this user, not symbolic links, older

@@ -22,7 +22,7 @@ import os
 import signal
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO, Callable
 
 from cryptography.exceptions import InvalidTag as _CInvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -46,7 +46,7 @@ def _pool(prefix: str) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(WORKERS, thread_name_prefix=prefix)
 
 
-def _submit_without_signals(pool: ThreadPoolExecutor, *args) -> Future:
+def _submit_without_signals(pool: ThreadPoolExecutor, *args: Any) -> "Future[Any]":
     """``pool.submit`` with the terminating signals blocked meanwhile, so any worker thread
     it starts inherits a mask that leaves them to the caller's thread: the kernel then
     interrupts the caller (even in a read that would block forever, on a pipe or a stalled

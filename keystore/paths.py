@@ -36,7 +36,7 @@ def private_file(path: Path) -> Path:
     An existing file is changed by path (chmod), never opened: closing a descriptor of a
     database would drop the POSIX locks SQLite holds on it in this process.  A symbolic
     link planted at ``path`` is refused (``KeystoreError``)."""
-    from .errors import KeystoreError
+    from shangmi.errors import KeystoreError
 
     try:
         os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))

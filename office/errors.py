@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shangmi import PolicyError, SenderNoLongerValid, SmsealError  # noqa: F401 - SenderNoLongerValid re-exported
+from shangmi import PolicyError, SmsealError
+from shangmi import SenderNoLongerValid as SenderNoLongerValid  # re-exported for the command
 
 
 class UsageError(SmsealError):
