@@ -225,8 +225,8 @@ def run_audit(args, console) -> int:
         elif report.intact:
             console.print(_("The audit log is intact: {n} entries, each signed and chained.").format(n=report.entries))
         else:
-            for problem in report.problems:
-                console.note(problem)
+            for problem in report.problems:   # the library's templates, translated (smseal.po)
+                console.note(_(problem.template).format(**problem.context))
             console.note(_("The audit log was altered: {n} problem(s) found.").format(n=len(report.problems)))
         return 0 if report.intact else 1
 

@@ -78,12 +78,25 @@ def append(path: Path, signer: _Signer, head: dict[str, Any] | None, action: str
     return {"seq": seq, "hash": h.hex()}
 
 
+class Problem(str):
+    """One problem found in the log: the English sentence, plus its ``template`` and
+    ``context`` so that the command can show it translated (``_(template).format(**context)``)."""
+
+    template: str
+    context: dict[str, Any]
+
+    def __new__(cls, template: str, **context: Any) -> "Problem":
+        obj = super().__new__(cls, template.format(**context))
+        obj.template, obj.context = template, context
+        return obj
+
+
 @dataclass(frozen=True)
 class AuditReport:
     """The result of ``verify``: entries read and every problem found (empty when intact)."""
 
     entries: int
-    problems: tuple[str, ...]
+    problems: tuple[Problem, ...]
 
     @property
     def intact(self) -> bool:
@@ -92,15 +105,16 @@ class AuditReport:
 
 def verify(path: Path, public_key: PublicKey, head: dict[str, Any] | None) -> AuditReport:
     """Check the whole log against the authority's key and the head its state recorded."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     if not path.exists():
         if head is not None:
-            problems.append(f"the audit log is missing; the authority recorded {head['seq']} entries")
+            problems.append(Problem("the audit log is missing; the authority recorded {n} entries", n=head["seq"]))
         return AuditReport(0, tuple(problems))
     with open(path, "rb") as f:
         raw = f.read(MAX_LOG + 1)
     if len(raw) > MAX_LOG:
-        return AuditReport(0, ("the audit log is too large to be checked",))
+        return AuditReport(0, (Problem("the audit log is larger than {limit} bytes, too large to be checked",
+                                       limit=MAX_LOG),))
     prev, expected_seq, count = GENESIS, 1, 0
     last_hash = None
     for lineno, line in enumerate(raw.splitlines(), 1):
@@ -113,30 +127,33 @@ def verify(path: Path, public_key: PublicKey, head: dict[str, Any] | None) -> Au
             if not isinstance(details, dict):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
-            problems.append(f"line {lineno}: not an audit entry (altered)")
+            problems.append(Problem("line {line}: not an audit entry (altered)", line=lineno))
             prev, expected_seq = GENESIS, expected_seq + 1
             continue
         if seq != expected_seq:
-            problems.append(f"line {lineno}: entry {seq} where entry {expected_seq} was expected "
-                            "(an entry was removed or the entries were reordered)")
+            problems.append(Problem("line {line}: entry {seq} where entry {expected} was expected "
+                                    "(an entry was removed or the entries were reordered)",
+                                    line=lineno, seq=seq, expected=expected_seq))
         if not hmac.compare_digest(claimed_prev, prev):
-            problems.append(f"line {lineno}: entry {seq} does not follow the entry before it "
-                            "(removed or reordered entries)")
+            problems.append(Problem("line {line}: entry {seq} does not follow the entry before it "
+                                    "(removed or reordered entries)", line=lineno, seq=seq))
         h = entry_hash(claimed_prev, seq, time, action, details)
         if not hmac.compare_digest(h, claimed):
-            problems.append(f"line {lineno}: entry {seq} was altered (its hash does not match)")
+            problems.append(Problem("line {line}: entry {seq} was altered (its hash does not match)",
+                                    line=lineno, seq=seq))
         else:
             try:
                 public_key.verify(sig, h)
             except InvalidSignature:
-                problems.append(f"line {lineno}: entry {seq} is not signed by the authority")
+                problems.append(Problem("line {line}: entry {seq} is not signed by the authority",
+                                        line=lineno, seq=seq))
         prev, expected_seq, last_hash = claimed, seq + 1, claimed
     if head is not None:
         if last_hash is None or expected_seq - 1 != int(head["seq"]) or \
                 not hmac.compare_digest(last_hash, bytes.fromhex(head["hash"])):
-            problems.append(f"the log ends at entry {expected_seq - 1}, but the authority recorded "
-                            f"entry {head['seq']} as the last one (entries were removed at the end "
-                            "or the log was replaced)")
+            problems.append(Problem("the log ends at entry {last}, but the authority recorded entry {head} "
+                                    "as the last one (entries were removed at the end or the log was "
+                                    "replaced)", last=expected_seq - 1, head=head["seq"]))
     elif count:
-        problems.append("the authority recorded no audit entries, but the log has some")
+        problems.append(Problem("the authority recorded no audit entries, but the log has {n}", n=count))
     return AuditReport(count, tuple(problems))

@@ -20,6 +20,9 @@ Policy (docs/CA.md, "Revocation lists"):
 - A CRL with a lower CRL number (or, without numbers, an older thisUpdate)
   than the installed one adds its revocations but does not replace the
   stored list.
+- A CRL entry for a *CA* certificate (same issuer name, same serial, in the
+  installed CRL of the key that signed it: ``CrlStore.revoked_in_path``)
+  makes that sub-CA and everything certified through it untrusted.
 """
 
 from __future__ import annotations
@@ -28,15 +31,15 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
-from shangmi.errors import InvalidSignature, MalformedInput, PolicyError, UntrustedSender
+from shangmi.errors import InvalidSignature, MalformedInput, PolicyError, RevokedKey, UntrustedSender
 from shangmi.sm3 import digest as sm3
 
 from . import asn1_types as t
 from . import x509
 from .atomic import write_atomic
-from .x509 import CLOCK_SKEW, CRL, Certificate, EmptySignerId, utc
+from .x509 import CLOCK_SKEW, CRL, Certificate, EmptySignerId, RevokedEntry, utc
 
 MAX_CRLS = 64
 
@@ -144,3 +147,36 @@ class CrlStore:
             if crl is not None:
                 out.append(StoredCrl(crl, a.unit_name))
         return out
+
+    def revoked_in_path(self, path: Sequence[Certificate]) -> tuple[Certificate, RevokedEntry] | None:
+        """The first certificate of ``path`` revoked by its issuer's installed CRL, with its entry.
+
+        ``path`` is a verified chain, each certificate followed by the one whose key
+        signed it (``[cert, *chain.build_chain(cert, anchor, ...)]``).  An entry counts
+        only in the CRL of that very issuer (stored by name *and* key) and only for a
+        certificate that names the CRL's issuer: two CAs sharing a name do not mix.
+        The last certificate (the pinned anchor) is never checked.
+        """
+        for child, issuer in zip(path, path[1:]):
+            crl = self.latest(issuer)
+            if crl is None or crl.issuer != child.issuer:
+                continue
+            entry = crl.lookup(child.serial)
+            if entry is not None:
+                return child, entry
+        return None
+
+    def refuse_revoked(self, path: Sequence[Certificate]) -> None:
+        """Raise ``RevokedKey`` when an authority of ``path`` (see ``revoked_in_path``) is revoked.
+
+        Used before anything new is trusted through a chain (``keys install``, a
+        certificate file, a bundle, pinning): a revoked sub-CA certifies nothing new.
+        """
+        found = self.revoked_in_path(path)
+        if found is None:
+            return
+        ca, entry = found
+        # unit/reason: the command's sentence "the key of {unit} has been revoked ({reason})"
+        raise RevokedKey("the authority {unit} was revoked by its CA ({reason}): nothing it "
+                         "certified is trusted", unit=ca.unit_name,
+                         reason=f"{entry.reason}, {entry.date:%Y-%m-%d}", certificate=path[0].unit_name)

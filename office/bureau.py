@@ -50,6 +50,9 @@ def pin_root(office: Any, data: bytes, *, replace: bool = False) -> "Certificate
     trust = Trust(office.home)
     if trust.root_path.exists() and not replace:
         raise UsageError(_("An authority is already pinned; add --replace to replace it."))
+    if trust.root_path.exists():
+        from .ca_import import refuse_revoked_authority
+        refuse_revoked_authority(trust, root)   # re-pinning a revoked sub-CA trusts nothing anew
     trust.pin(root.to_pem(), replace=replace)
     return root
 
@@ -61,12 +64,14 @@ def install_bundle(office: Any, data: bytes) -> dict[str, Any]:
     ``revoked``, and the ``conflicts`` (cards imported earlier that claim the same name or key)."""
     from smseal.keystore.bundle import verify_bundle
 
-    from .ca_import import record_bundle_crl
+    from .ca_import import record_bundle_crl, refuse_revoked_chain, revoke_through_revoked_authorities
 
     trust = Trust(office.home)
     verified = verify_bundle(data, trust.pinned_root(), installed_version=trust.installed_version())
+    refuse_revoked_chain(trust, verified.chain)
     counts = apply_bundle(office.directory, verified, trust.known_serials())
     record_bundle_crl(trust, verified)
+    counts["revoked"] += revoke_through_revoked_authorities(office.directory, trust)
     trust.save_serials(counts.pop("serials"))
     trust.record(verified.version, verified.issued)
     return {"version": verified.version, "issued": verified.issued, "authority": verified.authority.unit_name,

@@ -37,8 +37,8 @@ def _crl_store(trust: Trust) -> CrlStore:
     return CrlStore(trust.dir / "crls")
 
 
-def trusted_authorities(trust: Trust) -> list[Any]:
-    """The pinned authority and every CA certificate verified up to it earlier."""
+def _stored_authorities(trust: Trust) -> list[Any]:
+    """The pinned authority and every CA certificate remembered, revoked ones included."""
     from smseal.keystore import chain
 
     anchor = trust.pinned_root()
@@ -51,9 +51,58 @@ def trusted_authorities(trust: Trust) -> list[Any]:
     return out
 
 
+def _path_of(cert: Certificate, authorities: list[Any]) -> tuple[Any, ...] | None:
+    """``cert`` and its issuers up to the pinned ``authorities[0]``, or None (no such chain)."""
+    from shangmi import SmsealError
+
+    from smseal.keystore import chain
+
+    if chain.same_authority(cert, authorities[0]):
+        return (cert,)                      # the pinned authority: nothing above it is consulted
+    try:
+        return (cert, *chain.build_chain(cert, authorities[0], authorities[1:]))
+    except SmsealError:
+        return None
+
+
+def revoked_authorities(trust: Trust) -> list[tuple[Any, Any]]:
+    """Each remembered sub-CA that an installed CRL revokes (itself or an authority above it),
+    with the CRL entry that revokes it."""
+    store = _crl_store(trust)
+    stored = _stored_authorities(trust)
+    out = []
+    for ca in stored[1:]:
+        path = _path_of(ca, stored)
+        found = store.revoked_in_path(path) if path else None
+        if found is not None:
+            out.append((ca, found[1]))
+    return out
+
+
+def trusted_authorities(trust: Trust) -> list[Any]:
+    """The pinned authority and every CA certificate verified up to it earlier, except those
+    revoked since (a revoked sub-CA signs no CRL, bundle or certificate that smseal accepts)."""
+    revoked = [ca for ca, _ in revoked_authorities(trust)]
+    return [c for c in _stored_authorities(trust) if c not in revoked]
+
+
+def refuse_revoked_authority(trust: Trust, cert: Certificate) -> None:
+    """``RevokedKey`` when CA certificate ``cert`` chains to the pinned authority through a
+    revoked sub-CA, or is itself revoked (``directory trust --replace`` of a revoked sub-CA)."""
+    path = _path_of(cert, _stored_authorities(trust))
+    if path is not None:
+        refuse_revoked_chain(trust, path)
+
+
+def refuse_revoked_chain(trust: Trust, path: Iterable[Certificate]) -> None:
+    """``RevokedKey`` when a CA of ``path`` (a certificate, then its issuers up to the pinned
+    authority) was revoked by an installed CRL; called before trusting anything new through it."""
+    _crl_store(trust).refuse_revoked(tuple(path))
+
+
 def remember_authorities(trust: Trust, certs: Iterable[Certificate]) -> int:
     """Add verified CA certificates to ``trust/authorities.pem``; returns how many were new."""
-    known = trusted_authorities(trust)
+    known = _stored_authorities(trust)
     new = [c for c in certs if c.is_ca and c not in known]
     if not new:
         return 0
@@ -122,6 +171,7 @@ def import_certificates(directory: Any, trust: Trust, data: bytes, now: datetime
         if cert.is_ca:
             continue
         path = chain.build_chain(cert, anchor, pool, now)
+        refuse_revoked_chain(trust, (cert, *path))
         usage = cert.usage
         if usage == "root":
             continue
@@ -151,6 +201,40 @@ def import_certificates(directory: Any, trust: Trust, data: bytes, now: datetime
     return result
 
 
+def revoke_through_revoked_authorities(directory: Any, trust: Trust) -> int:
+    """Revoke every directory key whose certificate was issued through a revoked sub-CA.
+
+    The key counts as revoked from the CA's revocation date when the CA's entry has a
+    time-bounded reason, otherwise from the key certificate's start (``revocation_time``):
+    a stolen CA key can certify a key and backdate packages.  Returns how many keys changed.
+    """
+    from smseal.keystore.x509 import Certificate
+
+    revoked = revoked_authorities(trust)
+    if not revoked:
+        return 0
+    stored = _stored_authorities(trust)
+    changed = 0
+    for unit in directory.list():
+        for key in unit.keys:
+            if not key.certificate:
+                continue
+            cert = Certificate.from_der(key.certificate)
+            path = _path_of(cert, stored) or ()
+            hit = next((entry for ca, entry in revoked if ca in path[1:]), None)
+            if hit is None:
+                continue
+            at, reason = revocation_time(hit, cert.not_before)
+            if key.revoked_at is not None and key.revoked_at <= at:
+                continue
+            try:
+                directory.revoke(key.key_id, at, f"authority revoked: {reason}")
+            except KeyNotFound:
+                continue
+            changed += 1
+    return changed
+
+
 def import_crls(directory: Any, trust: Trust, crls: Iterable[Any], now: datetime) -> list[CrlResult]:
     """Verify each CRL (see ``keystore.crl``), keep the newest per authority, apply revocations.
 
@@ -167,6 +251,8 @@ def import_crls(directory: Any, trust: Trust, crls: Iterable[Any], now: datetime
         revoked = apply_crl(directory, crl)
         out.append(CrlResult(issuer.unit_name, crl.number, crl.next_update, len(crl.revoked),
                              revoked, is_stale(crl, now), installed))
+    if out:
+        out[-1].revoked += revoke_through_revoked_authorities(directory, trust)
     return out
 
 
@@ -197,7 +283,10 @@ def apply_crl(directory: Any, crl: Any) -> int:
 
 
 def record_bundle_crl(trust: Trust, verified: Any) -> None:
-    """Keep a verified bundle's CRL and chain beside the imported ones (``directory crl list``)."""
+    """Keep a verified bundle's CRL and chain beside the imported ones (``directory crl list``).
+
+    Refuses (``RevokedKey``) a bundle published by a sub-CA that an installed CRL revokes."""
+    refuse_revoked_chain(trust, verified.chain)
     remember_authorities(trust, [c for c in verified.chain if c != trust.pinned_root()])
     _crl_store(trust).save(verified.crl, verified.authority)
 

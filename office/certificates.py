@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .ca_import import remember_authorities
+from .ca_import import refuse_revoked_chain, remember_authorities
 from .errors import UsageError
 from .fsutil import write_atomic
 from .i18n import _
@@ -48,6 +48,7 @@ def install_certificates(office: Any, data: bytes) -> Installed:
 
     trust = Trust(office.home)
     certs = parse_unit_certificates(data, pinned_root=trust.pinned_root())
+    refuse_revoked_chain(trust, (certs.signing, *certs.chain))
     ident = office.keystore.get(office.unit)
     if certs.name != ident.name:
         raise UsageError(_("These certificates are for {other}, not for {unit}: install them in the "

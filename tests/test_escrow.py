@@ -67,7 +67,7 @@ def kmc_setup(tmp_path, monkeypatch, capsys):
     return bur, fin, other, desk, tmp_path
 
 
-def test_escrow_lost_home_recover_old_package_opens(kmc_setup):
+def test_escrow_lost_home_recover_old_package_opens(kmc_setup, monkeypatch):
     bur, fin, other, desk, tmp_path = kmc_setup
     assert fin("init", "--unit", UNIT).code == 0
     assert fin("keys", "request", "-o", "fin.csr").code == 0
@@ -132,6 +132,13 @@ def test_escrow_lost_home_recover_old_package_opens(kmc_setup):
         r = bur("authority", "audit")
         assert r.code == 1, (what, r.out, r.err)
         assert "altered" in r.err, (what, r.err)
+    # under a Chinese locale each problem is translated too (templates from keystore/audit.py)
+    from smseal.office.messages import ENGLISH_RUN
+    monkeypatch.setenv("LANGUAGE", "zh_CN")
+    log.write_bytes(variants["altered"])
+    r = bur("authority", "audit")
+    monkeypatch.delenv("LANGUAGE")
+    assert r.code == 1 and "第 1 行" in r.err and not ENGLISH_RUN.search(r.err), r.err
     log.write_bytes(good)
     assert bur("authority", "audit").code == 0
 
