@@ -384,7 +384,14 @@ class PrivateKey:
             if password is None:
                 from .errors import WrongPassphrase
                 raise WrongPassphrase("this key file is encrypted: a passphrase is needed")
-            return cls._from_plain_der(kf.decrypt_pkcs8(body, password))
+            plain = kf.decrypt_pkcs8(body, password)
+            try:
+                return cls._from_plain_der(plain)
+            except (MalformedInput, ValueError):
+                # A wrong passphrase passes the CBC padding check about once in 256 tries; the
+                # strict parse of what it decrypted to is the second check (module docstring).
+                from .errors import WrongPassphrase
+                raise WrongPassphrase("wrong passphrase, or the key file is damaged") from None
         if label == "PRIVATE KEY":
             d, point = kf.pkcs8_decode(body)
         else:
