@@ -15,7 +15,7 @@ import shangmi
 from .i18n import N_, _, is_chinese
 
 ERRORS: dict[str, str] = {
-    "InvalidSignature": N_("The signature does not verify ({detail}): the file was altered, or was not signed by "
+    "InvalidSignature": N_("The signature does not verify: the file was altered, or was not signed by "
                            "the unit it names. Do not use it; ask whoever sent it for a new copy, and tell them."),
     "EmptySignerId": N_("Refused, although nothing was altered: {detail}."),
     "InvalidTag": N_("The package is damaged or was altered on the way (an integrity check failed). "
