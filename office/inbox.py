@@ -348,8 +348,8 @@ class Inbox:
         """Verify a 催领 reminder and record it; None if it was recorded before.
 
         Refused (``VerificationError`` and kin) unless it is signed by a trusted unit,
-        addressed to one of this office's keys, and — when the package is already
-        here — signed by the package's sender and naming its exact digest.
+        addressed to one of this office's keys, for a package already here, signed by that
+        package's sender and naming its exact digest.
         """
         from smseal.envelope.notice import Notice, check_notice_package, verify_notice
 
@@ -362,10 +362,14 @@ class Inbox:
         pid = n.package_id.hex()
         with self._read() as db:
             row = db.execute("SELECT digest, sender_unit FROM inbox WHERE package_id = ?", (pid,)).fetchone()
-        if row is not None:
-            check_notice_package(info, n.package_id, bytes(row[0]))
-            if info.signer_unit != row[1]:
-                raise VerificationError(f"the reminder is signed by {info.signer_unit}, not by the sender {row[1]}")
+        if row is None:
+            # A reminder binds to a package this office holds: otherwise any trusted unit could
+            # raise alarms for made-up ids, or send reminders early under another sender's
+            # package id and take its sequence numbers.  Reminders repeat, so nothing is lost.
+            raise VerificationError("the reminder is for a package that has not arrived here")
+        check_notice_package(info, n.package_id, bytes(row[0]))
+        if info.signer_unit != row[1]:
+            raise VerificationError(f"the reminder is signed by {info.signer_unit}, not by the sender {row[1]}")
         seen = ReminderSeen(n.sequence, info.signer_unit, info.time.isoformat(), now().isoformat())
         with self._write() as db:
             cur = db.execute("INSERT OR IGNORE INTO reminders_received VALUES (?,?,?,?,?,?,?,?)",

@@ -229,3 +229,25 @@ def test_reminders_repeat_up_to_max(units):
     assert b("fetch").code == 0
     waiting = json.loads(b("inbox", "--json").out)["waiting"]
     assert [len(w["reminders"]) for w in waiting] == [2, 0]         # 加急 first, with both reminders
+
+
+def test_trusted_unit_cannot_raise_reminders_for_packages_not_here(units):
+    """Review F7: a trusted unit's genuinely signed 催领 for a made-up id (or sent before the
+    package) is refused — no alarm, and no sequence number taken from the real sender."""
+    from smseal.envelope.notice import make_notice
+    from smseal.keystore import env_passphrase
+    from smseal.office.context import Office
+
+    a, b, desk, shared = units
+    with Office(b.home) as office:
+        kid = next(iter(office.own_encryption_key_ids()))
+    with Office(a.home, passphrase=env_passphrase()) as office:
+        signer = office.keystore.signer("市政府办公室")
+        made_up = make_notice("reminder", package_id=bytes(16), package_digest=bytes(32),
+                              recipient_key_id=kid, urgency="extra-urgent", signer=signer, sequence=1)
+    notices = shared / "财政局" / "notices"
+    notices.mkdir(parents=True, exist_ok=True)
+    (notices / f"{bytes(16).hex()}-reminder-1.notice").write_bytes(made_up.to_bytes())
+    report = json.loads(b("fetch", "--json").out)
+    assert report["reminders"] == [] and len(report["refused"]) == 1
+    assert "has not arrived" in json.dumps(report["refused"])
