@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from smseal.office.clock import show, zone
+
+from . import table
 from .context import App
 from smseal.office.i18n import _
 from smseal.office.inbox import URGENCY_LABEL, Inbox, InboxEntry
@@ -159,8 +162,20 @@ def run_inbox(args, console) -> int:
         waiting = [e for e in entries if e.state == "waiting"]
         console.print(_("Waiting to be opened: {n}").format(n=len(waiting)) if waiting
                       else _("Nothing is waiting. (smseal fetch looks for new packages.)"))
+        tz = zone(app.config.get("display", "timezone"))
+        rows = []
         for e in entries:
-            console.print("  " + _entry_line(e, at))
+            urg = URGENCY_LABEL.get(e.urgency) or ""
+            state = {"waiting": _("waiting {t}").format(t=_waited(e.waited_seconds(at))),
+                     "opened": _("opened"), "rejected": _("refused (拒收)")}.get(e.state, e.state)
+            remind = str(len(e.reminders)) if e.reminders else ""
+            rows.append([urg, e.package_id[:12], e.sender or "?", show(e.received_at, tz), state, remind,
+                         e.doc_number or e.title or ""])
+        if rows:
+            headers = [_("urgency"), _("package"), _("from"), _("arrived"), _("state"), _("reminders"),
+                       _("doc. no. / title")]
+            for line in table.render(headers, rows, stream=console.out, shrink=(6, 2)):
+                console.print("  " + line)
         if refused:
             console.print(_("Refused on arrival (not opened, kept under {path}):").format(path=inbox.folder / "refused"))
             for r in refused[:20]:
