@@ -14,14 +14,15 @@ Texts that came from other units are stored through ``textsafe.printable``.
 from __future__ import annotations
 
 import sqlite3
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal
+from typing import Any, Iterable, Literal
 
 from smseal.keystore.paths import private_file
 
+from . import sqlitedb
 from .textsafe import printable_or_none
 
 _SCHEMA = """
@@ -187,24 +188,10 @@ class Ledger:
         private_file(self.path)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA busy_timeout = 30000")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA foreign_keys = ON")
-        return db
+        return sqlitedb.connect(self.path)
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlitedb.immediate(self._connect)
 
     # -- sending ---------------------------------------------------------------------
     def record_sent(self, *, package_id: str, sealed_at: datetime, title: str | None, doc_number: str | None,

@@ -20,6 +20,17 @@ class NotSentHere(UsageError):
 CLOCK_SKEW = timedelta(minutes=10)  # office clocks differ a little; more is suspicious
 
 
+def _sent_here(office: Office, pid: str) -> tuple[bytes, str, list[tuple[str, str, bytes]]]:
+    """The ledger's record of package ``pid``; ``NotSentHere`` when this home never sent it."""
+    record = office.ledger.sent_record(pid)
+    if record is None:
+        raise NotSentHere(_("This receipt is for package {pid}, which was not sent from this keystore "
+                            "({home}): it is not damaged, it belongs elsewhere. Import it with the smseal "
+                            "of the unit that sent the package (check --home or SMSEAL_HOME).").format(
+            pid=pid, home=office.home), package=pid)
+    return record
+
+
 @dataclass(frozen=True)
 class ReceiptOutcome:
     """A receipt that verified and was recorded (``new`` False: that recipient had answered already)."""
@@ -64,12 +75,7 @@ def import_receipt(office: Office, data: bytes, *, accept_before_revocation: boo
 
     r = Receipt.from_bytes(data)
     pid = r.package_id.hex()
-    record = office.ledger.sent_record(pid)
-    if record is None:
-        raise NotSentHere(_("This receipt is for package {pid}, which was not sent from this keystore "
-                            "({home}): it is not damaged, it belongs elsewhere. Import it with the smseal "
-                            "of the unit that sent the package (check --home or SMSEAL_HOME).").format(
-            pid=pid, home=office.home), package=pid)
+    record = _sent_here(office, pid)
     digest, sealed_at, recips = record
     sealed = SealResult(r.package_id, digest, datetime.fromisoformat(sealed_at),
                         tuple(RecipientInfo(role, kid) for _u, role, kid in recips), 0)
@@ -105,12 +111,7 @@ def import_rejection(office: Office, data: bytes) -> RejectionReason:
     if n.kind != "rejection":
         raise VerificationError("this notice is not the reason of a 拒收")
     pid = n.package_id.hex()
-    record = office.ledger.sent_record(pid)
-    if record is None:
-        raise NotSentHere(_("This receipt is for package {pid}, which was not sent from this keystore "
-                            "({home}): it is not damaged, it belongs elsewhere. Import it with the smseal "
-                            "of the unit that sent the package (check --home or SMSEAL_HOME).").format(
-            pid=pid, home=office.home), package=pid)
+    record = _sent_here(office, pid)
     digest, _sealed_at, recips = record
     info = verify_notice(n, trusted=office.directory)
     check_notice_package(info, n.package_id, digest)

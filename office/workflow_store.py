@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
+from smseal.keystore.paths import private_file
+
+from . import sqlitedb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS wf_out (
@@ -62,35 +66,19 @@ class WorkflowStore:
         self.path = Path(home) / "ledger.sqlite3"
         with self._connect() as db:
             db.executescript(_SCHEMA)
+        private_file(self.path)       # the same file as the ledger: 0600, set once, not per connection
 
     def __repr__(self) -> str:
         return f"<WorkflowStore {self.path}>"
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA busy_timeout = 30000")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA foreign_keys = ON")
+        db = sqlitedb.connect(self.path)
         db.row_factory = sqlite3.Row
-        try:
-            self.path.chmod(0o600)
-        except OSError:
-            pass
         return db
 
-    @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
+    def tx(self) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``)."""
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
+        return sqlitedb.immediate(self._connect)
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query, as dicts."""
