@@ -9,26 +9,14 @@ from __future__ import annotations
 
 from smseal.office.i18n import _
 
-from .cmd_seal import _urgency
+from .cmd_seal import add_document_args
 from .context import App, confirm
-from .workflow_args import add_workflow_fields, office_of, parse_date
+from .workflow_args import office_of
 
 
 def register(sub) -> None:
     p = sub.add_parser("draft", help=_("prepare a document for approval (签发) before sending"))
-    p.add_argument("main", help=_("the main document"))
-    p.add_argument("attachments", nargs="*", help=_("attachments"))
-    p.add_argument("--to", required=True, metavar="UNIT", help=_("the main recipient unit (主送), exactly one"))
-    p.add_argument("--cc", action="append", default=[], metavar="UNIT", help=_("a copy recipient (抄送); repeatable"))
-    p.add_argument("--title", help=_("title (标题); travels encrypted"))
-    p.add_argument("--doc-number", help=_("document number (发文字号), e.g. 赤政办发〔2027〕5号; travels encrypted"))
-    p.add_argument("--urgency", type=_urgency, default="normal", metavar="URGENCY",
-                   help=_("normal (普通), urgent (加急) or extra-urgent (特急); visible without decrypting"))
-    p.add_argument("--due", type=parse_date, metavar="YYYY-MM-DD", help=_("date by which receipts are expected"))
-    p.add_argument("--label", help=_("sensitivity label, e.g. 内部 or 工作秘密 (state secrets are refused)"))
-    p.add_argument("--remarks", help=_("remarks (附注); travel encrypted"))
-    p.add_argument("--copy-number", help=_("copy number (份号)"))
-    add_workflow_fields(p)
+    add_document_args(p, main_help=_("the main document"))
     p.add_argument("-o", "--output", required=True, help=_("draft file to write (.smd)"))
     p.add_argument("--force", action="store_true", help=_("overwrite an existing file"))
     p.set_defaults(func=run_draft)

@@ -24,23 +24,28 @@ _PACKAGE_FIELDS = ("title", "doc_number", "due", "label", "remarks", "signer_nam
                    "reply_by")
 
 
-def _add_package_args(p, *, draft_ok: bool = False) -> None:
-    p.add_argument("main", help=_("the main document, or an approved draft (.smd)") if draft_ok
-                   else _("the main document"))
+def add_document_args(p, *, main_help: str, to_required: bool = True) -> None:
+    """The document and its GB/T 9704 fields, shared by seal, send and draft."""
+    p.add_argument("main", help=main_help)
     p.add_argument("attachments", nargs="*", help=_("attachments"))
-    p.add_argument("--to", required=not draft_ok, metavar="UNIT",
+    p.add_argument("--to", required=to_required, metavar="UNIT",
                    help=_("the main recipient unit (主送), exactly one"))
     p.add_argument("--cc", action="append", default=[], metavar="UNIT", help=_("a copy recipient (抄送); repeatable"))
     p.add_argument("--title", help=_("title (标题); travels encrypted"))
     p.add_argument("--doc-number", help=_("document number (发文字号), e.g. 赤政办发〔2027〕5号; travels encrypted"))
     p.add_argument("--urgency", type=_urgency, default="normal", metavar="URGENCY",
                    help=_("normal (普通), urgent (加急) or extra-urgent (特急); visible without decrypting"))
-    p.add_argument("--due", type=_date, metavar="YYYY-MM-DD", help=_("date by which receipts are expected"))
+    p.add_argument("--due", type=parse_date, metavar="YYYY-MM-DD", help=_("date by which receipts are expected"))
     p.add_argument("--label", help=_("sensitivity label, e.g. 内部 or 工作秘密 (state secrets are refused)"))
     p.add_argument("--remarks", help=_("remarks (附注); travel encrypted"))
-    p.add_argument("--signer-name", help=_("approving official (签发人)"))
     p.add_argument("--copy-number", help=_("copy number (份号)"))
     add_workflow_fields(p)
+
+
+def _add_package_args(p, *, draft_ok: bool = False) -> None:
+    add_document_args(p, main_help=_("the main document, or an approved draft (.smd)") if draft_ok
+                      else _("the main document"), to_required=not draft_ok)
+    p.add_argument("--signer-name", help=_("approving official (签发人)"))
     p.add_argument("--armor", action="store_true", help=_("write the text form for e-mail bodies"))
     p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
 
@@ -55,7 +60,6 @@ def _urgency(text: str) -> str:
                                            "extra-urgent)").format(text=text)) from None
 
 
-_date = parse_date
 
 
 def register(sub) -> None:
