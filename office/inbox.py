@@ -218,8 +218,9 @@ class Inbox:
 
     # -- folders -------------------------------------------------------------------------
     def _dir(self, name: str) -> Path:
+        self.folder.mkdir(mode=0o700, exist_ok=True)     # never parents=True: that makes them 0755
         d = self.folder / name
-        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        d.mkdir(mode=0o700, exist_ok=True)
         return d
 
     def spool(self) -> tuple[Path, BinaryIO]:
