@@ -6,7 +6,7 @@ from __future__ import annotations
 from .context import App, UsageError, confirm
 from smseal.office.fsutil import LARGE_FILE, read_input
 from smseal.office.i18n import _
-from smseal.office.bureau import install_bundle, pin_root
+from smseal.office.bureau import install_bundle, pin_root, untrusted_key_warning
 from smseal.office.ca_import import import_certificates, import_crls, installed_crls
 from smseal.office.trust import Trust
 
@@ -67,13 +67,15 @@ def run_update(args, console) -> int:
         if data[:1] != b"\x30":  # PEM text: certificates and CRLs straight from a CA
             return _update_from_pem(app, Trust(app.home), data, args, console)
         counts = install_bundle(app, data)
+        _untrusted_notes(console, counts["untrusted"], counts["untrusted_leaders"])
         for conflict in counts["conflicts"]:
             console.note(_("Warning: not added from the bundle ({conflict}). A card imported earlier claims the "
                            "same name or key; check it with the bureau.").format(conflict=conflict))
         if args.json:
             console.json({"version": counts["version"], "issued": counts["issued"].isoformat(),
                           "units": counts["unit_names"], "keys": counts["keys"], "revoked": counts["revoked"],
-                          "conflicts": counts["conflicts"]})
+                          "conflicts": counts["conflicts"], "untrusted": _untrusted_json(counts["untrusted"]),
+                          "untrusted_leaders": counts["untrusted_leaders"]})
         else:
             console.print(_("Installed directory version {v} of {when} from {auth}: {n} units; "
                             "{u} new units, {k} new keys, {r} revocations applied.").format(
@@ -82,10 +84,25 @@ def run_update(args, console) -> int:
         return 0
 
 
+def _untrusted_notes(console, untrusted, leaders) -> None:
+    """Say which card keys the bureau's certificates made untrusted (see keystore.bundle_apply)."""
+    for k in untrusted:
+        console.note(untrusted_key_warning(k))
+    for leader in leaders:
+        console.note(_("Warning: the leader {leader} was named by a card the bureau does not certify; "
+                       "no longer trusted.").format(leader=leader))
+
+
+def _untrusted_json(untrusted) -> list[dict[str, str]]:
+    return [{"unit": k.unit, "role": k.role, "key_id": k.key_id.hex(), "fingerprint": k.fingerprint.hex(),
+             "source": k.source} for k in untrusted]
+
+
 def _update_from_pem(app: App, trust: Trust, data: bytes, args, console) -> int:
     from smseal.keystore.x509 import utcnow
 
     result = import_certificates(app.directory, trust, data, utcnow())
+    _untrusted_notes(console, result.untrusted, [])
     for note in result.skipped:
         console.note(_("Skipped: {what}").format(what=note))
     for conflict in result.conflicts:
@@ -94,6 +111,7 @@ def _update_from_pem(app: App, trust: Trust, data: bytes, args, console) -> int:
     if args.json:
         console.json({"units": result.units, "keys": result.keys, "revoked": result.revoked,
                       "skipped": result.skipped, "conflicts": result.conflicts,
+                      "untrusted": _untrusted_json(result.untrusted),
                       "crls": [_crl_json(c) for c in result.crls]})
         return 0
     console.print(_("Installed certificates from the CA: {u} new units, {k} new keys.").format(

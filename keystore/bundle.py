@@ -249,7 +249,9 @@ def _check_unit_cert(cert: Certificate, root: Certificate) -> Usage:
 
 @dataclass(frozen=True)
 class Unit:
-    """One unit in a verified directory; certificates newest first (by notBefore)."""
+    """One unit in a verified directory; certificates newest first (by notBefore, then serial).
+
+    There are no unit-wide dates: each key is valid as its own certificate says."""
 
     name: str
     signing: tuple[Certificate, ...]
@@ -271,13 +273,6 @@ class Unit:
     def encryption_key(self) -> PublicKey | None:
         return self.encryption[0].public_key if self.encryption else None
 
-    @property
-    def not_before(self) -> datetime:
-        return min(c.not_before for c in self.signing + self.encryption)
-
-    @property
-    def not_after(self) -> datetime:
-        return max(c.not_after for c in self.signing + self.encryption)
 
 
 @dataclass(frozen=True)

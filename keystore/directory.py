@@ -21,13 +21,14 @@ it extracted and ``certificate=der``.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shangmi import sm2
 from shangmi.errors import (DuplicateEntry, ExpiredCertificate, InvalidArgument, KeyNotFound, KeystoreError,
@@ -39,6 +40,9 @@ from .errors import KeyIdCollision
 from .names import from_text, normalize_name, now, to_text, utc
 from .paths import ensure_private_dir, private_file, smseal_home
 from .suggest import closest
+
+if TYPE_CHECKING:
+    from .bundle_apply import BundleApplied, BundleContent
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,6 +71,19 @@ CREATE TABLE IF NOT EXISTS keys(
 SCHEMA_VERSION = "1"
 _KEY_COLS = ("key_id, role, generation, public_key, certificate, not_before, not_after, added_at, "
              "source, revoked_at, revocation_reason")
+
+
+def _age(k: "DirectoryKey") -> tuple[bool, datetime, int, int]:
+    if k.certificate is None or k.not_before is None:
+        return False, k.added_at, 0, k.generation
+    return True, k.not_before, _serial(k.certificate), k.generation
+
+
+@functools.lru_cache(maxsize=4096)
+def _serial(der: bytes) -> int:
+    from .x509 import Certificate
+
+    return Certificate.from_der(der).serial
 
 
 def _clock_skew() -> timedelta:
@@ -104,8 +121,12 @@ class Unit:
     keys: tuple[DirectoryKey, ...]
 
     def of_role(self, role: Role) -> list[DirectoryKey]:
-        """This unit's keys of ``role``, oldest generation first."""
-        return sorted((k for k in self.keys if k.role == role), key=lambda k: k.generation)
+        """This unit's keys of ``role``, oldest first, the current one last.
+
+        Certified keys are ordered by their certificate's notBefore, then serial (a later
+        bundle may bring a certificate older than one already held); keys without a
+        certificate (cards) come before certified ones and follow their generation."""
+        return sorted((k for k in self.keys if k.role == role), key=_age)
 
 
 class Directory:
@@ -237,6 +258,22 @@ class Directory:
                 raise self._unknown_unit(name, db)
             self._insert_key(db, row[0], name, role, key, certificate, not_before, not_after, source)
         return self.find(key.key_id())
+
+    def apply_bundle(self, bundle: "BundleContent") -> "BundleApplied":
+        """Bring the directory in line with a verified directory bundle, in one transaction.
+
+        ``bundle`` comes from ``smseal.keystore.bundle.verify_bundle`` (signature, chain,
+        rollback and validity already checked: nothing unverified may be passed here).
+        Adds its units and keys (each key with its own certificate's dates, generations by
+        notBefore then serial), revokes for everything they ever signed the keys of a unit
+        it certifies that it does not certify (a card imported under that name), and
+        applies its CRL with the key-compromise rule (docs/KEYS.md).  Units whose keys
+        another unit already holds are skipped and reported, never blocking a revocation.
+        Returns what changed (``bundle_apply.BundleApplied``); see ``keystore.bundle_apply``.
+        """
+        from .bundle_apply import apply
+
+        return apply(self, bundle)
 
     def import_card(self, data: bytes, *, source: str = "card") -> Unit:
         """Verify a unit card (``keystore.cards``) and add its unit."""
@@ -373,7 +410,8 @@ class Directory:
         return None
 
     def current_key(self, name: str, role: Role, at: datetime | None = None) -> DirectoryKey:
-        """The newest ``role`` key of ``name``, refused when revoked or expired at ``at`` (now)."""
+        """The newest ``role`` key of ``name`` (the last in ``Unit.of_role`` order), refused when
+        revoked or expired at ``at`` (now): no silent fallback to an older generation."""
         unit = self.get(name)
         keys = unit.of_role(role)
         if not keys:

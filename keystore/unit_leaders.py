@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from shangmi import sm2
-from shangmi.errors import DuplicateEntry, KeyNotFound, RevokedKey, RollbackRefused, UntrustedSender
+from shangmi.errors import DuplicateEntry, KeyNotFound, PolicyError, RevokedKey, RollbackRefused, UntrustedSender
 
 from .cards import CardLeader, UnitCard, parse_card
 from .directory import Directory, Unit
@@ -198,6 +198,10 @@ def _changes_of_known(db: sqlite3.Connection, d: Directory, unit: Unit, card: Un
                               f"applied ({to_text(last)})")
     enc = unit.of_role("enc")
     new_enc = None if enc and enc[-1].public_key == card.encryption_key else card.encryption_key
+    if new_enc is not None and any(k.certificate is not None for k in unit.keys):
+        # the bureau's word outranks cards (keystore.bundle_apply): no uncertified key beside it
+        raise PolicyError("the bureau certifies {unit}: its encryption key changes only through the "
+                          "bureau's certificates, not through a card", unit=unit.name)
     known = {x.public_key: x for x in leaders_of(d, unit.name) if x.revoked_at is None}
     added = tuple(ld for ld in card.leaders if ld.key not in known)
     on_card = {ld.key for ld in card.leaders}

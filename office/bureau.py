@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import UsageError
 from .i18n import _
-from .trust import Trust, apply_bundle
+from .trust import Trust
 
 if TYPE_CHECKING:
     from smseal.keystore.authority import Authority
@@ -61,7 +61,10 @@ def install_bundle(office: Any, data: bytes) -> dict[str, Any]:
     """Verify a directory bundle against the pinned root (older or equal versions refused, so no
     revocation is undone), apply it, then record its version.  Returns ``version``, ``issued``,
     ``authority`` (its name), ``unit_names``, the counts ``units`` (new units), ``keys`` and
-    ``revoked``, and the ``conflicts`` (cards imported earlier that claim the same name or key)."""
+    ``revoked``, ``untrusted`` (card keys of units the bundle certifies with other keys, no longer
+    trusted: ``keystore.bundle_apply.UntrustedKey``), ``untrusted_leaders`` and the ``conflicts``
+    (cards imported earlier that claim the same key).  The directory is changed by
+    ``Directory.apply_bundle``, the library's one place for it."""
     from smseal.keystore.bundle import verify_bundle
 
     from .ca_import import record_bundle_crl, refuse_revoked_chain, revoke_through_revoked_authorities
@@ -69,10 +72,23 @@ def install_bundle(office: Any, data: bytes) -> dict[str, Any]:
     trust = Trust(office.home)
     verified = verify_bundle(data, trust.pinned_root(), installed_version=trust.installed_version())
     refuse_revoked_chain(trust, verified.chain)
-    counts = apply_bundle(office.directory, verified, trust.known_serials())
+    applied = office.directory.apply_bundle(verified)
     record_bundle_crl(trust, verified)
-    counts["revoked"] += revoke_through_revoked_authorities(office.directory, trust)
-    trust.save_serials(counts.pop("serials"))
+    revoked = applied.revoked + revoke_through_revoked_authorities(office.directory, trust)
     trust.record(verified.version, verified.issued)
     return {"version": verified.version, "issued": verified.issued, "authority": verified.authority.unit_name,
-            "unit_names": [u.name for u in verified.units], **counts}
+            "unit_names": [u.name for u in verified.units], "units": applied.units, "keys": applied.keys,
+            "revoked": revoked, "untrusted": list(applied.untrusted),
+            "untrusted_leaders": list(applied.untrusted_leaders), "conflicts": list(applied.conflicts)}
+
+
+
+def untrusted_key_warning(key: Any) -> str:
+    """The warning for a card key the bureau's certificates made untrusted
+    (``keystore.bundle_apply.UntrustedKey``), with its fingerprint to check by phone."""
+    h = key.fingerprint.hex().upper()
+    words = " ".join(h[i:i + 4] for i in range(0, len(h), 4))
+    role = _("signing") if key.role == "sign" else _("encryption")
+    return _("Warning: the {role} key of {unit} from a card ({words}) is not certified by the bureau, which "
+             "certifies the unit with other keys: it is no longer trusted, for anything it signed.").format(
+        role=role, unit=key.unit, words=words)

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from shangmi import KeyNotFound
 
+from smseal.keystore.bundle_apply import UntrustedKey, revocation_time
+
 from .fsutil import write_atomic
-from .trust import Trust, apply_bundle, revocation_time
+from .trust import Trust
 
 if TYPE_CHECKING:
     from smseal.keystore.crl import CrlStore, StoredCrl
@@ -135,11 +137,13 @@ class ImportResult:
     skipped: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     crls: list[CrlResult] = field(default_factory=list)
+    #: card keys of units these certificates certify with other keys, no longer trusted
+    untrusted: list[UntrustedKey] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class _Verified:
-    """The shape ``apply_bundle`` reads (units, revocations) for a PEM certificate set."""
+    """The shape ``Directory.apply_bundle`` reads (units, revocations) for a PEM certificate set."""
 
     units: tuple[Any, ...]
     revocations: tuple[Any, ...] = ()
@@ -156,6 +160,7 @@ def import_certificates(directory: Any, trust: Trust, data: bytes, now: datetime
 
     from smseal.keystore import chain, x509
     from smseal.keystore.bundle import Unit
+    from smseal.keystore.bundle_apply import generation_order
     from smseal.keystore.crl import read_crls
 
     certs = chain.read_certificates(data)
@@ -189,12 +194,12 @@ def import_certificates(directory: Any, trust: Trust, data: bytes, now: datetime
                                   f"{'signing' if g['sign'] else 'encryption'} certificate")
             continue
         newest: Callable[[list[Any]], tuple[Any, ...]] = lambda cs: tuple(  # noqa: E731
-            sorted(cs, key=lambda c: (c.not_before, c.serial), reverse=True))
+            sorted(cs, key=generation_order, reverse=True))
         units.append(Unit(name, newest(g["sign"]), newest(g["enc"])))
     remember_authorities(trust, [c for c in learned if c != anchor])
-    counts = apply_bundle(directory, _Verified(tuple(units)), trust.known_serials())
-    trust.save_serials(counts["serials"])
-    result.units, result.keys, result.conflicts = counts["units"], counts["keys"], counts["conflicts"]
+    applied = directory.apply_bundle(_Verified(tuple(units)))
+    result.units, result.keys, result.conflicts = applied.units, applied.keys, list(applied.conflicts)
+    result.untrusted = list(applied.untrusted)
     if crls:
         result.crls = import_crls(directory, trust, crls, now)
         result.revoked = sum(c.revoked for c in result.crls)

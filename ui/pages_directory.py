@@ -139,6 +139,7 @@ async def bundle_install(request: Request) -> Response:
         u=counts["units"], k=counts["keys"], r=counts["revoked"])
     warnings = [_("Warning: not added from the bundle ({conflict}). A card imported earlier claims the "
                   "same name or key; check it with the bureau.").format(conflict=c) for c in counts["conflicts"]]
+    warnings[:0] = [bureau.untrusted_key_warning(k) for k in counts["untrusted"]]
     return render(request, "done.html", section="directory", back="/directory", message=message, warnings=warnings)
 
 

@@ -1,0 +1,158 @@
+"""Issue 9, the trust items (4, 5, 7, 8, 14's skeleton half) and the notices' valid-today rule:
+one regression test per attack, named after it, each failing on the code before its fix.
+docs/THREATS.md says which adversary each one stops."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from shangmi import ExpiredCertificate, RevokedKey, sm2
+from smseal import envelope
+from smseal.keystore import Directory, make_card
+from smseal.keystore import authority as authority_mod
+from smseal.keystore.authority import Authority
+from smseal.keystore.bundle import make_request, verify_bundle
+from smseal.keystore.x509 import Name, utcnow
+from tests.cli_helpers import FAST_ENV, Runner
+
+BUREAU, OFFICE, FINANCE = "某市保密局", "市政府办公室", "财政局"
+
+
+@pytest.fixture
+def desk(tmp_path, monkeypatch, capsys):
+    """An office (市政府办公室) that pins the bureau's root, and the bureau's authority."""
+    for k, v in FAST_ENV.items():
+        monkeypatch.setenv(k, v)
+    for var in ("SMSEAL_HOME", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(var, raising=False)
+    d = tmp_path / "desk"
+    d.mkdir()
+    office = Runner(tmp_path / "A", capsys, d)
+    ca = Authority.init(tmp_path / "ca", BUREAU, signer=sm2.PrivateKey.generate())
+    (d / "root.pem").write_bytes(ca.root.to_pem())
+    assert office("init", "--unit", OFFICE).code == 0
+    assert office("directory", "trust", "root.pem", "--yes").code == 0
+    return office, ca, d
+
+
+def _install(office: Runner, ca: Authority, d: Path, name: str = "d.bundle", **publish) -> str:
+    (d / name).write_bytes(ca.publish(**publish))
+    res = office("directory", "update", name)
+    assert res.code == 0, res.err
+    return res.err
+
+
+class Unit:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sign, self.enc = sm2.PrivateKey.generate(), sm2.PrivateKey.generate()
+
+    def request(self) -> bytes:
+        return make_request(Name.build(self.name), self.sign, self.enc)
+
+
+# --- 4 ----------------------------------------------------------------------------------------
+def test_fake_card_under_a_units_name_stops_being_trusted_once_the_bureau_certifies_the_unit(desk):
+    office, ca, d = desk
+    forger, real = Unit(FINANCE), Unit(FINANCE)
+    # the forger's card reaches the office first, under the real unit's name
+    (d / "fake.card").write_bytes(make_card(FINANCE, forger.sign, forger.enc.public_key()))
+    assert office("keys", "import", "fake.card", "--yes").code == 0
+    ca.issue(real.request(), unit_name=FINANCE)
+    err = _install(office, ca, d)
+    with Directory(office.home) as directory:
+        # the forger can no longer send as 财政局, however it dates its package ...
+        for when in (utcnow() - timedelta(days=365), utcnow()):
+            with pytest.raises(RevokedKey):
+                directory.check_sender(forger.sign.public_key(), when)
+        # ... nor be sealed to: new packages go to the certified key
+        assert directory.encryption_key(FINANCE) == real.enc.public_key()
+        assert directory.check_sender(real.sign.public_key(), utcnow()) == FINANCE
+    forged = envelope.seal(envelope.Package(("x.txt", b"forged")), sender=forger.sign,
+                           to=office_enc_key(office), out=d / "forged.smx")
+    assert forged.package_id
+    res = office("open", "forged.smx", "-o", "out", "--no-receipt")
+    assert res.code != 0 and not (d / "out").exists()
+    fp = forger.sign.public_key().fingerprint().hex().upper()
+    assert fp[:4] + " " + fp[4:8] in err and "no longer trusted" in err       # shown, with the fingerprint
+
+
+def office_enc_key(office: Runner) -> sm2.PublicKey:
+    res = office("keys", "export", "--public", "-o", "own.card")
+    assert res.code == 0
+    from smseal.keystore import parse_card
+    return parse_card((office.cwd / "own.card").read_bytes()).encryption_key
+
+
+def test_card_cannot_give_a_bureau_certified_unit_an_uncertified_encryption_key(desk):
+    office, ca, d = desk
+    real = Unit(FINANCE)
+    ca.issue(real.request(), unit_name=FINANCE)
+    _install(office, ca, d)
+    # a newer card signed by the unit's certified signing key, carrying another encryption key
+    other = sm2.PrivateKey.generate()
+    (d / "new.card").write_bytes(make_card(FINANCE, real.sign, other.public_key()))
+    res = office("keys", "import", "new.card", "--yes")
+    assert res.code != 0
+    with Directory(office.home) as directory:
+        assert directory.encryption_key(FINANCE) == real.enc.public_key()
+
+
+# --- 5 ----------------------------------------------------------------------------------------
+def test_old_bundle_key_is_not_accepted_until_the_newest_certificate_expires(desk):
+    office, ca, d = desk
+    unit = Unit(FINANCE)
+    long_ago = utcnow() - timedelta(days=700)                 # valid until 30 days from now
+    ca.issue(unit.request(), unit_name=FINANCE, now=long_ago)
+    newer = Unit(FINANCE)
+    ca.issue(newer.request(), unit_name=FINANCE)              # valid for two more years
+    _install(office, ca, d)
+    with Directory(office.home) as directory:
+        old = directory.find(unit.sign.public_key().key_id())
+        assert old.not_after is not None and old.not_after < utcnow() + timedelta(days=31)
+        with pytest.raises(ExpiredCertificate):
+            directory.check_sender(unit.sign.public_key(), utcnow() + timedelta(days=60))
+        assert directory.check_sender(newer.sign.public_key(), utcnow() + timedelta(days=60)) == FINANCE
+        with pytest.raises(ExpiredCertificate):
+            directory.check_sender(newer.sign.public_key(), long_ago + timedelta(days=1))
+
+
+def test_old_key_cannot_become_current_with_an_equal_notbefore(desk, monkeypatch):
+    office, ca, d = desk
+    serials = iter(range(1000, 2000, 10))
+    monkeypatch.setattr(authority_mod, "_new_serial", lambda taken: next(serials))
+    at = utcnow() - timedelta(minutes=1)
+    units = [Unit(FINANCE) for _ in range(3)]
+    ca.issue(units[0].request(), unit_name=FINANCE, now=at)
+    _install(office, ca, d, "d1.bundle")
+    for u in units[1:]:                                        # two rotations in the same second
+        ca.issue(u.request(), unit_name=FINANCE, now=at)
+    _install(office, ca, d, "d2.bundle")
+    with Directory(office.home) as directory:
+        assert directory.encryption_key(FINANCE) == units[2].enc.public_key()
+        assert [k.public_key for k in directory.get(FINANCE).of_role("enc")] == [u.enc.public_key() for u in units]
+
+
+def test_apply_bundle_is_a_directory_method_with_the_key_compromise_rule(tmp_path):
+    ca = Authority.init(tmp_path / "ca", BUREAU, signer=sm2.PrivateKey.generate())
+    unit = Unit(FINANCE)
+    sign_der, _enc_der = ca.issue(unit.request(), unit_name=FINANCE)
+    with Directory(path=tmp_path / "d.sqlite") as directory:
+        applied = directory.apply_bundle(verify_bundle(ca.publish(), ca.root))
+        assert (applied.units, applied.keys, applied.revoked, applied.conflicts) == (1, 0, 0, ())
+        ca.revoke(FINANCE, "keyCompromise")
+        applied = directory.apply_bundle(verify_bundle(ca.publish(), ca.root, installed_version=1))
+        assert applied.revoked == 2
+        key = directory.find(unit.sign.public_key().key_id())
+        from smseal.keystore.x509 import Certificate
+        assert key.revoked_at == Certificate.from_der(sign_der).not_before     # from the start
+        with pytest.raises(RevokedKey):
+            directory.check_sender(unit.sign.public_key(), key.revoked_at + timedelta(seconds=1))
+
+
+def _json(res) -> dict:
+    return json.loads(res.out)
