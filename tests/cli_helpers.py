@@ -15,6 +15,14 @@ from smseal.cli.main import main
 FAST_ENV = {"SMSEAL_PASSPHRASE": "correct horse 正确", "SMSEAL_KDF_ITERATIONS": "1000"}
 
 
+def cli_env(monkeypatch) -> None:
+    """The environment CLI tests run in: fast key files, no SMSEAL_HOME, English messages."""
+    for k, v in FAST_ENV.items():
+        monkeypatch.setenv(k, v)
+    for var in ("SMSEAL_HOME", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(var, raising=False)
+
+
 @dataclass
 class Result:
     code: int

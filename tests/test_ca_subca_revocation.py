@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from tests.cli_helpers import FAST_ENV, Runner
+from tests.cli_helpers import Runner, cli_env
 from tests.test_ca_recipe import recipe
 
 ID = "distid:1234567812345678"
@@ -40,10 +40,7 @@ def _ca_config() -> str:
 
 @pytest.fixture
 def desk(tmp_path, monkeypatch, capsys):
-    for k, v in FAST_ENV.items():
-        monkeypatch.setenv(k, v)
-    for var in ("SMSEAL_HOME", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
-        monkeypatch.delenv(var, raising=False)
+    cli_env(monkeypatch)
     d = tmp_path / "desk"
     d.mkdir()
     (d / "ca.cnf").write_text(_ca_config(), encoding="utf-8")

@@ -8,16 +8,13 @@ import time
 
 import pytest
 
-from tests.cli_helpers import FAST_ENV, Runner
+from tests.cli_helpers import Runner, cli_env
 from tests.openssl_cli import openssl
 
 
 @pytest.fixture
 def bureau(tmp_path, monkeypatch, capsys):
-    for k, v in FAST_ENV.items():
-        monkeypatch.setenv(k, v)
-    for var in ("SMSEAL_HOME", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
-        monkeypatch.delenv(var, raising=False)
+    cli_env(monkeypatch)
     desk = tmp_path / "desk"
     desk.mkdir()
     bur, a, b = (Runner(tmp_path / h, capsys, desk) for h in ("BUR", "A", "B"))

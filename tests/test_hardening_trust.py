@@ -17,7 +17,7 @@ from smseal.keystore import authority as authority_mod
 from smseal.keystore.authority import Authority
 from smseal.keystore.bundle import make_request, verify_bundle
 from smseal.keystore.x509 import Name, utcnow
-from tests.cli_helpers import FAST_ENV, Runner
+from tests.cli_helpers import Runner, cli_env
 
 BUREAU, OFFICE, FINANCE = "某市保密局", "市政府办公室", "财政局"
 
@@ -25,10 +25,7 @@ BUREAU, OFFICE, FINANCE = "某市保密局", "市政府办公室", "财政局"
 @pytest.fixture
 def desk(tmp_path, monkeypatch, capsys):
     """An office (市政府办公室) that pins the bureau's root, and the bureau's authority."""
-    for k, v in FAST_ENV.items():
-        monkeypatch.setenv(k, v)
-    for var in ("SMSEAL_HOME", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
-        monkeypatch.delenv(var, raising=False)
+    cli_env(monkeypatch)
     d = tmp_path / "desk"
     d.mkdir()
     office = Runner(tmp_path / "A", capsys, d)
