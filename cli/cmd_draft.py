@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from smseal.office.i18n import _
 
-from .cmd_seal import add_document_args
+from .cmd_seal import URGENCY_LABEL, add_document_args
 from .context import App, confirm
 from .workflow_args import office_of
 
@@ -45,12 +45,18 @@ def run_draft(args, console) -> int:
 
 
 def show_summary(console, s: dict) -> None:
-    """What the leader approves, one fact a line."""
+    """What the leader approves (and the approval signs), one fact a line: every recipient
+    with the 份号 of its copy, the urgency, the dates and every file with its SM3."""
+    urgency = URGENCY_LABEL.get(s["urgency"])
     for label, value in ((_("title"), s["title"]), (_("document number"), s["doc_number"]),
-                         (_("document type (文种)"), s["doc_type"]), (_("main recipient (主送)"), s["to"]),
-                         (_("copy recipients (抄送)"), "、".join(s["cc"])), (_("reply by"), s["reply_by"])):
+                         (_("document type (文种)"), s["doc_type"]), (_("urgency"), urgency),
+                         (_("due"), s["due"]), (_("reply by"), s["reply_by"])):
         if value:
             console.print(f"  {label}: {value}")
+    for r in s["recipients"]:
+        label = _("main recipient (主送)") if r["role"] == "to" else _("copy recipient (抄送)")
+        console.print(_("  {label}: {unit} (copy no. {n})").format(label=label, unit=r["unit"],
+                                                                    n=r["copy_number"] or "-"))
     for f in s["files"]:
         console.print(_("  file: {name} ({size:,} bytes)").format(name=f["name"], size=f["size"]))
         console.print(_("        SM3 {sm3}").format(sm3=f["sm3"]))

@@ -15,6 +15,7 @@ from .context import App, UsageError
 from .progress import CountingReader, Progress
 from .workflow_args import office_of, red
 from smseal.office.clock import show_seconds
+from smseal.office.copies import own_copy_number
 
 
 def register(sub) -> None:
@@ -138,6 +139,7 @@ def run_open(args, console) -> int:
         pid = opened.package_id
         approval, link = opened.approval, opened.reply_link
         tz = office_of(app).tz
+        copy_number = own_copy_number(meta, res.recipient_key_id)
         if args.json:
             console.json({"package_id": pid, "package_digest": res.package_digest.hex(), "sender": res.sender,
                           "urgency": res.urgency, "role": res.role,
@@ -145,7 +147,7 @@ def run_open(args, console) -> int:
                           "due": meta.due, "remarks": meta.remarks, "files": [str(f) for f in res.files],
                           "receipt": receipt_where, "already_received": earlier,
                           "sealed_at": res.sealed_at.isoformat(), "sealed_at_local": show_seconds(res.sealed_at, tz),
-                          "doc_type": meta.doc_type, "copy_number": meta.copy_number, "reply_by": meta.reply_by,
+                          "doc_type": meta.doc_type, "copy_number": copy_number, "reply_by": meta.reply_by,
                           "signer": approval.leader if approval.verified else meta.signer_name,
                           "approval": {"state": approval.state, "leader": approval.leader,
                                        "reason": approval.reason},
@@ -164,7 +166,7 @@ def run_open(args, console) -> int:
             console.print(_("  urgency: {u}").format(u=urg))
         console.print(_("  sealed: {when}").format(when=show_seconds(res.sealed_at, tz)))
         for label, value in ((_("title"), meta.title), (_("document number"), meta.doc_number),
-                             (_("document type (文种)"), meta.doc_type), (_("copy number (份号)"), meta.copy_number),
+                             (_("document type (文种)"), meta.doc_type), (_("copy number (份号)"), copy_number),
                              (_("label"), meta.label), (_("due"), meta.due), (_("reply by"), meta.reply_by),
                              (_("remarks"), meta.remarks)):
             if value:

@@ -30,7 +30,8 @@ def register(sub) -> None:
     p.add_argument("--due", type=parse_date, metavar="YYYY-MM-DD", help=_("date by which receipts are expected"))
     p.add_argument("--label", help=_("sensitivity label, e.g. 内部 or 工作秘密 (state secrets are refused)"))
     p.add_argument("--remarks", help=_("remarks (附注); travel encrypted"))
-    p.add_argument("--copy-number", help=_("copy number (份号)"))
+    p.add_argument("--copy-number", metavar="N",
+                   help=_("copy number (份号) of the main recipient's copy (default 000001); each copy recipient's copy gets the next number"))
     p.add_argument("-o", "--output", help=_("write the sealed reply to FILE instead of delivering it"))
     p.add_argument("--force", action="store_true", help=_("overwrite an existing file"))
     p.add_argument("--via", choices=["outbox", "smtp"], help=_("delivery method (default from config.ini)"))

@@ -38,7 +38,8 @@ def add_document_args(p, *, main_help: str, to_required: bool = True) -> None:
     p.add_argument("--due", type=parse_date, metavar="YYYY-MM-DD", help=_("date by which receipts are expected"))
     p.add_argument("--label", help=_("sensitivity label, e.g. 内部 or 工作秘密 (state secrets are refused)"))
     p.add_argument("--remarks", help=_("remarks (附注); travel encrypted"))
-    p.add_argument("--copy-number", help=_("copy number (份号)"))
+    p.add_argument("--copy-number", metavar="N",
+                   help=_("copy number (份号) of the main recipient's copy (default 000001); each copy recipient's copy gets the next number"))
     add_workflow_fields(p)
 
 

@@ -18,7 +18,7 @@ from .results import (OpenResult, PackageInfo, ReceiptInfo, RecipientInfo, SealR
                       VerifyResult)
 from .seal import seal
 from .spool import OpenedFile, open_stream
-from .workflow import DOC_TYPES, Approval, ApprovalError, ReplyTo
+from .workflow import DOC_TYPES, Addressee, Approval, ApprovalError, ReplyTo, verify_approval
 from .types import Keys, ReceiptStatus, Role, Src, Trusted, Urgency
 
 __all__ = ["Package", "seal", "open_package", "open_stream", "OpenedFile", "inspect", "make_receipt", "verify_receipt",
@@ -26,6 +26,6 @@ __all__ = ["Package", "seal", "open_package", "open_stream", "OpenedFile", "insp
            "Receipt", "Signer", "Decrypter", "TrustStore", "KeyList", "Metadata", "FileEntry",
            "OpenResult", "SealResult", "PackageInfo", "ReceiptInfo", "RecipientInfo",
            "STATUSES", "URGENCIES", "CHUNK_SIZE", "VERSION",
-           "DOC_TYPES", "Approval", "ApprovalError", "ReplyTo",
+           "DOC_TYPES", "Addressee", "Approval", "ApprovalError", "ReplyTo", "verify_approval",
            "Src", "Trusted", "Keys", "Urgency", "Role", "ReceiptStatus",
            "Notice", "NoticeInfo", "make_notice", "verify_notice"]

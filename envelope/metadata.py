@@ -22,7 +22,7 @@ from shangmi.errors import MalformedPackage, PolicyError
 from .encoding import check_str, fields, pack, unpack
 from .paths import check_names
 from .text import text_problem
-from .workflow import Approval, ReplyTo, check_doc_type
+from .workflow import Addressee, Approval, ReplyTo, check_doc_type, parse_addressees
 
 MAX_METADATA_SIZE = 1 << 20
 MAX_FILES = 1000
@@ -76,7 +76,6 @@ class Metadata:
     title: str | None = None              # 标题
     doc_number: str | None = None         # 发文字号, e.g. 赤政办发〔2007〕43号
     label: str | None = None              # 密级/敏感标记 (内部, 工作秘密 ...)
-    copy_number: str | None = None        # 份号
     issuing_unit: str | None = None       # 发文机关
     signer_name: str | None = None        # 签发人
     attachments_note: str | None = None   # 附件说明
@@ -85,12 +84,14 @@ class Metadata:
     remarks: str | None = None            # 附注
     files: tuple[FileEntry, ...] = field(default_factory=tuple)
     # -- office workflow (FORMAT.md §6.5, envelope/workflow.py) --
+    # 主送/抄送 in the header's stanza order: key id, unit name, 份号 of each copy
+    recipients: tuple[Addressee, ...] = field(default_factory=tuple)
     doc_type: str | None = None           # 文种 (one of workflow.DOC_TYPES)
     reply_by: date | None = None          # 答复期限: a written reply is expected by this date
     reply_to: ReplyTo | None = None       # this package answers that one
     approval: Approval | None = None      # 签发 by a leader of the sending unit
 
-    _TEXT = ("title", "doc_number", "label", "copy_number", "issuing_unit",
+    _TEXT = ("title", "doc_number", "label", "issuing_unit",
              "signer_name", "attachments_note")
     _DATES = ("date_written", "due")
 
@@ -140,7 +141,15 @@ class Metadata:
         meta = cls(**kw)
         if meta.approval is not None and len(meta.approval.files) != len(meta.files):
             raise MalformedPackage("the approval must list one digest per file")
+        if meta.approval is not None and any(a.unit is None for a in meta.recipients):
+            raise MalformedPackage("an approved package names every recipient unit")
+        if meta.reply_by is None and any(a.reply for a in meta.recipients):
+            raise MalformedPackage("a reply is expected from a recipient, but there is no reply_by date")
         return meta
+
+    def addressee(self, key_id: bytes) -> Addressee | None:
+        """The recipient entry for the encryption key ``key_id`` (its unit name and 份号)."""
+        return next((a for a in self.recipients if a.key_id == key_id), None)
 
     def __repr__(self) -> str:   # titles and names are confidential: keep them out of logs
         return f"<Metadata {len(self.files)} file(s), {self.payload_size} bytes>"
@@ -181,22 +190,24 @@ def _parse_files(files: list[Any]) -> tuple[FileEntry, ...]:
 # -- office workflow fields (FORMAT.md §6.5); kept apart from the GB/T 9704 elements above ---------
 
 _OPT_MAP = (dict, type(None))
-_WORKFLOW_SCHEMA: list[tuple[str, Any]] = [("doc_type", (str, type(None))), ("reply_by", (str, type(None))),
-                    ("reply_to", _OPT_MAP), ("approval", _OPT_MAP)]
+_WORKFLOW_SCHEMA: list[tuple[str, Any]] = [("recipients", list), ("doc_type", (str, type(None))),
+                                           ("reply_by", (str, type(None))), ("reply_to", _OPT_MAP),
+                                           ("approval", _OPT_MAP)]
 
 
 def _workflow_obj(meta: Metadata, with_approval: bool) -> dict[str, Any]:
-    return {"doc_type": meta.doc_type,
+    return {"recipients": [a.to_obj() for a in meta.recipients],
+            "doc_type": meta.doc_type,
             "reply_by": meta.reply_by.isoformat() if meta.reply_by else None,
             "reply_to": meta.reply_to.to_obj() if meta.reply_to else None,
             "approval": meta.approval.to_obj() if (meta.approval and with_approval) else None}
 
 
 def _parse_workflow(vals: list[Any]) -> dict[str, Any]:
-    doc_type, reply_by, reply_to, approval = vals
+    recipients, doc_type, reply_by, reply_to, approval = vals
     if doc_type is not None:
         check_doc_type(check_str(doc_type, MAX_FIELD_BYTES, "doc_type"))
-    return {"doc_type": doc_type,
+    return {"recipients": parse_addressees(recipients), "doc_type": doc_type,
             "reply_by": None if reply_by is None else _parse_date(reply_by, "reply_by"),
             "reply_to": None if reply_to is None else ReplyTo.from_obj(reply_to),
             "approval": None if approval is None else Approval.from_obj(approval)}

@@ -33,6 +33,7 @@ from . import primitives as p
 from . import stream
 from .format import CHUNK_SIZE, SIGNATURE_SIZE, Header, Stanza, read_prelude
 from .metadata import MAX_METADATA_SIZE, Metadata, check_label
+from .workflow import check_addressees
 from .placing import check_target_at, names_from_package, open_dir_nofollow, place_all_at
 from .protocols import Decrypter, Trusted, as_trust_store, check_sender_now
 from .results import OpenResult, PackageInfo, RecipientInfo, VerifyResult
@@ -95,7 +96,7 @@ def _open(src: Src, *, key: Keys, trusted: Trusted, out_dir: str | os.PathLike[s
             out_fd = open_dir_nofollow(out)
             tmp = _private_dir_beside(out)
             tmp_fd = open_dir_nofollow(tmp)
-            sink = _FileSink(tmp_fd, out_fd, out, overwrite)
+            sink = _FileSink(tmp_fd, out_fd, out, overwrite, [(s.role, s.key_id) for s in header.recipients])
             payload_digest, signature = stream.decrypt(
                 p.payload_key(file_key, header.salt), f, sink.write,
                 trailer_size=SIGNATURE_SIZE, chunk_size=chunk_size)
@@ -256,8 +257,10 @@ class _FileSink:
     (``tmp_fd``) under opaque names; package-chosen names touch the disk only
     in ``place_all``, relative to the output folder's descriptor."""
 
-    def __init__(self, tmp_fd: int, out_fd: int, out: Path, overwrite: bool) -> None:
+    def __init__(self, tmp_fd: int, out_fd: int, out: Path, overwrite: bool,
+                 stanzas: list[tuple[str, bytes]]) -> None:
         self._tmp_fd, self._out_fd, self._out, self._overwrite = tmp_fd, out_fd, out, overwrite
+        self._stanzas = stanzas
         self._head = bytearray()
         self.metadata: Any = None         # the Metadata, once its prefix is in
         self._index = -1
@@ -301,7 +304,9 @@ class _FileSink:
         return view
 
     def _got_metadata(self, meta: Metadata) -> None:
-        """Refuse a state-secret label or any output we may not write, before any file byte."""
+        """Refuse a recipient list unlike the header's, a state-secret label or any output we
+        may not write, before any file byte."""
+        check_addressees(meta.recipients, self._stanzas)
         check_label(meta.label)
         with names_from_package(self._out):
             for entry in meta.files:

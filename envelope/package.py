@@ -17,7 +17,9 @@ from shangmi.errors import InvalidArgument, WrongArgumentType
 from .format import URGENCIES
 from .metadata import MAX_FILES, MAX_FIELD_BYTES, FileEntry, Metadata, check_label, check_text
 from .paths import check_names
-from .workflow import Approval, ReplyTo, check_doc_type
+from shangmi.errors import MalformedPackage
+
+from .workflow import Addressee, Approval, ReplyTo, check_doc_type, number_copies, parse_addressees
 
 #: A file to seal: a path (``str`` or ``os.PathLike``), ``(name, bytes | binary stream)``, or
 #: ``(name, binary stream, size)`` for a stream that cannot seek (a pipe, an upload) whose
@@ -126,6 +128,12 @@ class Package:
     ``envelope.workflow.DOC_TYPES``), ``reply_by`` the date a written reply
     is expected by, ``reply_to`` the original package a reply answers, and
     ``approval`` a leader's 签发 over this very metadata and these files.
+    ``addressees`` names the recipients (``workflow.Addressee``: role, encryption key id,
+    unit name, 份号 of that copy) in the order ``seal`` gets their keys (main first); it is
+    required with an approval (the leader approves the recipient list) and ``seal`` refuses
+    keys that differ from it.  Without it ``seal`` lists the keys with no names, and numbers
+    the copies from ``copy_number`` (the 份号 of the main recipient's copy, e.g. ``000123``;
+    each copy recipient's copy gets the next number) when it is given.
     """
 
     def __init__(self, main: FileSpec, attachments: Sequence[FileSpec] = (), *,
@@ -135,7 +143,8 @@ class Package:
                  copy_number: str | None = None, signer_name: str | None = None,
                  attachments_note: str | None = None, date_written: date | None = None,
                  doc_type: str | None = None, reply_by: date | None = None,
-                 reply_to: ReplyTo | None = None, approval: Approval | None = None) -> None:
+                 reply_to: ReplyTo | None = None, approval: Approval | None = None,
+                 addressees: Sequence[Addressee] = ()) -> None:
         if isinstance(attachments, (str, bytes, os.PathLike)) or not isinstance(attachments, Sequence):
             raise WrongArgumentType("attachments is a sequence of files (a list or tuple)",
                                     code="bad-file-spec")
@@ -147,7 +156,26 @@ class Package:
             raise TypeError("approval must be an envelope.workflow.Approval")
         if urgency not in URGENCIES:
             raise InvalidArgument(f"urgency must be one of {', '.join(URGENCIES)}", code="bad-urgency")
-        texts: dict[str, Any] = dict(title=title, doc_number=doc_number, label=label, copy_number=copy_number,
+        if isinstance(addressees, (str, bytes)) or not all(isinstance(a, Addressee) for a in addressees):
+            raise WrongArgumentType("addressees is a sequence of envelope.workflow.Addressee",
+                                    code="bad-addressee")
+        if copy_number is not None:
+            if addressees:
+                raise InvalidArgument("give copy numbers either in addressees or as copy_number",
+                                      code="bad-addressee")
+            try:
+                number_copies(copy_number, 1)
+            except ValueError as exc:
+                raise InvalidArgument(str(exc), code="bad-copy-number") from None
+        self.copy_number = copy_number
+        if addressees:
+            try:
+                parse_addressees([a.to_obj() for a in addressees])
+            except MalformedPackage as exc:
+                raise InvalidArgument(str(exc), code="bad-addressee") from None
+            if reply_by is None and any(a.reply for a in addressees):
+                raise InvalidArgument("a reply is expected from a recipient: give reply_by", code="bad-addressee")
+        texts: dict[str, Any] = dict(title=title, doc_number=doc_number, label=label,
                      issuing_unit=sender_unit, signer_name=signer_name,
                      attachments_note=attachments_note, remarks=remarks)
         for k, v in texts.items():
@@ -171,7 +199,8 @@ class Package:
         check_names([i.name for i in self._inputs], InvalidArgument)
         self._texts = texts
         self._dates: dict[str, Any] = dict(due=due, date_written=date_written)
-        self._workflow: dict[str, Any] = dict(doc_type=doc_type, reply_by=reply_by, reply_to=reply_to, approval=approval)
+        self._workflow: dict[str, Any] = dict(doc_type=doc_type, reply_by=reply_by, reply_to=reply_to, approval=approval,
+                                              recipients=tuple(addressees))
 
     def metadata(self) -> Metadata:
         """The metadata this package will carry (file names and sizes included)."""

@@ -9,6 +9,7 @@ re-address, alter or re-use the package in the sender's name.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import secrets
@@ -30,6 +31,7 @@ from .placing import place, refuse_existing
 from .protocols import Signer
 from .results import RecipientInfo, SealResult
 from .encoding import der_to_raw
+from .workflow import Addressee, number_copies
 
 _log = logging.getLogger("smseal.envelope")   # ids and counts only, never names or titles
 
@@ -45,7 +47,8 @@ def seal(package: Package, *, sender: Signer, to: sm2.PublicKey,
     ``out`` is a path (written beside it, renamed into place when complete;
     ``OutputExists`` unless ``overwrite``) or a binary stream.  Raises
     ``InvalidArgument`` (a ``ValueError``; code ``duplicate-recipient``,
-    ``too-many-recipients``) for a bad recipient list, ``InvalidSignature``
+    ``too-many-recipients``, ``recipients-differ`` when ``package.addressees`` names other
+    keys or roles) for a bad recipient list, ``InvalidSignature``
     if the signer's signature does not verify under its own public key.
     """
     return _seal(package, sender=sender, to=to, cc=cc, out=out, armor=armor,
@@ -74,6 +77,14 @@ def _seal(package: Package, *, sender: Signer, to: sm2.PublicKey, cc: Sequence[s
                     commitment=p.commitment(file_key, salt),
                     recipients=tuple(Stanza(role, k.key_id(), k.encrypt(file_key)) for role, k in keys))
     meta = package.metadata()
+    if not meta.recipients:
+        copies = (number_copies(package.copy_number, len(keys)) if package.copy_number
+                  else [None] * len(keys))
+        meta = dataclasses.replace(meta, recipients=tuple(Addressee(s.role, s.key_id, None, n)
+                                                          for s, n in zip(header.recipients, copies)))
+    elif [(a.role, a.key_id) for a in meta.recipients] != [(s.role, s.key_id) for s in header.recipients]:
+        raise InvalidArgument("the package names other recipients than the keys it is sealed to",
+                              code="recipients-differ")
     plain = _PlainReader(meta.serialize(), package.inputs())
     with _output(out, armor, overwrite) as sink:
         prelude, payload_digest, signature, size = write_package(

@@ -35,6 +35,7 @@ from . import primitives as p
 from . import stream
 from .format import CHUNK_SIZE, SIGNATURE_SIZE, TAG_SIZE, Header, read_prelude
 from .metadata import MAX_METADATA_SIZE, Metadata, check_label
+from .workflow import check_addressees
 from .open import Accept, Keys, _recipients, _unwrap, verify_signature
 from .protocols import Decrypter, Trusted, as_trust_store, check_sender_now
 from .results import OpenResult
@@ -130,8 +131,8 @@ class _Slice(io.RawIOBase):
 class _SpoolSink:
     """Takes the payload plaintext in order: parses the metadata prefix, spools the rest."""
 
-    def __init__(self, spool: _Spool, max_bytes: int | None) -> None:
-        self._spool, self._max = spool, max_bytes
+    def __init__(self, spool: _Spool, max_bytes: int | None, stanzas: list[tuple[str, bytes]]) -> None:
+        self._spool, self._max, self._stanzas = spool, max_bytes, stanzas
         self._prefix = bytearray()
         self.metadata: Metadata | None = None
         self._expected = self._written = 0
@@ -157,6 +158,7 @@ class _SpoolSink:
         if len(self._prefix) < 4 + length:
             return b""
         meta = Metadata.parse(bytes(self._prefix[4:4 + length]))
+        check_addressees(meta.recipients, self._stanzas)
         check_label(meta.label)
         if self._max is not None and meta.payload_size > self._max:
             raise SizeLimitExceeded(f"the package's files hold {meta.payload_size} bytes, more than "
@@ -233,7 +235,7 @@ def open_stream(src: Src, *, key: Keys, trusted: Trusted, max_bytes: int | None 
         file_key, stanza = _unwrap(header, decrypters)
         spool = _Spool(spool_dir)
         try:
-            sink = _SpoolSink(spool, max_bytes)
+            sink = _SpoolSink(spool, max_bytes, [(s.role, s.key_id) for s in header.recipients])
             payload_digest, signature = stream.decrypt(
                 p.payload_key(file_key, header.salt), f, sink.write,
                 trailer_size=SIGNATURE_SIZE, chunk_size=CHUNK_SIZE)

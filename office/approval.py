@@ -20,12 +20,12 @@ written::
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable
 
-from shangmi.errors import RevokedKey, SmsealError, UntrustedSender
+from shangmi.errors import KeyNotFound, SmsealError
 
-from smseal.envelope import ApprovalError, OpenResult
+from smseal.envelope import ApprovalError, OpenResult, verify_approval
 from smseal.envelope.workflow import (DOC_TYPES, check_approval_signature, check_file_digests,
                                       make_approval)
 from smseal.keystore import unit_leaders
@@ -36,7 +36,6 @@ from .i18n import _
 from .workspace import Office
 
 VERIFIED, MISSING, INVALID = "verified", "missing", "invalid"
-CLOCK_SKEW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -56,10 +55,13 @@ class ApprovalStatus:
 # -- sender side ------------------------------------------------------------------------------
 
 def approval_summary(draft: Draft) -> dict[str, Any]:
-    """What the leader is shown before approving: title, 文号, 文种, recipients, files with SM3."""
+    """What the leader is shown before approving, and what the approval signs: title, 文号, 文种,
+    urgency, dates, 主送 and 抄送 with the 份号 of each copy, files with their SM3."""
     m = draft.metadata
     return {"title": m.title, "doc_number": m.doc_number, "doc_type": m.doc_type, "to": draft.to,
             "cc": list(draft.cc), "urgency": draft.urgency, "due": m.due, "reply_by": m.reply_by,
+            "recipients": [{"role": a.role, "unit": a.unit, "copy_number": a.copy_number,
+                            "key_id": a.key_id.hex()} for a in m.recipients],
             "files": [{"name": f.name, "size": f.size, "sm3": f.digest.hex()} for f in draft.files],
             "approved_by": m.approval.leader if m.approval else None}
 
@@ -82,7 +84,7 @@ def approve_draft(office: Office, draft: Draft | str, *, leader: str | None = No
                          .format(named=meta.signer_name, leader=info.name))
     meta = replace(meta, signer_name=info.name, approval=None)
     approval = make_approval(meta.approved_digest(), [f.digest for f in draft.files], leader=info.name,
-                             signer=office.leaders.signer(info.name), time=office.now())
+                             signer=office.leaders.signer(info.name), time=office.now(), urgency=draft.urgency)
     return write_approved(draft, meta, approval)
 
 
@@ -93,41 +95,63 @@ def check_own_approval(office: Office, draft: Draft) -> None:
         return
     check_file_digests(a, [f.digest for f in draft.files])
     check_approval_signature(a, draft.metadata.approved_digest())
+    if a.urgency != draft.urgency:
+        raise ApprovalError("the urgency was changed after the document was approved", code="approval-urgency")
     if not any(x.public_key == a.key for x in office.leaders.list()):
         raise ApprovalError(f"{a.leader} is no longer a leader of this unit")
 
 
 # -- recipient side ---------------------------------------------------------------------------
 
-def check_approval(directory: Any, result: OpenResult[Any]) -> ApprovalStatus:
-    """Judge ``result``'s approval (see module docstring); never raises for a bad approval."""
-    meta = result.metadata
-    a = meta.approval
-    if a is None:
+def check_approval(directory: Any, result: OpenResult[Any], own_unit: str | None = None) -> ApprovalStatus:
+    """Judge ``result``'s approval with ``envelope.verify_approval`` against this directory:
+    the sending unit's registered leaders and the units it knows for the recipients' keys
+    (the key this unit opened the package with is ``own_unit``'s, when given).
+    Never raises for a bad approval: the verdict says why."""
+    if result.metadata.approval is None:
         return ApprovalStatus(MISSING)
-    if result.sender is None:
-        return ApprovalStatus(INVALID, reason="the sender is not a named unit")
+    a = result.metadata.approval
+
+    def leader_of(unit: str, key: Any, at: datetime) -> str:
+        return unit_leaders.check_leader(directory, unit, key, at).name
+
     try:
-        check_file_digests(a, result.file_digests)
+        name = verify_approval(result, leader_of=leader_of,
+                               unit_of=lambda kid: (own_unit if own_unit and kid == result.recipient_key_id
+                                                    else _unit_of(directory, kid)))
     except ApprovalError as exc:
-        n = int(exc.context.get("index", "0")) + 1
-        return ApprovalStatus(INVALID, reason=_("file {n} differs from the file the leader approved").format(n=n))
-    try:
-        check_approval_signature(a, meta.approved_digest())
-    except ApprovalError:
-        return ApprovalStatus(INVALID, reason=_("the document was changed after it was approved"))
-    if a.time > result.sealed_at + CLOCK_SKEW:
-        return ApprovalStatus(INVALID, reason=_("the approval is dated after the package was sealed"))
-    try:
-        leader = unit_leaders.check_leader(directory, result.sender, a.key, result.sealed_at)
-    except UntrustedSender:
-        return ApprovalStatus(INVALID, reason=_("the approving key is not a leader of {unit}").format(unit=result.sender))
-    except RevokedKey as exc:
-        return ApprovalStatus(INVALID, reason=_("the approving leader's key was revoked ({when})").format(
-            when=exc.context.get("reason", "")))
+        return ApprovalStatus(INVALID, reason=_reason(exc))
     except SmsealError as exc:
         return ApprovalStatus(INVALID, reason=str(exc))
-    return ApprovalStatus(VERIFIED, leader=leader.name, approved_at=a.time)
+    return ApprovalStatus(VERIFIED, leader=name, approved_at=a.time)
+
+
+def _unit_of(directory: Any, key_id: bytes) -> str | None:
+    try:
+        return str(directory.find(key_id).unit)
+    except KeyNotFound:
+        return None
+
+
+def _reason(exc: ApprovalError) -> str:
+    """The translated reason a recipient is shown for an invalid approval."""
+    c = exc.context
+    if exc.code == "approval-files-differ":
+        return _("file {n} differs from the file the leader approved").format(n=int(c.get("index", "0")) + 1)
+    if exc.code == "approval-signature":
+        return _("the document or its recipient list was changed after it was approved")
+    if exc.code == "approval-urgency":
+        return _("the urgency was changed after the document was approved")
+    if exc.code == "approval-dated-after-sealing":
+        return _("the approval is dated after the package was sealed")
+    if exc.code == "approval-recipient-name":
+        return _("the approved recipient list names {named} for a key of {unit}").format(
+            named=c.get("named", ""), unit=c.get("unit", ""))
+    if exc.code == "approval-not-a-leader":
+        return _("the approving key is not a leader of {unit}").format(unit=c.get("unit", ""))
+    if exc.code == "approval-revoked-leader":
+        return _("the approving leader's key was revoked ({when})").format(when=c.get("reason", ""))
+    return str(exc)
 
 
 def required_types(office: Office) -> frozenset[str] | None:
@@ -165,7 +189,7 @@ def policy_hook(office: Office) -> tuple[Callable[[OpenResult[Any]], None], list
     verdicts: list[ApprovalStatus] = []
 
     def accept(result: OpenResult[Any]) -> None:
-        status = check_approval(office.directory, result)
+        status = check_approval(office.directory, result, office.unit)
         verdicts.append(status)
         enforce(office, result, status)
 

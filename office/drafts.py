@@ -2,8 +2,10 @@
 
 A draft is a ZIP archive (stored, not compressed) kept inside the unit::
 
-    draft.json          {"format": "smseal-draft/1", "unit", "to", "cc", "urgency", "created"}
-    metadata.msgpack    the canonical metadata (FORMAT.md §6.1/§6.5) with approval = nil
+    draft.json          {"format": "smseal-draft/2", "unit", "urgency", "created"}
+    metadata.msgpack    the canonical metadata (FORMAT.md §6.1/§6.5) with approval = nil; its
+                        ``recipients`` are 主送 and 抄送 (unit, encryption key id, 份号),
+                        resolved when the draft is made, so the leader approves exactly them
     files/0 … files/N   the main document, then the attachments, byte for byte
     approval.msgpack    the leader's approval (FORMAT.md §6.5), once approved
 
@@ -33,11 +35,12 @@ from smseal.envelope.encoding import pack, unpack
 from .clock import parse_stored
 from .errors import UsageError
 from .fsutil import atomic_output
+from .copies import addressees
 from .groups import expand_recipients
 from .i18n import _
 from .workspace import Office
 
-FORMAT = "smseal-draft/1"
+FORMAT = "smseal-draft/2"
 SUFFIX = ".smd"
 _MAX_SMALL = 2 << 20
 
@@ -61,8 +64,6 @@ class Draft:
 
     path: Path
     unit: str
-    to: str
-    cc: tuple[str, ...]
     urgency: str
     created: datetime
     metadata: Metadata
@@ -71,6 +72,16 @@ class Draft:
     @property
     def approval(self) -> Approval | None:
         return self.metadata.approval
+
+    @property
+    def to(self) -> str:
+        """The main recipient (主送)."""
+        return self.metadata.recipients[0].unit or ""
+
+    @property
+    def cc(self) -> tuple[str, ...]:
+        """The copy recipients (抄送), in order."""
+        return tuple(a.unit or "" for a in self.metadata.recipients[1:])
 
     @contextmanager
     def package(self) -> Iterator[Package]:
@@ -81,10 +92,9 @@ class Draft:
             specs: list[FileSpec] = [(f.name, cast(BinaryIO, s)) for f, s in zip(self.files, streams)]
             yield Package(specs[0], specs[1:], title=m.title, doc_number=m.doc_number, label=m.label,
                           urgency=self.urgency, due=m.due, remarks=m.remarks, sender_unit=m.issuing_unit,
-                          copy_number=m.copy_number, signer_name=m.signer_name,
-                          attachments_note=m.attachments_note, date_written=m.date_written,
-                          doc_type=m.doc_type, reply_by=m.reply_by, reply_to=m.reply_to,
-                          approval=m.approval)
+                          signer_name=m.signer_name, attachments_note=m.attachments_note,
+                          date_written=m.date_written, doc_type=m.doc_type, reply_by=m.reply_by,
+                          reply_to=m.reply_to, approval=m.approval, addressees=m.recipients)
 
     def __repr__(self) -> str:   # titles and names are confidential
         return f"<Draft {len(self.files)} file(s), approved={self.approval is not None}>"
@@ -100,20 +110,22 @@ def create_draft(office: Office, main: str | os.PathLike[str], attachments: Sequ
                  overwrite: bool = False) -> Draft:
     """Write a draft of a document for this unit to ``out`` (``OutputExists`` unless ``overwrite``).
 
-    Recipients are resolved now (groups expanded, the directory's spelling);
-    the metadata rules of the format apply (a state-secret label is refused)."""
+    Recipients are resolved now (groups expanded, the directory's spelling, each unit's
+    current encryption key, one 份号 per copy from ``copy_number``, default 000001), so the
+    leader approves exactly who gets which copy; the metadata rules of the format apply
+    (a state-secret label is refused)."""
     main_unit, cc_units = expand_recipients(office, to, cc, cc_groups)
+    listed = addressees(office, main_unit, cc_units, copy_number, reply_by=reply_by)
     paths = [Path(main), *map(Path, attachments)]
     for p in paths:
         if not p.is_file():
             raise UsageError(_("File not found: {path}").format(path=p))
     pkg = Package(str(paths[0]), [str(p) for p in paths[1:]], title=title, doc_number=doc_number, label=label,
-                  urgency=urgency, due=due, remarks=remarks, sender_unit=office.unit, copy_number=copy_number,
+                  urgency=urgency, due=due, remarks=remarks, sender_unit=office.unit,
                   signer_name=signer_name, attachments_note=attachments_note, date_written=date_written,
-                  doc_type=doc_type, reply_by=reply_by, reply_to=reply_to)
+                  doc_type=doc_type, reply_by=reply_by, reply_to=reply_to, addressees=listed)
     meta = pkg.metadata()
-    head = {"format": FORMAT, "unit": office.unit, "to": main_unit, "cc": cc_units, "urgency": urgency,
-            "created": office.now().isoformat()}
+    head = {"format": FORMAT, "unit": office.unit, "urgency": urgency, "created": office.now().isoformat()}
     _write(Path(out), head, meta, [lambda p=p: open(p, "rb") for p in paths], overwrite=overwrite)
     return load_draft(out)
 
@@ -182,21 +194,18 @@ def _read(path: Path, zf: zipfile.ZipFile) -> Draft:
                     break
                 h.update(piece)
         files.append(DraftFile(entry.name, entry.size, h.digest()))
-    cc = head["cc"]
-    if not isinstance(cc, list) or not all(isinstance(u, str) for u in cc):
-        raise MalformedDraft("cc must be a list of unit names")
+    if not meta.recipients or any(a.unit is None for a in meta.recipients):
+        raise MalformedDraft("a draft names every recipient unit")
     created = parse_stored(str(head["created"]))
     meta = replace(meta, approval=approval)
     if approval is not None and len(approval.files) != n:
         raise MalformedDraft("the approval must list one digest per file")
-    return Draft(path, str(head["unit"]), str(head["to"]), tuple(cc), str(head["urgency"]), created,
-                 meta, tuple(files))
+    return Draft(path, str(head["unit"]), str(head["urgency"]), created, meta, tuple(files))
 
 
 def write_approved(draft: Draft, metadata: Metadata, approval: Approval) -> Draft:
     """Rewrite ``draft`` in place (atomically) with ``metadata`` and its approval."""
-    head = {"format": FORMAT, "unit": draft.unit, "to": draft.to, "cc": list(draft.cc),
-            "urgency": draft.urgency, "created": draft.created.isoformat()}
+    head = {"format": FORMAT, "unit": draft.unit, "urgency": draft.urgency, "created": draft.created.isoformat()}
     with zipfile.ZipFile(draft.path) as zf:
         openers = [lambda i=i: _opened(zf, i) for i in range(len(draft.files))]
         tmp_dest = draft.path

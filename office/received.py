@@ -20,6 +20,7 @@ from smseal.envelope import OpenResult
 
 from . import clock
 from .approval import ApprovalStatus
+from .copies import own_copy_number
 from .workflow_store import dumps
 from .workspace import Office
 
@@ -44,7 +45,7 @@ def record_opened(office: Office, result: OpenResult[Any], out_dir: str | Path,
         "sender_unit": result.sender, "sealed_at": result.sealed_at.isoformat(),
         "opened_at": office.now().isoformat(), "title": meta.title, "doc_number": meta.doc_number,
         "doc_type": meta.doc_type, "urgency": result.urgency, "label": meta.label,
-        "copy_number": meta.copy_number,
+        "copy_number": own_copy_number(meta, result.recipient_key_id),
         "signer": approval.leader if approval.verified else meta.signer_name,
         "signer_state": approval.state, "signer_detail": approval.reason,
         "due": meta.due.isoformat() if meta.due else None,

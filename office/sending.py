@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, Callable, Iterator, Sequence
 from smseal.envelope import Package, ReplyTo, SealResult, seal
 
 from .approval import check_own_approval
+from .copies import addressees, check_keys_unchanged
 from .drafts import Draft, load_draft
 from .errors import UsageError
 from .fsutil import atomic_output
@@ -70,8 +71,12 @@ def compose(office: Office, main: str | os.PathLike[str], attachments: Sequence[
             label: str | None = None, urgency: str = "normal", due: date | None = None,
             reply_by: date | None = None, remarks: str | None = None, copy_number: str | None = None,
             signer_name: str | None = None, reply_to: ReplyTo | None = None) -> Iterator[Outgoing]:
-    """An ``Outgoing`` from files on disk (groups expanded; ``wrap`` may count bytes for a progress bar)."""
+    """An ``Outgoing`` from files on disk (groups expanded; ``wrap`` may count bytes for a progress bar).
+
+    ``copy_number`` is the 份号 of the main recipient's copy (default 000001); each copy
+    recipient's copy gets the next number (``copies``)."""
     main_unit, cc_units = expand_recipients(office, to, cc, cc_groups)
+    listed = addressees(office, main_unit, cc_units, copy_number, reply_by=reply_by)
     paths = [Path(main), *map(Path, attachments)]
     for p in paths:
         if not p.is_file():
@@ -81,7 +86,7 @@ def compose(office: Office, main: str | os.PathLike[str], attachments: Sequence[
         specs = [(p.name, wrap(f) if wrap else f) for p, f in zip(paths, streams)]
         pkg = Package(specs[0], specs[1:], title=title, doc_number=doc_number, label=label, urgency=urgency,
                       due=due, remarks=remarks, sender_unit=office.unit, signer_name=signer_name,
-                      copy_number=copy_number, doc_type=doc_type, reply_by=reply_by, reply_to=reply_to)
+                      doc_type=doc_type, reply_by=reply_by, reply_to=reply_to, addressees=listed)
         yield Outgoing(pkg, main_unit, cc_units)
 
 
@@ -93,9 +98,9 @@ def from_draft(office: Office, draft: Draft | str | os.PathLike[str]) -> Iterato
     if draft.unit != office.unit:
         raise UsageError(_("This draft was prepared for {unit}, not for this unit.").format(unit=draft.unit))
     check_own_approval(office, draft)
-    main_unit, cc_units = expand_recipients(office, draft.to, list(draft.cc))
+    check_keys_unchanged(office, draft.metadata.recipients)
     with draft.package() as pkg:
-        yield Outgoing(pkg, main_unit, cc_units)
+        yield Outgoing(pkg, draft.to, list(draft.cc))
 
 
 def seal_to(office: Office, outgoing: Outgoing, dest: str | os.PathLike[str], *, overwrite: bool = False,
@@ -129,7 +134,7 @@ def _record(office: Office, outgoing: Outgoing, res: SealResult, path: Path, tra
         "package_id": res.package_id.hex(), "package_digest": res.package_digest,
         "sealed_at": res.sealed_at.isoformat(), "title": meta.title, "doc_number": meta.doc_number,
         "doc_type": meta.doc_type, "urgency": outgoing.package.urgency, "label": meta.label,
-        "copy_number": meta.copy_number,
+        "copy_number": meta.recipients[0].copy_number if meta.recipients else None,
         "signer": meta.approval.leader if meta.approval else meta.signer_name,
         "due": meta.due.isoformat() if meta.due else None,
         "reply_by": meta.reply_by.isoformat() if meta.reply_by else None,

@@ -17,7 +17,8 @@ from shangmi import sm2, sm3
 from shangmi.errors import (DecryptionError, ExpiredCertificate, InvalidSignature, InvalidTag,
                             MalformedPackage, NoMatchingKey, PolicyError, RevokedKey, SmsealError,
                             UntrustedSender, VerificationError)
-from smseal.envelope import RecipientInfo, SealResult, inspect, open_package, verify_receipt
+from smseal.envelope import (ApprovalError, RecipientInfo, SealResult, inspect, open_package, verify_approval,
+                             verify_receipt)
 from tests.conformance.generate import all_vectors
 from tests.conformance.vectorfile import CLASSES, TrustedKey, Vector
 
@@ -41,12 +42,44 @@ class VectorTrust:
             raise ExpiredCertificate(f"{t.unit}'s key is not valid at {sealed_at.isoformat()}")
         return t.unit
 
+    def unit_of(self, key_id: bytes) -> str | None:
+        return self._owners.get(key_id)
+
     def find(self, key_id: bytes):
         class Found:
             unit = self._owners[key_id]
         if key_id not in self._owners:
             raise VerificationError("unknown key")
         return Found()
+
+
+class VectorLeaders:
+    """The leaders a vector's reader trusts: key, unit, validity window, the name recorded."""
+
+    def __init__(self, leaders: list) -> None:
+        self._leaders = [(sm2.PublicKey.from_pem(t.pem), t) for t in leaders]
+
+    def __call__(self, unit: str, key: sm2.PublicKey, at: datetime) -> str:
+        for k, t in self._leaders:
+            if k == key and t.unit == unit:
+                if not t.valid_from <= at.timestamp() <= t.valid_until:
+                    raise RevokedKey("the leader's key is not valid then", reason="not valid then")
+                return t.name
+        raise UntrustedSender("not a leader of that unit")
+
+
+def check_approval_verdict(v: Vector, res) -> None:
+    """A vector's ``approval:`` line: verify_approval accepts it (verified) or refuses it (invalid)."""
+    if v.approval is None:
+        assert res.metadata.approval is None
+        return
+    trust = VectorTrust(v.trusted, v.stanzas)
+    if v.approval == "verified":
+        assert verify_approval(res, leader_of=VectorLeaders(v.leaders), unit_of=trust.unit_of) == v.leaders[0].name
+    else:
+        assert v.approval == "invalid"
+        with pytest.raises(ApprovalError):
+            verify_approval(res, leader_of=VectorLeaders(v.leaders), unit_of=trust.unit_of)
 
 
 def refusal_class(exc: BaseException, data: bytes, receipt: bool) -> str:
@@ -87,6 +120,8 @@ def test_vectors_cover_every_class_and_are_many():
     for cls in CLASSES:
         assert counts[f"refuse: {cls}"] >= 3, cls
     assert counts["open: ok"] >= 20 and counts["verify: ok"] >= 3
+    verdicts = Counter(load(p).approval for p in PATHS)
+    assert verdicts["verified"] >= 3 and verdicts["invalid"] >= 10
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.name for p in PATHS])
@@ -103,6 +138,7 @@ def test_vector(path: Path, tmp_path: Path):
         got = [(f.stat().st_size, sm3.digest(f.read_bytes()).hex(), f.name) for f in res.files]
         assert got == v.files
         assert sorted(p.name for p in out.iterdir()) == sorted(n for _s, _d, n in v.files)
+        check_approval_verdict(v, res)
     else:
         with pytest.raises(SmsealError) as err:
             open_package(v.data, key=keys, trusted=trust, out_dir=out)
@@ -178,6 +214,7 @@ def test_open_stream_agrees_with_every_package_vector(path: Path, tmp_path: Path
     if v.expect == "open: ok":
         with open_stream(v.data, key=keys, trusted=VectorTrust(v.trusted), spool_dir=spool) as res:
             got = [(f.size, sm3.digest(f.read()).hex(), f.name) for f in res.files]
+            check_approval_verdict(v, res)
         assert got == v.files
     else:
         with pytest.raises(SmsealError) as err:

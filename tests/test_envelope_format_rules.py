@@ -21,9 +21,9 @@ from smseal.envelope.format import MAX_TIME
 from smseal.envelope.receipt import Receipt, make_receipt
 from smseal.envelope.text import HANGUL_FILLERS, is_format
 from smseal.envelope.unicode14 import FORMAT, UNICODE_VERSION
-from tests.testkit.kit import SENDER, TO, TRUSTED, assemble, build, chunks, draft, prelude_of
+from tests.testkit.kit import CC, SENDER, TO, TRUSTED, assemble, build, chunks, draft, prelude_of
 
-TEXT_FIELDS = ("title", "doc_number", "label", "copy_number", "sender_unit", "signer_name",
+TEXT_FIELDS = ("title", "doc_number", "label", "sender_unit", "signer_name",
                "attachments_note", "remarks")
 
 
@@ -126,18 +126,22 @@ def test_seal_refuses_control_and_invisible_characters_in_every_text(tmp_path, f
         Package(("a.txt", b"x"), **{field: HOSTILE_TEXTS[why]})
 
 
+# The metadata's recipient list for the testkit's stanzas (FORMAT.md §6.5).
+RECIPIENTS = [["to", TO.public_key().key_id(), None, None, False], ["cc", CC.public_key().key_id(), None, None, False]]
+
+
 def _meta_package(**fields) -> bytes:
     """A package signed by a trusted sender whose metadata carries ``fields`` verbatim."""
-    obj = {"title": None, "doc_number": None, "label": None, "copy_number": None,
+    obj = {"title": None, "doc_number": None, "label": None,
            "issuing_unit": None, "signer_name": None, "attachments_note": None,
            "date_written": None, "due": None, "remarks": None, "files": [["a.txt", 1]],
-           "doc_type": None, "reply_by": None, "reply_to": None, "approval": None}
+           "recipients": RECIPIENTS, "doc_type": None, "reply_by": None, "reply_to": None, "approval": None}
     obj.update(fields)
     body = pack(obj)
     return build(draft(files=(("a.txt", b"x"),), meta_bytes=struct.pack(">I", len(body)) + body))
 
 
-META_FIELDS = ("title", "doc_number", "label", "copy_number", "issuing_unit", "signer_name",
+META_FIELDS = ("title", "doc_number", "label", "issuing_unit", "signer_name",
                "attachments_note", "remarks")
 
 
@@ -155,9 +159,12 @@ def test_open_refuses_control_and_invisible_characters_from_another_implementati
 def test_ordinary_chinese_texts_still_pass(tmp_path):
     pkg = _meta_package(title="关于做好2027年春节期间值班工作的通知（第2号）", doc_number="赤政办发〔2007〕43号",
                         remarks="联系人：张三，电话 0476-1234567；邮箱 a@b.cn ★", signer_name="王\U00020000",
-                        copy_number="000123", attachments_note="1. 名单　2. 排班表")
+                        attachments_note="1. 名单　2. 排班表",
+                        recipients=[["to", TO.public_key().key_id(), "市财政局", "000123", False],
+                                    ["cc", CC.public_key().key_id(), "市教育局", "000124", False]])
     res = open_package(pkg, key=TO, trusted=TRUSTED, out_dir=tmp_path / "o")
     assert res.metadata.signer_name == "王\U00020000"
+    assert res.metadata.addressee(TO.public_key().key_id()).copy_number == "000123"
 
 
 def test_empty_text_is_nil_at_seal_and_refused_at_open(tmp_path):
@@ -194,10 +201,10 @@ CONFUSABLE_NAMES = ["a\u00ad.txt", "a\u2060.txt", "a\u061c.txt", "a\u180e.txt", 
 def test_invisible_and_unassigned_characters_refused_in_file_names(tmp_path, name):
     with pytest.raises(ValueError, match="file name"):
         Package((name, b"x"))
-    meta = {"title": None, "doc_number": None, "label": None, "copy_number": None,
+    meta = {"title": None, "doc_number": None, "label": None,
             "issuing_unit": None, "signer_name": None, "attachments_note": None,
             "date_written": None, "due": None, "remarks": None, "files": [[name, 1]],
-            "doc_type": None, "reply_by": None, "reply_to": None, "approval": None}
+            "recipients": RECIPIENTS, "doc_type": None, "reply_by": None, "reply_to": None, "approval": None}
     body = pack(meta)
     pkg = build(draft(files=((name, b"x"),), meta_bytes=struct.pack(">I", len(body)) + body))
     with pytest.raises(MalformedPackage, match="file name"):

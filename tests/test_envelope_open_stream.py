@@ -138,7 +138,9 @@ def test_state_secret_label_refused_by_open_stream_too(spool_dir):
     from smseal.envelope.metadata import FileEntry, Metadata
     from tests.testkit import kit
 
-    meta = Metadata(label="机密★1年", files=(FileEntry("通知.txt", len(kit.MAIN_TEXT)),))
+    from smseal.envelope.workflow import Addressee
+    listed = (Addressee("to", TO.public_key().key_id()), Addressee("cc", kit.CC.public_key().key_id()))
+    meta = Metadata(label="机密★1年", files=(FileEntry("通知.txt", len(kit.MAIN_TEXT)),), recipients=listed)
     data = kit.build(kit.draft(meta_bytes=meta.serialize()))
     with pytest.raises(smseal.PolicyError):
         with open_stream(data, key=TO, trusted=TRUSTED, spool_dir=spool_dir):

@@ -66,8 +66,12 @@ def test_package_boundaries(size, tmp_path):
 
 
 def test_plaintext_on_exact_boundaries(tmp_path):
+    from dataclasses import replace
+
     from smseal.envelope.package import Package as P
-    base = len(P(("a.bin", b"")).metadata().serialize())
+    from smseal.envelope.workflow import Addressee
+    listed = (Addressee("to", TO.public_key().key_id()), Addressee("cc", CC.public_key().key_id()))
+    base = len(replace(P(("a.bin", b""), title="标题").metadata(), recipients=listed).serialize())
     for total in (C - 1, C, C + 1, 3 * C):
         size = total - base
         data, content = _package(size)

@@ -31,10 +31,12 @@ from tests.hostile import HostileUnit, card_enc_key, now, seal_at
 from tests.testkit.kit import build, draft
 
 
-def _raw_metadata(files, **texts) -> bytes:
-    obj = {n: texts.get(n) for n in ("title", "doc_number", "label", "copy_number", "issuing_unit",
+def _raw_metadata(files, to_key, **texts) -> bytes:
+    obj = {n: texts.get(n) for n in ("title", "doc_number", "label", "issuing_unit",
                                       "signer_name", "attachments_note", "date_written", "due", "remarks")}
     obj["files"] = [[n, len(c)] for n, c in files]
+    obj.update({"recipients": [["to", to_key.key_id(), None, None, False]], "doc_type": None, "reply_by": None,
+                "reply_to": None, "approval": None})
     body = pack(obj)
     return struct.pack(">I", len(body)) + body
 
@@ -42,7 +44,7 @@ def _raw_metadata(files, **texts) -> bytes:
 def _crafted(rogue, to_key, files, **texts) -> bytes:
     """A package signed by ``rogue`` whose metadata bypasses every check a sealer makes."""
     fk = os.urandom(16)
-    d = draft(files=files, meta_bytes=_raw_metadata(files, **texts), file_key=fk,
+    d = draft(files=files, meta_bytes=_raw_metadata(files, to_key, **texts), file_key=fk,
               recipients=[Stanza(ROLE_TO, to_key.key_id(), to_key.encrypt(fk))],
               sender=rogue.sign.public_key().to_bytes(), sealed_at=int(time.time()), package_id=os.urandom(16))
     return build(d, signer=rogue.sign)

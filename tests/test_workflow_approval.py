@@ -16,10 +16,10 @@ from smseal.office.errors import ApprovalRequired
 from tests.workflow_helpers import open_in, pair  # noqa: F401  (fixture)
 
 
-def _draft(pair, name="d.smd", doc_type="请示", **kw):
+def _draft(pair, name="d.smd", doc_type="请示", to="财政局", **kw):
     main = pair.file("关于拨付2027年专项资金的请示.txt", "请拨付专项资金。")
     att = pair.file("附件1 资金明细.txt", "明细")
-    return drafts.create_draft(pair.a, main, [att], to="财政局", out=pair.tmp / name, title="关于拨付专项资金的请示",
+    return drafts.create_draft(pair.a, main, [att], to=to, out=pair.tmp / name, title="关于拨付专项资金的请示",
                                doc_number="赤政办〔2027〕9号", doc_type=doc_type, **kw)
 
 
@@ -181,3 +181,70 @@ def test_open_stream_checks_approvals_like_open_package(pair):
         assert res.file_digests == on_disk.file_digests and len(res.file_digests) == 2
         assert verdicts[0].state == "verified" and verdicts[0].leader == "张三"
         assert [f.read() for f in res.files] == [p.read_bytes() for p in on_disk.files]
+
+
+def _graft(pair, approved, name, **kw):
+    """A new draft of the same files with other recipients or urgency, carrying ``approved``'s
+    approval: what a clerk who edits a draft after 签发 would produce."""
+    other = _draft(pair, name, **kw)
+    from dataclasses import replace
+    return drafts.write_approved(other, replace(other.metadata, signer_name="张三"), approved.approval)
+
+
+@pytest.mark.parametrize("change", [
+    {"cc": ["红山镇"]},                            # a copy recipient added
+    {"to": "红山镇"},                              # another main recipient
+    {"copy_number": "000005"},                     # other copy numbers (份号)
+    {"urgency": "extra-urgent"}], ids=["cc-added", "main-replaced", "copy-numbers", "urgency"])
+def test_approval_covers_the_recipient_list(pair, change):
+    """主送, 抄送, each copy's 份号 and the urgency are what the leader approved: changing any of
+    them after 签发 is refused by the sender's check and by the recipient, policy or not."""
+    approved = approval.approve_draft(pair.a, _draft(pair))
+    summary = approval.approval_summary(approved)
+    assert summary["recipients"] == [{"role": "to", "unit": "财政局", "copy_number": "000001",
+                                      "key_id": pair.a.directory.encryption_key("财政局").key_id().hex()}]
+    grafted = _graft(pair, approved, "grafted.smd", **change)
+    with pytest.raises(ApprovalError):
+        sending.send_draft(pair.a, grafted)        # the sender refuses to seal it
+    if "to" in change:
+        return                                     # B is not a recipient of that one
+    sent = _seal_unchecked(pair, grafted)          # a sender that skips the check
+    _res, status = open_in(pair.b, sent.path, pair.tmp / "o")
+    assert status.state == "invalid"
+    assert "recipient list" in status.reason or "urgency" in status.reason
+    pair.b.config.set("policy", "require_approval", "请示")
+    with pytest.raises(ApprovalRequired):
+        open_in(pair.b, sent.path, pair.tmp / "refused")
+    assert not (pair.tmp / "refused").exists()
+
+
+def test_recipient_names_must_be_the_keys_owners(pair):
+    """An approval whose list names a unit for another unit's key (the leader was shown a lie,
+    or the sender's directory is wrong) is invalid at a recipient that knows the key."""
+    from dataclasses import replace
+    from smseal.envelope import Addressee
+
+    d = _draft(pair)
+    own = d.metadata.recipients[0]
+    lying = replace(d.metadata, recipients=(Addressee("to", own.key_id, "松山镇", own.copy_number),))
+    meta = replace(lying, signer_name="张三")
+    from smseal.envelope.workflow import make_approval
+    a = make_approval(meta.approved_digest(), [f.digest for f in d.files], leader="张三",
+                      signer=pair.a.leaders.signer("张三"), time=pair.a.now(), urgency=d.urgency)
+    lied = drafts.write_approved(d, meta, a)
+    from smseal.envelope import seal
+    with lied.package() as pkg:                    # sealed to 财政局's key, as the list says
+        seal(pkg, sender=pair.a.keystore.signer(pair.a.unit), to=pair.a.directory.encryption_key("财政局"),
+             out=pair.tmp / "lie.smx")
+    _res, status = open_in(pair.b, pair.tmp / "lie.smx", pair.tmp / "o")
+    assert status.state == "invalid" and "松山镇" in status.reason and "财政局" in status.reason
+
+
+def test_a_recipient_key_changed_after_the_draft_means_a_new_draft(pair):
+    d = approval.approve_draft(pair.a, _draft(pair))
+    from shangmi import sm2
+    new = sm2.PrivateKey.generate().public_key()
+    pair.a.directory.add_key("财政局", "enc", new)
+    from smseal.office.errors import UsageError
+    with pytest.raises(UsageError, match="changed after this draft was prepared"):
+        sending.send_draft(pair.a, d)

@@ -127,8 +127,11 @@ async def reject(request: Request) -> Response:
 
 
 def opened_page(request: Request, opened: receiving.Opened, note: str | None = None) -> Response:
+    from smseal.office.copies import own_copy_number
+
     res = opened.result
     return render(request, "opened.html", section="inbox", res=res, meta=res.metadata,
+                  copy_number=own_copy_number(res.metadata, res.recipient_key_id),
                   package_id=opened.package_id, receipt_where=opened.receipt_where, earlier=opened.earlier,
                   files=[Path(f).name for f in res.files], approval=getattr(opened, "approval", None),
                   reply_link=getattr(opened, "reply_link", None), note=note)

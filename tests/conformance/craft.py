@@ -52,8 +52,9 @@ SALT = b"\x22" * 32
 PACKAGE_ID = b"\x33" * 16
 MAIN_TEXT = "关于做好2027年春节期间值班工作的通知\n".encode() * 40
 
-TEXT_FIELDS = ("title", "doc_number", "label", "copy_number", "issuing_unit", "signer_name",
-               "attachments_note")
+TEXT_FIELDS = ("title", "doc_number", "label", "issuing_unit", "signer_name", "attachments_note")
+# The unit names the metadata's recipient list gives the recipients' encryption keys (§6.5).
+UNIT_OF = {"to": "to-unit", "cc": "cc-unit", "cc2": "cc2-unit", "cc3": "cc3-unit", "outsider": "outsider-unit"}
 
 
 class FixedK:
@@ -83,12 +84,18 @@ def sign_raw(priv: sm2.PrivateKey, message: bytes, k: int) -> bytes:
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
+def unit_name(priv: sm2.PrivateKey) -> str:
+    """The unit a recipient key belongs to in the vectors (filler keys: a name from the key id)."""
+    name = NAME_OF.get(id(priv))
+    return UNIT_OF[name] if name in UNIT_OF else f"unit-{priv.public_key().key_id()[:4].hex()}"
+
+
 def metadata_obj(file_list: list[tuple[str, bytes]], **overrides: Any) -> dict:
     obj: dict[str, Any] = {"title": "关于做好值班工作的通知", "doc_number": "赤政办发〔2007〕43号",
-                           "label": "内部", "copy_number": None, "issuing_unit": None,
+                           "label": "内部", "issuing_unit": None,
                            "signer_name": None, "attachments_note": None, "date_written": None,
                            "due": None, "remarks": None,
-                           "files": [[n, len(c)] for n, c in file_list],
+                           "files": [[n, len(c)] for n, c in file_list], "recipients": [],
                            "doc_type": None, "reply_by": None, "reply_to": None, "approval": None}
     obj.update(overrides)
     return obj
@@ -136,11 +143,22 @@ class Spec:
         obj.update(self.header)
         return obj
 
+    def addressees(self) -> list[list]:
+        """The metadata's recipient list for this spec's stanzas: [role, key id, unit, 份号, reply].
+
+        A reply is expected from the main recipient when the metadata sets ``reply_by``."""
+        reply = self.meta.get("reply_by") is not None
+        return [[role, priv.public_key().key_id(), unit_name(priv), f"{i + 1:06d}", reply and role == "to"]
+                for i, (role, priv) in enumerate(self.recipients)]
+
+    def metadata(self) -> dict:
+        return metadata_obj(self.files, **{"recipients": self.addressees(), **self.meta})
+
     def plaintext(self) -> bytes:
         if self.meta_bytes is not None:
             meta = self.meta_bytes
         else:
-            body = pack(metadata_obj(self.files, **self.meta))
+            body = pack(self.metadata())
             meta = struct.pack(">I", len(body)) + body
         return meta + b"".join(c for _, c in self.files) + self.extra_plaintext
 
@@ -197,5 +215,5 @@ def receipt(name: str, *, signer: sm2.PrivateKey, fields: dict, signed_by: sm2.P
 
 
 __all__ = ["SENDER", "TO", "CC", "INSIDER", "OUTSIDER", "TO_SIGNER", "CC2", "CC3", "KEYS", "NAME_OF",
-           "BASE_TIME", "FILE_KEY", "SALT", "PACKAGE_ID", "MAIN_TEXT", "TEXT_FIELDS", "FixedK", "wrap",
+           "BASE_TIME", "UNIT_OF", "unit_name", "FILE_KEY", "SALT", "PACKAGE_ID", "MAIN_TEXT", "TEXT_FIELDS", "FixedK", "wrap",
            "sign_raw", "metadata_obj", "prelude_of", "Spec", "Built", "receipt", "key"]

@@ -26,7 +26,7 @@ from smseal.envelope.receipt import RECEIPT_MAGIC
 
 from .craft import (BASE_TIME, CC, CC2, CC3, INSIDER, MAIN_TEXT, N, OUTSIDER, PACKAGE_ID, SENDER,
                     TEXT_FIELDS, TO, TO_SIGNER, Built, Spec, metadata_obj, receipt, sign_raw)
-from .vectorfile import TrustedKey, Vector
+from .vectorfile import TrustedKey, TrustedLeader, Vector
 
 OUT = Path(__file__).resolve().parent / "vectors"
 FOREVER = (0, MAX_TIME)
@@ -49,7 +49,8 @@ class Kit:
 
     def package(self, name: str, comment: str, expect: str, spec: Spec | bytes, *,
                 keys: tuple[sm2.PrivateKey, ...] = (TO,), trust: list[TrustedKey] | None = None,
-                transform: Callable[[bytes], bytes] | None = None) -> Built | None:
+                transform: Callable[[bytes], bytes] | None = None, approval: str | None = None,
+                leaders: list[TrustedLeader] = (), stanzas: list[tuple[str, str, str]] = ()) -> Built | None:
         built = None
         if isinstance(spec, Spec):
             built = spec.build()
@@ -66,7 +67,8 @@ class Kit:
                                        ("outsider", OUTSIDER))}
         self.add(Vector(name=name, comment=comment, input="package", expect=expect, data=data, files=files,
                         trusted=SENDER_TRUST if trust is None else trust,
-                        decryption_keys=[(names[id(k)], k.to_pem()) for k in keys]))
+                        decryption_keys=[(names[id(k)], k.to_pem()) for k in keys],
+                        approval=approval, leaders=list(leaders), stanzas=list(stanzas)))
         return built
 
 
@@ -141,7 +143,7 @@ def successes(kit: Kit) -> None:
        S("ok_largest_metadata", meta=big_meta,
          files=[(f"{i:04d}" + "文" * 82 + "a.t.t", b"") for i in range(1000)]))
     ok(kit, "ok_all_metadata", "every metadata field filled",
-       S("ok_all_metadata", meta={"copy_number": "000123", "issuing_unit": "赤峰市人民政府办公室",
+       S("ok_all_metadata", meta={"issuing_unit": "赤峰市人民政府办公室",
                                   "signer_name": "王五", "attachments_note": "1. 名单　2. 排班表",
                                   "date_written": "2027-01-10", "due": "2028-02-29",
                                   "remarks": "联系人：张三，电话 0476-1234567 ★"}))
@@ -157,8 +159,9 @@ def successes(kit: Kit) -> None:
                                                                   "doc_number": None}))
     ok(kit, "ok_date_extremes", "dates 0001-01-01 and 9999-12-31",
        S("ok_date_extremes", meta={"date_written": "0001-01-01", "due": "9999-12-31"}))
-    ok(kit, "ok_workflow_fields", "文种, reply deadline, reply link and a leader's approval (§6.5)",
-       S("ok_workflow_fields", meta=_workflow_meta("ok_workflow_fields")))
+    ok(kit, "ok_recipients_unnamed", "a recipient list without unit names or copy numbers (§6.5)",
+       S("ok_recipients_unnamed", meta={"recipients": [["to", TO.public_key().key_id(), None, None, False],
+                                                         ["cc", CC.public_key().key_id(), None, None, False]]}))
 
 
 def sized_content(plaintext_size: int) -> bytes:
@@ -431,18 +434,165 @@ def _meta_bytes(obj: dict) -> bytes:
     return struct.pack(">I", len(body)) + body
 
 
-def _workflow_meta(name: str, files=(("通知.txt", MAIN_TEXT),)) -> dict:
-    """§6.5 fields with an approval that verifies, signed by a leader key with a fixed k."""
-    from .craft import FixedK, metadata_obj, sign_raw
+LEADER = _k("leader 张三")
+LEADER_TRUST = [TrustedLeader("sender", 0, MAX_TIME, "张三", LEADER.public_key().to_pem())]
+WORKFLOW = {"doc_type": "请示", "reply_by": "2027-08-20",
+            "reply_to": {"package_id": b"\x33" * 16, "package_digest": b"\x44" * 32}}
+
+
+def approve(name: str, meta: dict, files, *, urgency: str = "urgent", time: int = BASE_TIME,
+            leader: sm2.PrivateKey = LEADER) -> dict:
+    """The §6.5 approval map of ``meta`` (approval nil) and ``files``, signed with a fixed k."""
+    from .craft import FixedK
     from smseal.envelope.workflow import approval_message
 
-    meta = metadata_obj(list(files), doc_type="请示", reply_by="2027-08-20",
-                        reply_to={"package_id": b"\x33" * 16, "package_digest": b"\x44" * 32})
-    leader = _k("leader 张三")
-    a = {"leader": "张三", "key": leader.public_key().to_bytes(), "time": BASE_TIME,
+    a = {"leader": "张三", "key": leader.public_key().to_bytes(), "time": time, "urgency": urgency,
          "files": [sm3.digest(c) for _n, c in files]}
-    a["signature"] = sign_raw(leader, approval_message(sm3.digest(pack(meta)), a), FixedK(name + " approval").next())
-    return {**meta, "approval": a}
+    a["signature"] = sign_raw(leader, approval_message(sm3.digest(pack({**meta, "approval": None})), a),
+                              FixedK(name + " approval").next())
+    return a
+
+
+def approved(name: str, **kw) -> Spec:
+    """A spec whose metadata carries the workflow fields and an approval of exactly it."""
+    spec = S(name, **kw)
+    spec.meta = dict(WORKFLOW)
+    spec.meta["approval"] = approve(name, spec.metadata(), spec.files, urgency=spec.header.get("urgency", "urgent"))
+    return spec
+
+
+def _workflow_meta(name: str) -> dict:
+    """§6.5 fields with an approval that verifies for the basic spec's recipients."""
+    return approved(name).metadata()
+
+
+def directory_of(spec: Spec) -> list[tuple[str, str, str]]:
+    """``stanza`` lines: the unit the reader's directory knows for each recipient key."""
+    from .craft import unit_name
+    return [(role, k.public_key().key_id().hex(), unit_name(k)) for role, k in spec.recipients]
+
+
+def approvals(kit: Kit) -> None:
+    """签发 (§6.5): the approval covers the files, the metadata with the recipient list and the urgency."""
+    def av(name: str, comment: str, verdict: str, spec: Spec, *, leaders=LEADER_TRUST, stanzas=None, **kw) -> None:
+        ok(kit, name, comment, spec, approval=verdict, leaders=leaders,
+           stanzas=directory_of(spec) if stanzas is None else stanzas, **kw)
+
+    av("ok_workflow_fields", "文种, reply deadline, reply link and a leader's approval that verifies (§6.5)",
+       "verified", approved("ok_workflow_fields"))
+    three = [("to", TO), ("cc", CC), ("cc", CC2)]
+    av("approval_ok_three_recipients", "an approval of 1 to + 2 cc, opened by the last copy recipient",
+       "verified", approved("approval_ok_three_recipients", recipients=three), keys=(CC2,))
+    av("approval_ok_dated_skew_boundary", "approved 600 s after the sealing time (the allowed skew)", "verified",
+       _reapproved("approval_ok_dated_skew_boundary", time=BASE_TIME + 600))
+
+    # the recipient list changed after 签发 (the sender re-sealed; its own signature is good)
+    spec = approved("approval_cc_added")
+    spec.recipients = three
+    spec.meta = {**spec.meta}
+    av("approval_cc_added", "a copy recipient added after the leader approved 1 to + 1 cc", "invalid", spec)
+    spec = approved("approval_cc_removed", recipients=three)
+    spec.recipients = three[:2]
+    av("approval_cc_removed", "a copy recipient dropped after the leader approved 1 to + 2 cc", "invalid", spec)
+    spec = approved("approval_main_swapped")
+    spec.recipients = [("to", CC), ("cc", TO)]
+    av("approval_main_swapped", "主送 and 抄送 swapped after the leader approved them", "invalid", spec)
+    spec = approved("approval_cc_replaced")
+    spec.recipients = [("to", TO), ("cc", CC2)]
+    av("approval_cc_replaced", "the copy recipient replaced by another unit after 签发", "invalid", spec)
+    spec = approved("approval_recipient_renamed")
+    renamed = spec.addressees()
+    renamed[1][2] = "cc2-unit"
+    spec.meta = {**spec.meta, "recipients": renamed}
+    av("approval_recipient_renamed", "the copy recipient's name changed in the metadata after 签发", "invalid", spec)
+    spec = approved("approval_reply_assigned_after")
+    assigned = spec.addressees()
+    assigned[1][4] = True                           # the cc unit made to answer after 签发
+    spec.meta = {**spec.meta, "recipients": assigned}
+    av("approval_reply_assigned_after", "a reply demanded of the copy recipient after 签发", "invalid", spec)
+    av("approval_ok_reply_from_cc", "the leader assigned the matter to the copy recipient too (交办)", "verified",
+       _assigned_both("approval_ok_reply_from_cc"), keys=(CC,))
+    spec = approved("approval_copy_number_changed")
+    renumbered = spec.addressees()
+    renumbered[0][3] = "000009"
+    spec.meta = {**spec.meta, "recipients": renumbered}
+    av("approval_copy_number_changed", "a 份号 changed after 签发", "invalid", spec)
+    spec = approved("approval_names_not_key_owners")
+    lying = spec.addressees()
+    lying[1][2] = "cc2-unit"                        # the leader approved cc2-unit, the key is cc-unit's
+    spec.meta = {**WORKFLOW, "recipients": lying}
+    spec.meta["approval"] = approve(spec.name, spec.metadata(), spec.files)
+    av("approval_names_not_key_owners", "the approved list names cc2-unit for cc-unit's key", "invalid", spec)
+    spec = approved("approval_urgency_changed")
+    spec.header = {"urgency": "extra-urgent"}
+    av("approval_urgency_changed", "approved as 加急, sealed as 特急", "invalid", spec)
+    spec = approved("approval_file_altered")
+    spec.files = [("通知.txt", MAIN_TEXT[:-1] + b"!")]
+    av("approval_file_altered", "the file changed after 签发 (same size)", "invalid", spec)
+    av("approval_untrusted_leader", "the approving key is no leader the reader knows", "invalid",
+       approved("approval_untrusted_leader"), leaders=[])
+    av("approval_leader_of_other_unit", "the approving key is a leader of another unit", "invalid",
+       approved("approval_leader_of_other_unit"),
+       leaders=[TrustedLeader("cc-unit", 0, MAX_TIME, "张三", LEADER.public_key().to_pem())])
+    av("approval_leader_no_longer_valid", "the leader's key ended before the sealing time", "invalid",
+       approved("approval_leader_no_longer_valid"),
+       leaders=[TrustedLeader("sender", 0, BASE_TIME - 1, "张三", LEADER.public_key().to_pem())])
+    av("approval_dated_after_sealing", "approved 601 s after the sealing time", "invalid",
+       _reapproved("approval_dated_after_sealing", time=BASE_TIME + 601))
+
+    def pv(name: str, comment: str, spec: Spec) -> None:
+        refuse(kit, "payload", name, comment, spec)
+
+    key_id = lambda k: k.public_key().key_id()   # noqa: E731
+    pv("meta_recipients_fewer", "the metadata lists one recipient, the header two",
+       S("meta_recipients_fewer", meta={"recipients": [["to", key_id(TO), "to-unit", "000001", False]]}))
+    pv("meta_recipients_other_key", "the metadata's cc key id is not the header's",
+       S("meta_recipients_other_key", meta={"recipients": [["to", key_id(TO), "to-unit", None, False],
+                                                             ["cc", key_id(CC2), "cc-unit", None, False]]}))
+    pv("meta_recipients_order", "the metadata lists the stanzas in another order",
+       S("meta_recipients_order", meta={"recipients": [["to", key_id(CC), "cc-unit", None, False],
+                                                         ["cc", key_id(TO), "to-unit", None, False]]}))
+    pv("meta_recipients_empty", "an empty recipient list", S("meta_recipients_empty", meta={"recipients": []}))
+    pv("meta_recipients_four_items", "a recipient entry without the reply flag",
+       S("meta_recipients_four_items", meta={"recipients": [["to", key_id(TO), "to-unit", None],
+                                                              ["cc", key_id(CC), "cc-unit", None]]}))
+    pv("meta_recipients_reply_without_date", "a reply expected from the cc unit, but no reply_by date",
+       S("meta_recipients_reply_without_date", meta={"recipients": [["to", key_id(TO), "to-unit", None, False],
+                                                                      ["cc", key_id(CC), "cc-unit", None, True]]}))
+    pv("meta_recipients_reply_as_int", "the reply flag as 1 instead of true",
+       S("meta_recipients_reply_as_int", meta={"recipients": [["to", key_id(TO), "to-unit", None, 1],
+                                                                ["cc", key_id(CC), "cc-unit", None, False]]}))
+    pv("meta_recipients_unit_control", "a recipient name with an ESC (§6.2)",
+       S("meta_recipients_unit_control", meta={"recipients": [["to", key_id(TO), "to\x1b-unit", None, False],
+                                                                ["cc", key_id(CC), "cc-unit", None, False]]}))
+    pv("meta_recipients_copy_65_bytes", "a 份号 of 65 bytes",
+       S("meta_recipients_copy_65_bytes", meta={"recipients": [["to", key_id(TO), "to-unit", "0" * 65, False],
+                                                                 ["cc", key_id(CC), "cc-unit", None, False]]}))
+    spec = approved("meta_approval_unnamed_recipient")
+    unnamed = spec.addressees()
+    unnamed[1][2] = None
+    spec.meta = {**WORKFLOW, "recipients": unnamed}
+    spec.meta["approval"] = approve(spec.name, spec.metadata(), spec.files)
+    pv("meta_approval_unnamed_recipient", "an approval over a recipient list with a nameless recipient", spec)
+    wf = _workflow_meta("meta_workflow")
+    pv("meta_approval_urgency_unknown", "an approval whose urgency is 'high'",
+       S("meta_approval_urgency_unknown", meta={**wf, "approval": {**wf["approval"], "urgency": "high"}}))
+
+
+def _assigned_both(name: str) -> Spec:
+    spec = S(name)
+    both = spec.addressees()
+    for entry in both:
+        entry[4] = True
+    spec.meta = {**WORKFLOW, "recipients": both}
+    spec.meta["approval"] = approve(name, spec.metadata(), spec.files)
+    return spec
+
+
+def _reapproved(name: str, *, time: int) -> Spec:
+    spec = approved(name)
+    spec.meta["approval"] = approve(name, spec.metadata() | {"approval": None}, spec.files, time=time)
+    return spec
 
 
 def inner(kit: Kit) -> None:
@@ -464,8 +614,7 @@ def inner(kit: Kit) -> None:
     pv("meta_reply_by_not_a_date", "reply_by 2027-02-30 (§6.5)",
        S("meta_reply_by_not_a_date", meta={**wf, "reply_by": "2027-02-30"}))
 
-    files = [("通知.txt", MAIN_TEXT)]
-    meta = metadata_obj(files)
+    meta = S("meta").metadata()
     good = _meta_bytes(meta)
     pv("meta_length_zero", "metadata length 0", S("meta_length_zero", meta_bytes=b"\x00" * 4))
     pv("meta_length_over_1mib", "metadata length 1 048 577",
@@ -505,7 +654,7 @@ def inner(kit: Kit) -> None:
     for label, field, text in (
             ("esc", "issuing_unit", "市政府\x1b[2K办公室"), ("cr", "signer_name", "王五\r来自：市政府办公室"),
             ("lf", "title", "通知\n发件单位：市政府办公室"), ("tab", "remarks", "a\tb"), ("nul", "doc_number", "a\x00"),
-            ("del", "copy_number", "001\x7f"), ("c1_csi", "attachments_note", "附件\x9b2J"),
+            ("del", "label", "内部\x7f"), ("c1_csi", "attachments_note", "附件\x9b2J"),
             ("nel", "remarks", "a\x85b"), ("rlo", "title", "通知\u202etxt.exe"), ("lri", "label", "内部\u2066"),
             ("zwsp", "issuing_unit", "市政\u200b府"), ("zwj", "signer_name", "王\u200d五"),
             ("soft_hyphen", "title", "通\u00ad知"), ("bom", "remarks", "\ufeff注"),
@@ -736,6 +885,7 @@ def all_vectors(with_receipt_policy: bool = True) -> list[Vector]:
     signatures(kit)
     streams(kit)
     inner(kit)
+    approvals(kit)
     armors(kit)
     receipts(kit, with_receipt_policy)
     return kit.vectors

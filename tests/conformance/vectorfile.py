@@ -8,8 +8,11 @@
     released: none
     file: <index> <size> <sm3 hex> <name as a JSON string>        (open: ok only, in order)
     package: <id hex> <digest hex> <sealing time>                  (receipts only)
-    stanza: <role> <key id hex> <unit>                             (receipts only, in order)
+    approval: verified | invalid                                   (packages with a 签发 check)
+    stanza: <role> <key id hex> <unit>                             (in order; the reader's directory)
     trusted signing key: <unit> <valid from> <valid until>
+    <PEM public key>
+    trusted leader key: <unit> <valid from> <valid until> <leader name>
     <PEM public key>
     decryption key: <name>
     <PEM private key>
@@ -35,6 +38,15 @@ class TrustedKey:
 
 
 @dataclass
+class TrustedLeader:
+    unit: str
+    valid_from: int
+    valid_until: int
+    name: str
+    pem: bytes
+
+
+@dataclass
 class Vector:
     name: str
     comment: str
@@ -45,7 +57,9 @@ class Vector:
     trusted: list[TrustedKey] = field(default_factory=list)
     decryption_keys: list[tuple[str, bytes]] = field(default_factory=list)
     package: tuple[str, str, int] | None = None                        # receipts: id, digest, time
-    stanzas: list[tuple[str, str, str]] = field(default_factory=list)  # receipts: role, key id, unit
+    stanzas: list[tuple[str, str, str]] = field(default_factory=list)  # role, key id, unit
+    approval: str | None = None                                        # "verified" or "invalid"
+    leaders: list[TrustedLeader] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
         lines = [MAGIC_LINE, f"name: {self.name}", f"comment: {self.comment}", f"input: {self.input}",
@@ -55,11 +69,16 @@ class Vector:
         if self.package:
             pid, digest, t = self.package
             lines.append(f"package: {pid} {digest} {t}")
+        if self.approval:
+            lines.append(f"approval: {self.approval}")
         for role, kid, unit in self.stanzas:
             lines.append(f"stanza: {role} {kid} {unit}")
         for tk in self.trusted:
             lines.append(f"trusted signing key: {tk.unit} {tk.valid_from} {tk.valid_until}")
             lines.append(tk.pem.decode().rstrip("\n"))
+        for tl in self.leaders:
+            lines.append(f"trusted leader key: {tl.unit} {tl.valid_from} {tl.valid_until} {tl.name}")
+            lines.append(tl.pem.decode().rstrip("\n"))
         for name, pem in self.decryption_keys:
             lines.append(f"decryption key: {name}")
             lines.append(pem.decode().rstrip("\n"))
@@ -78,7 +97,7 @@ class Vector:
         while i < len(lines):
             k, _, val = lines[i].partition(": ")
             i += 1
-            if k in ("trusted signing key", "decryption key"):
+            if k in ("trusted signing key", "decryption key", "trusted leader key"):
                 pem = []
                 while True:
                     pem.append(lines[i])
@@ -88,6 +107,9 @@ class Vector:
                 block = ("\n".join(pem) + "\n").encode()
                 if k == "decryption key":
                     v.decryption_keys.append((val, block))
+                elif k == "trusted leader key":
+                    unit, start, end, name = val.split(" ", 3)
+                    v.leaders.append(TrustedLeader(unit, int(start), int(end), name, block))
                 else:
                     unit, start, end = val.split(" ")
                     v.trusted.append(TrustedKey(unit, int(start), int(end), block))
@@ -100,7 +122,7 @@ class Vector:
             elif k == "stanza":
                 role, kid, unit = val.split(" ")
                 v.stanzas.append((role, kid, unit))
-            elif k in ("name", "comment", "input", "expect"):
+            elif k in ("name", "comment", "input", "expect", "approval"):
                 setattr(v, k, val)
             elif k == "released":
                 if val != "none":

@@ -37,7 +37,7 @@ def build() -> tuple[bytes, list[str]]:
               "recipients": [["to", to.key_id(), wrapped]]}
     body = pack(header)
     prelude = prelude_of(body)
-    meta = pack(metadata_obj(FILES))
+    meta = pack(metadata_obj(FILES, recipients=[["to", to.key_id(), "to-unit", "000001", False]]))
     plaintext = struct.pack(">I", len(meta)) + meta + FILES[0][1]
     payload_key = p.payload_key(file_key, salt)
     spec = Spec("worked example", files=FILES)

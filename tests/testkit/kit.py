@@ -15,6 +15,7 @@ from shangmi import errors, sm2, sm3
 from smseal.envelope import primitives as p
 from smseal.envelope.format import CHUNK_SIZE, MAGIC, ROLE_CC, ROLE_TO, TAG_SIZE, Header, Stanza
 from smseal.envelope.metadata import FileEntry, Metadata
+from smseal.envelope.workflow import Addressee
 from smseal.envelope.stream import _encrypt_batch
 
 _N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
@@ -76,6 +77,9 @@ def draft(files=(("通知.txt", MAIN_TEXT),), *, meta_bytes: bytes | None = None
                   sender=SENDER.public_key().to_bytes(), salt=salt,
                   commitment=p.commitment(file_key, salt), recipients=tuple(recips))
     fields.update(header_kw)
+    if meta_bytes is None:       # the metadata lists the header's stanzas (FORMAT.md §6.5)
+        meta = replace(meta, recipients=tuple(Addressee(s.role, s.key_id)
+                                                          for s in fields["recipients"]))
     plain = (meta_bytes if meta_bytes is not None else meta.serialize()) + content
     return Draft(Header(**fields), file_key, plain)
 
