@@ -35,7 +35,7 @@ def run_draft(args, console) -> int:
         d = create_draft(office_of(app), args.main, args.attachments, to=args.to, cc=args.cc,
                          cc_groups=args.cc_group, out=args.output, title=args.title, doc_number=args.doc_number,
                          doc_type=args.doc_type, label=args.label, urgency=args.urgency, due=args.due,
-                         reply_by=args.reply_by, remarks=args.remarks, copy_number=args.copy_number,
+                         reply_by=args.reply_by, reply_from=args.reply_from, remarks=args.remarks, copy_number=args.copy_number,
                          overwrite=args.force)
         console.print(_("Wrote the draft {path}: {n} file(s) to {to}{cc}.").format(
             path=args.output, n=len(d.files), to=d.to,

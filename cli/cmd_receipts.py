@@ -163,8 +163,6 @@ def run_status(args, console) -> int:
                 facts.append(w.doc_type)
             if w and w.signer:
                 facts.append(_("approved by (签发人) {name}").format(name=w.signer))
-            if w and w.copy_number:
-                facts.append(_("copy no. (份号) {n}").format(n=w.copy_number))
             console.print("    " + " · ".join(facts))
             for r in s.recipients:
                 role = "主送" if r.role == "to" else "抄送"
@@ -174,9 +172,10 @@ def run_status(args, console) -> int:
                     line += _("; replied {when}").format(when=show(m.replied_at, tz))
                 elif m is not None and m.reply_overdue:
                     line += "; " + red(_("reply OVERDUE"), console.out)
-                elif w and w.reply_by and r.role == "to":
+                elif m is not None and m.expects_reply:
                     line += _("; no reply yet")
-                console.print(f"    [{role}] {r.unit}: {line}")
+                copy = _(" (copy no. {n})").format(n=m.copy_number) if m is not None and m.copy_number else ""
+                console.print(f"    [{role}] {r.unit}{copy}: {line}")
         if report.cases:
             from .cmd_cases import print_case
 
@@ -212,9 +211,11 @@ def run_status(args, console) -> int:
 
 def _reply_dict(m) -> dict:
     if m is None:
-        return {"replied": False, "replied_at": None, "reply_overdue": False}
+        return {"replied": False, "replied_at": None, "reply_overdue": False, "copy_number": None,
+                "expects_reply": False}
     return {"replied": m.replied, "replied_at": m.replied_at, "reply_overdue": m.reply_overdue,
-            "overdue": m.receipt_overdue or m.reply_overdue}
+            "overdue": m.receipt_overdue or m.reply_overdue, "copy_number": m.copy_number,
+            "expects_reply": m.expects_reply}
 
 
 def _print_rates(console, name: str, r) -> None:

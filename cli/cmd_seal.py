@@ -21,7 +21,7 @@ URGENCY_LABEL = urgency.LABEL
 
 
 _PACKAGE_FIELDS = ("title", "doc_number", "due", "label", "remarks", "signer_name", "copy_number", "doc_type",
-                   "reply_by")
+                   "reply_by", "reply_from")
 
 
 def add_document_args(p, *, main_help: str, to_required: bool = True) -> None:

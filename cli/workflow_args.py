@@ -55,6 +55,8 @@ def add_workflow_fields(p) -> None:
                    help=_("copy to every unit of a group (抄送); repeatable"))
     p.add_argument("--reply-by", type=parse_date, metavar="YYYY-MM-DD",
                    help=_("a written reply (答复) is expected from the main recipient by this date"))
+    p.add_argument("--reply-from", action="append", default=[], metavar="UNIT",
+                   help=_("a copy recipient (抄送) the matter is also assigned to: a written reply is expected from it by --reply-by too; repeatable"))
 
 
 def red(text: str, stream) -> str:

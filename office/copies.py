@@ -65,3 +65,17 @@ def own_copy_number(meta: object, key_id: bytes) -> str | None:
     """The 份号 of the copy addressed to ``key_id`` (the stanza a recipient opened)."""
     entry = meta.addressee(key_id)  # type: ignore[attr-defined]
     return entry.copy_number if entry is not None else None
+
+
+def copy_range(numbers: Sequence[str | None]) -> str | None:
+    """The 份号 of a package's copies in one text: ``000001`` or ``000001–000004``."""
+    given = [n for n in numbers if n]
+    if not given:
+        return None
+    return given[0] if len(given) == 1 else f"{given[0]}–{given[-1]}"
+
+
+def copies_of(office: Office) -> dict[tuple[str, str], dict[str, object]]:
+    """Every copy sent from here, by (package id, unit): role, 份号 and whether a reply is assigned."""
+    return {(r["package_id"], r["unit"]): r
+            for r in office.store.query("SELECT package_id, unit, role, copy_number, reply, pos FROM wf_copies")}

@@ -107,7 +107,7 @@ def create_draft(office: Office, main: str | os.PathLike[str], attachments: Sequ
                  reply_by: date | None = None, remarks: str | None = None, copy_number: str | None = None,
                  signer_name: str | None = None, attachments_note: str | None = None,
                  date_written: date | None = None, reply_to: ReplyTo | None = None,
-                 overwrite: bool = False) -> Draft:
+                 reply_from: Sequence[str] = (), overwrite: bool = False) -> Draft:
     """Write a draft of a document for this unit to ``out`` (``OutputExists`` unless ``overwrite``).
 
     Recipients are resolved now (groups expanded, the directory's spelling, each unit's
@@ -115,7 +115,7 @@ def create_draft(office: Office, main: str | os.PathLike[str], attachments: Sequ
     leader approves exactly who gets which copy; the metadata rules of the format apply
     (a state-secret label is refused)."""
     main_unit, cc_units = expand_recipients(office, to, cc, cc_groups)
-    listed = addressees(office, main_unit, cc_units, copy_number, reply_by=reply_by)
+    listed = addressees(office, main_unit, cc_units, copy_number, reply_by=reply_by, reply_from=reply_from)
     paths = [Path(main), *map(Path, attachments)]
     for p in paths:
         if not p.is_file():

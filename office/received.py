@@ -49,13 +49,19 @@ def record_opened(office: Office, result: OpenResult[Any], out_dir: str | Path,
         "signer": approval.leader if approval.verified else meta.signer_name,
         "signer_state": approval.state, "signer_detail": approval.reason,
         "due": meta.due.isoformat() if meta.due else None,
-        "reply_by": meta.reply_by.isoformat() if meta.reply_by else None,
+        # 答复期限 only when the matter is assigned to this unit (its recipient entry's reply flag)
+        "reply_by": meta.reply_by.isoformat() if meta.reply_by and _assigned(meta, result) else None,
         "reply_to": meta.reply_to.package_id.hex() if meta.reply_to else None,
         "role": result.role, "out_dir": str(Path(out_dir).resolve()),
         "files": dumps([p.name for p in result.files])})
     if meta.reply_to is None:
         return None
     return _link_reply(office, result)
+
+
+def _assigned(meta: Any, result: OpenResult[Any]) -> bool:
+    entry = meta.addressee(result.recipient_key_id)
+    return bool(entry.reply) if entry is not None else result.role == "to"
 
 
 def _link_reply(office: Office, result: OpenResult[Any]) -> ReplyLink:

@@ -23,15 +23,16 @@ from typing import Any, Sequence
 from . import clock
 from .errors import UsageError
 from .fsutil import atomic_output
+from .copies import copies_of
 from .i18n import _
-from .workflow_store import loads
 from .workspace import Office
 
 URGENCY = {"normal": "", "urgent": "加急", "extra-urgent": "特急"}
 INCOMING_COLUMNS = ("收文日期", "来文单位", "文号", "标题", "文种", "紧急程度", "标签", "份号", "签发人",
                     "签收时间", "办理期限", "办理状态", "答复日期")
-OUTGOING_COLUMNS = ("发文日期", "主送单位", "抄送单位", "文号", "标题", "文种", "紧急程度", "标签", "份号",
-                    "签发人", "签收情况", "办理期限", "答复期限", "办理状态", "答复日期")
+# 发文登记: one row per copy (each recipient's copy has its own 份号)
+OUTGOING_COLUMNS = ("发文日期", "份号", "收文单位", "主送/抄送", "文号", "标题", "文种", "紧急程度", "标签",
+                    "签发人", "签收时间", "办理期限", "答复期限", "办理状态", "答复日期")
 KINDS = ("incoming", "outgoing")
 
 
@@ -92,30 +93,36 @@ def outgoing(office: Office, start: date | None = None, end: date | None = None)
     for r in office.store.query("SELECT original_id, unit, min(replied_at) AS at FROM wf_replies "
                                 "GROUP BY original_id, unit"):
         replies[(r["original_id"], r["unit"])] = r["at"]
+    copies = copies_of(office)
     rows = []
     for w in office.store.query("SELECT * FROM wf_out ORDER BY sealed_at"):
         sealed = clock.local_date(w["sealed_at"], office.tz)
         if not _in_range(sealed, start, end):
             continue
         s = sent.get(w["package_id"])
-        recips = s.recipients if s else []
-        signed = sum(1 for r in recips if r.signed)
         reply_by = _d(w["reply_by"])
-        replied_at = replies.get((w["package_id"], w["to_unit"]))
-        if replied_at:
-            state = "已答复"
-        elif reply_by and clock.overdue(reply_by, now, office.tz):
-            state = "逾期未答复"
-        elif reply_by:
-            state = "待答复"
-        elif recips and signed == len(recips):
-            state = "已全部签收"
-        else:
-            state = "待签收"
-        rows.append((sealed, w["to_unit"], "、".join(loads(w["cc_units"])), w["doc_number"] or "",
-                     w["title"] or "", w["doc_type"] or "", URGENCY.get(w["urgency"] or "", w["urgency"] or ""),
-                     w["label"] or "", w["copy_number"] or "", w["signer"] or "", f"{signed}/{len(recips)}",
-                     _d(w["due"]), reply_by, state, clock.local_date(replied_at, office.tz)))
+        listed = sorted(s.recipients if s else [], key=lambda r: (
+            int(copies.get((w["package_id"], r.unit), {}).get("pos", 0) or 0), r.role != "to"))   # copy order
+        for r in listed:
+            copy = copies.get((w["package_id"], r.unit), {})
+            # a reply is owed by the copies the matter was assigned to (the main one, before 份号 per copy)
+            owes = bool(copy.get("reply")) if copy else r.role == "to"
+            replied_at = replies.get((w["package_id"], r.unit))
+            if replied_at:
+                state = "已答复"
+            elif reply_by and owes and clock.overdue(reply_by, now, office.tz):
+                state = "逾期未答复"
+            elif reply_by and owes:
+                state = "待答复"
+            elif r.rejected:
+                state = "拒收"
+            else:
+                state = "已签收" if r.signed else "待签收"
+            rows.append((sealed, copy.get("copy_number") or "", r.unit, "主送" if r.role == "to" else "抄送",
+                         w["doc_number"] or "", w["title"] or "", w["doc_type"] or "",
+                         URGENCY.get(w["urgency"] or "", w["urgency"] or ""), w["label"] or "", w["signer"] or "",
+                         _naive_local(r.receipt_at, office), _d(w["due"]), reply_by if owes else None, state,
+                         clock.local_date(replied_at, office.tz)))
     return Register("发文登记", OUTGOING_COLUMNS, rows)
 
 

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, Callable, Iterator, Sequence
 from smseal.envelope import Package, ReplyTo, SealResult, seal
 
 from .approval import check_own_approval
-from .copies import addressees, check_keys_unchanged
+from .copies import addressees, check_keys_unchanged, copy_range
 from .drafts import Draft, load_draft
 from .errors import UsageError
 from .fsutil import atomic_output
@@ -70,13 +70,15 @@ def compose(office: Office, main: str | os.PathLike[str], attachments: Sequence[
             title: str | None = None, doc_number: str | None = None, doc_type: str | None = None,
             label: str | None = None, urgency: str = "normal", due: date | None = None,
             reply_by: date | None = None, remarks: str | None = None, copy_number: str | None = None,
-            signer_name: str | None = None, reply_to: ReplyTo | None = None) -> Iterator[Outgoing]:
+            signer_name: str | None = None, reply_to: ReplyTo | None = None,
+            reply_from: Sequence[str] = ()) -> Iterator[Outgoing]:
     """An ``Outgoing`` from files on disk (groups expanded; ``wrap`` may count bytes for a progress bar).
 
     ``copy_number`` is the 份号 of the main recipient's copy (default 000001); each copy
-    recipient's copy gets the next number (``copies``)."""
+    recipient's copy gets the next number (``copies``).  With ``reply_by`` a written reply is
+    expected from the main recipient and from the copy recipients named in ``reply_from``."""
     main_unit, cc_units = expand_recipients(office, to, cc, cc_groups)
-    listed = addressees(office, main_unit, cc_units, copy_number, reply_by=reply_by)
+    listed = addressees(office, main_unit, cc_units, copy_number, reply_by=reply_by, reply_from=reply_from)
     paths = [Path(main), *map(Path, attachments)]
     for p in paths:
         if not p.is_file():
@@ -134,12 +136,17 @@ def _record(office: Office, outgoing: Outgoing, res: SealResult, path: Path, tra
         "package_id": res.package_id.hex(), "package_digest": res.package_digest,
         "sealed_at": res.sealed_at.isoformat(), "title": meta.title, "doc_number": meta.doc_number,
         "doc_type": meta.doc_type, "urgency": outgoing.package.urgency, "label": meta.label,
-        "copy_number": meta.recipients[0].copy_number if meta.recipients else None,
+        "copy_number": copy_range([a.copy_number for a in meta.recipients]),
         "signer": meta.approval.leader if meta.approval else meta.signer_name,
         "due": meta.due.isoformat() if meta.due else None,
         "reply_by": meta.reply_by.isoformat() if meta.reply_by else None,
         "reply_to": meta.reply_to.package_id.hex() if meta.reply_to else None,
         "to_unit": outgoing.to, "cc_units": dumps(list(outgoing.cc))}, replace=True)
+    with office.store.tx() as db:              # 发文登记: one row per copy, each with its own 份号
+        db.execute("DELETE FROM wf_copies WHERE package_id = ?", (res.package_id.hex(),))
+        for pos, ((unit, role), a) in enumerate(zip(recipients, meta.recipients)):
+            db.execute("INSERT INTO wf_copies(package_id, pos, unit, role, copy_number, reply) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (res.package_id.hex(), pos, unit, role, a.copy_number, int(a.reply)))
 
 
 def send(office: Office, outgoing: Outgoing, *, via: str | None = None, armor: bool = False) -> Sent:

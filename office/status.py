@@ -20,6 +20,7 @@ from typing import Any
 
 from . import clock
 from .cases import Case, list_cases
+from .copies import copies_of
 from .workflow_store import loads
 from .workspace import Office
 
@@ -69,6 +70,8 @@ class RecipientStatus:
     replied_at: str | None
     receipt_overdue: bool
     reply_overdue: bool
+    copy_number: str | None = None      # 份号 of this recipient's copy
+    expects_reply: bool = False         # the matter is assigned to this recipient (a reply is owed)
 
     @property
     def overdue(self) -> bool:
@@ -144,6 +147,7 @@ def status(office: Office, *, scope: str = "all", recent: int = 20) -> StatusRep
     cases = list_cases(office)
     case_keys = {(c.package_id, c.unit) for c in cases if c.package_id}
     wf = {r["package_id"]: r for r in office.store.query("SELECT * FROM wf_out")}
+    copies = copies_of(office)
     replies: dict[tuple[str, str], str] = {}
     for r in office.store.query("SELECT original_id, unit, min(replied_at) AS at FROM wf_replies "
                                 "GROUP BY original_id, unit"):
@@ -158,12 +162,16 @@ def status(office: Office, *, scope: str = "all", recent: int = 20) -> StatusRep
         recips = []
         for r in s.recipients:
             replied_at = replies.get((s.package_id, r.unit))
-            expects_reply = reply_by is not None and r.role == "to"
+            copy = copies.get((s.package_id, r.unit))
+            assigned = bool(copy["reply"]) if copy is not None else r.role == "to"
+            expects_reply = reply_by is not None and assigned
             reply_overdue = expects_reply and replied_at is None and clock.overdue(reply_by, now, tz)
             receipt_overdue = bool(s.due) and not r.receipt_at and clock.overdue(
                 date.fromisoformat(s.due), now, tz)
             recips.append(RecipientStatus(r.unit, r.role, r.signed, r.receipt_at, r.rejected,
-                                          replied_at is not None, replied_at, receipt_overdue, reply_overdue))
+                                          replied_at is not None, replied_at, receipt_overdue, reply_overdue,
+                                          str(copy["copy_number"]) if copy and copy["copy_number"] else None,
+                                          expects_reply))
             if rate and expects_reply and (s.package_id, r.unit) not in case_keys:
                 for bucket in (by_unit.setdefault(r.unit, Rates()),
                                by_template.setdefault(REPLY_REQUESTED, Rates()), total):

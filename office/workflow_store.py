@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS wf_in (
     due TEXT, reply_by TEXT, reply_to TEXT, role TEXT NOT NULL, receipt_at TEXT, out_dir TEXT,
     files TEXT NOT NULL, replied_at TEXT, reply_package_id TEXT
 );
+CREATE TABLE IF NOT EXISTS wf_copies (
+    package_id TEXT NOT NULL, pos INTEGER NOT NULL, unit TEXT NOT NULL, role TEXT NOT NULL,
+    copy_number TEXT, reply INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (package_id, pos)
+);
 CREATE TABLE IF NOT EXISTS wf_replies (
     original_id TEXT NOT NULL, unit TEXT NOT NULL, reply_package_id TEXT NOT NULL,
     reply_digest BLOB NOT NULL, replied_at TEXT NOT NULL,

@@ -98,6 +98,7 @@ def test_groups_cases_and_registers(units):
     assert "OVERDUE" in a("case", "list", "--now", "2027-08-21T09:00").out
     assert a("register", "outgoing", "-o", "发文登记.xlsx").code == 0
     ws = load_workbook(desk / "发文登记.xlsx").active
-    assert ws.cell(1, 1).value == "发文日期" and ws.cell(2, 2).value == "财政局"
-    assert ws.cell(2, 5).value == "关于加快老旧小区改造的建议"
+    assert ws.cell(1, 1).value == "发文日期" and ws.cell(2, 3).value == "财政局"
+    assert ws.cell(2, 2).value == "000001" and ws.cell(2, 4).value == "主送"
+    assert ws.cell(2, 6).value == "关于加快老旧小区改造的建议"
     assert a("register", "outgoing", "-o", "x.txt").code == 2

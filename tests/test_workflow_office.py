@@ -226,8 +226,8 @@ def test_registers_xlsx_and_csv_cell_by_cell(pair):
     rows = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
     assert rows[0] == list(registers.OUTGOING_COLUMNS)
     sealed_on = sent.sealed_at.astimezone(pair.a.tz).date().isoformat()       # the real sealing time
-    assert rows[1] == [sealed_on, "财政局", "", "赤政办发〔2027〕5号", "关于报送2027年工作安排的通知", "通知", "加急",
-                       "内部", "000123", "", "0/1", "2027-05-10", "2027-05-20", "待答复", ""]
+    assert rows[1] == [sealed_on, "000123", "财政局", "主送", "赤政办发〔2027〕5号", "关于报送2027年工作安排的通知", "通知",
+                       "加急", "内部", "", "", "2027-05-10", "2027-05-20", "待答复", ""]
     wb = load_workbook(pair.tmp / "收文登记.xlsx")
     assert wb.active.max_row == 2
     with pytest.raises(UsageError):
@@ -257,3 +257,32 @@ def test_processing_slip_html_and_one_a4_page_pdf(pair):
     out = slip.write_slip(pair.b, sent.package_id, pair.tmp / "处理笺.pdf")
     pdf = out.read_bytes()
     assert pdf.startswith(b"%PDF-") and len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+
+
+def test_each_copy_has_its_own_copy_number_and_replies_are_owed_where_assigned(pair):
+    """份号 one per copy (主送 first), in the 发文登记 one row per copy, shown to the recipient; a
+    reply is owed by the main recipient and by the copy recipients the matter was assigned to."""
+    pair.clock.set("2027-05-08T09:30+08:00")
+    main = pair.file("关于报送材料的通知.txt", "请报送。")
+    with sending.compose(pair.a, main, to="财政局", cc=["红山镇", "松山镇"], title="关于报送材料的通知",
+                         copy_number="000010", reply_by=date(2027, 5, 20), reply_from=["红山镇"]) as out:
+        sent = sending.send(pair.a, out)
+    res, _status = pair.open_as_b(sent.path)
+    assert [(a.unit, a.copy_number, a.reply) for a in res.metadata.recipients] == [
+        ("财政局", "000010", True), ("红山镇", "000011", True), ("松山镇", "000012", False)]
+    assert pair.b.store.query("SELECT copy_number, reply_by FROM wf_in")[0] == {
+        "copy_number": "000010", "reply_by": "2027-05-20"}
+    rows = registers.outgoing(pair.a).rows
+    assert [(r[1], r[2], r[3], r[12], r[13]) for r in rows] == [
+        ("000010", "财政局", "主送", date(2027, 5, 20), "待答复"),
+        ("000011", "红山镇", "抄送", date(2027, 5, 20), "待答复"),
+        ("000012", "松山镇", "抄送", None, "待签收")]
+    report = status.status(pair.a)
+    assert sorted((r.unit, r.copy_number, r.expects_reply) for r in report.packages[0].recipients) == [
+        ("松山镇", "000012", False), ("红山镇", "000011", True), ("财政局", "000010", True)]
+    assert report.by_unit["红山镇"].reply.total == 1 and "松山镇" not in report.by_unit
+    pair.clock.set("2027-05-21T09:00+08:00")
+    assert status.status(pair.a).by_unit["红山镇"].overdue == 1
+    with pytest.raises(UsageError):
+        with sending.compose(pair.a, main, to="财政局", reply_from=["红山镇"], reply_by=date(2027, 5, 20)):
+            pass                                   # 红山镇 is not a recipient of this one
