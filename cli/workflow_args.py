@@ -9,18 +9,20 @@ from datetime import date, datetime, timezone
 
 from smseal.envelope import DOC_TYPES
 from smseal.office.i18n import _
-from smseal.office.workspace import Office
+from smseal.office.context import Office
 
 from .context import App, passphrase_callback
 
 
 def office_of(app: App, args=None, *, at: datetime | None = None) -> Office:
-    """The library's view of this office, sharing the command's open keystore, directory and ledger;
-    its clock stands at ``at`` or at the hidden ``--now`` when given."""
+    """The library's ``Office`` for this command: the command's ``App`` itself, or, when the clock
+    must stand at ``at`` or at the hidden ``--now``, one sharing its open keystore, directory and
+    ledger."""
     fixed = at or getattr(args, "now", None)
+    if not fixed:
+        return app
     return Office(app.home, passphrase=passphrase_callback(app.console), config=app.config,
-                  keystore=app.keystore, directory=app.directory, ledger=app.ledger,
-                  now=(lambda: fixed) if fixed else None)
+                  keystore=app.keystore, directory=app.directory, ledger=app.ledger, now=lambda: fixed)
 
 
 def parse_date(text: str) -> date:

@@ -33,7 +33,7 @@ from smseal.keystore import unit_leaders
 from .drafts import Draft, load_draft, write_approved
 from .errors import ApprovalRequired, ConfigError, UsageError
 from .i18n import _
-from .workspace import Office
+from .context import Office
 
 VERIFIED, MISSING, INVALID = "verified", "missing", "invalid"
 

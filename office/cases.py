@@ -35,7 +35,7 @@ from smseal.keystore.names import normalize_name
 from . import clock
 from .errors import ConfigError, UsageError
 from .i18n import _
-from .workspace import Office
+from .context import Office
 
 REPLY_STAGE = "书面答复"
 MEETING_STAGE = "见面"

@@ -17,7 +17,7 @@ from smseal.envelope.workflow import number_copies
 
 from .errors import UsageError
 from .i18n import _
-from .workspace import Office
+from .context import Office
 
 def copy_numbers(first: str | None, count: int) -> list[str]:
     """``count`` consecutive 份号 from ``first`` (default ``000001``), zero-padded to six digits."""

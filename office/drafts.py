@@ -38,7 +38,7 @@ from .fsutil import atomic_output
 from .copies import addressees
 from .groups import expand_recipients
 from .i18n import _
-from .workspace import Office
+from .context import Office
 
 FORMAT = "smseal-draft/2"
 SUFFIX = ".smd"

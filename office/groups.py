@@ -17,7 +17,7 @@ from smseal.keystore.names import normalize_name
 
 from .errors import UsageError
 from .i18n import _
-from .workspace import Office
+from .context import Office
 
 
 @dataclass(frozen=True)

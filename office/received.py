@@ -22,7 +22,7 @@ from . import clock
 from .approval import ApprovalStatus
 from .copies import own_copy_number
 from .workflow_store import dumps
-from .workspace import Office
+from .context import Office
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,6 @@ def open_file(office: Any, src: Source, out_dir: Path | Callable[[str], Path] | 
     from .fsutil import new_private_folder, settle_folder
     from .inbox import Inbox
     from .received import mark_receipt, record_opened
-    from .workspace import as_office
 
     with ReadOnce(open(src, "rb") if isinstance(src, Path) else src) as once:
         info = inspect(once)         # to pick our key and check the way back; verified below
@@ -147,8 +146,7 @@ def open_file(office: Any, src: Source, out_dir: Path | Callable[[str], Path] | 
         if transport is not None:
             transport.check([sender_unit(office, info)])
         staged = out_dir is None
-        wf = as_office(office)
-        accept, verdicts = policy_hook(wf)    # 签发 policy: a refused package leaves nothing written
+        accept, verdicts = policy_hook(office)    # 签发 policy: a refused package leaves nothing written
         if callable(out_dir):
             out = Path(out_dir(info.package_id.hex()))
         else:
@@ -183,7 +181,7 @@ def open_file(office: Any, src: Source, out_dir: Path | Callable[[str], Path] | 
                "either.").format(pid=pid, sender=res.sender or "?",
                                 earlier="; ".join(f"{u or '?'}, {t}" for t, u in replay.earlier)))
     Inbox(office).mark_opened(pid, title=meta.title, doc_number=meta.doc_number, out_dir=str(out.resolve()))
-    link = record_opened(wf, res, out, verdicts[0])      # 收文登记, and the reply link if it is one
+    link = record_opened(office, res, out, verdicts[0])      # 收文登记, and the reply link if it is one
     where = None
     if receipt != NO_RECEIPT:
         data = make_receipt(res, signer=office.keystore.signer(office.unit)).to_bytes()
@@ -193,7 +191,7 @@ def open_file(office: Any, src: Source, out_dir: Path | Callable[[str], Path] | 
         else:
             where = send_answer(office, transport, data, res.sender or "", pid)
         office.ledger.mark_receipt_sent(pid, res.package_digest)
-        mark_receipt(wf, res)
+        mark_receipt(office, res)
     return Opened(res, where, replay.first_opened_at if replay.repeat else None, verdicts[0], link, replay)
 
 

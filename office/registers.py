@@ -25,7 +25,7 @@ from .errors import UsageError
 from .fsutil import atomic_output
 from .copies import copies_of
 from .i18n import _
-from .workspace import Office
+from .context import Office
 
 URGENCY = {"normal": "", "urgent": "加急", "extra-urgent": "特急"}
 INCOMING_COLUMNS = ("收文日期", "来文单位", "文号", "标题", "文种", "紧急程度", "标签", "份号", "签发人",

@@ -22,7 +22,7 @@ from smseal.envelope import ReplyTo
 from .errors import UsageError
 from .i18n import _
 from .sending import Outgoing, Sent, Wrap, compose
-from .workspace import Office
+from .context import Office
 
 
 def original_of(office: Office, package_id: str) -> dict[str, Any]:

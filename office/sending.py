@@ -30,7 +30,7 @@ from .groups import expand_recipients
 from .i18n import _
 from .transport import PACKAGE_SUFFIX
 from .workflow_store import dumps
-from .workspace import Office
+from .context import Office
 
 Wrap = Callable[[BinaryIO], BinaryIO]
 

@@ -22,7 +22,7 @@ from .fsutil import atomic_output
 from .i18n import _
 from .registers import URGENCY
 from .replies import original_of
-from .workspace import Office
+from .context import Office
 
 _CSS = """
 @page { size: A4; margin: 18mm 16mm; }

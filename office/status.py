@@ -22,7 +22,7 @@ from . import clock
 from .cases import Case, list_cases
 from .copies import copies_of
 from .workflow_store import loads
-from .workspace import Office
+from .context import Office
 
 REPLY_REQUESTED = "限期答复"
 

@@ -14,7 +14,7 @@ from smseal.keystore import unit_leaders
 from smseal.keystore.cards import CardLeader, make_card
 from smseal.keystore.unit_leaders import CardChanges
 
-from .workspace import Office
+from .context import Office
 
 
 def export_card(office: Office) -> bytes:

@@ -77,7 +77,7 @@ def offices(browser, tmp_path_factory, shots):
     os.environ.update(ENV)
     try:  # A's home also holds the bureau's authority, so its page shows the bureau section
         smseal(a, "authority", "init", "--name", "某市保密局", cwd=root / "desk")
-        from smseal.office.workspace import Office as Workspace
+        from smseal.office.context import Office as Workspace
 
         from smseal.office import unit_card
 

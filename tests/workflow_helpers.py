@@ -14,7 +14,7 @@ from smseal.keystore import Keystore
 from smseal.keystore.cards import make_card
 from smseal.office import approval, received, unit_card
 from smseal.office.approval import ApprovalStatus
-from smseal.office.workspace import Office
+from smseal.office.context import Office
 from shangmi import sm2
 
 PASS = b"correct horse"

@@ -20,7 +20,7 @@ from smseal.office.i18n import _
 from smseal.office.trust import Trust
 
 from .uploads import receive_form
-from .web import home_of, render, with_office, with_workflow
+from .web import home_of, render, with_office
 
 
 def directory_view(office: Any) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def workflow_view(office: Any) -> dict[str, Any]:
 
 async def directory(request: Request) -> Response:
     view = await with_office(request, directory_view)
-    view.update(await with_workflow(request, workflow_view))
+    view.update(await with_office(request, workflow_view))
     return render(request, "directory.html", section="directory", **view)
 
 
@@ -71,7 +71,7 @@ async def card_check(request: Request) -> Response:
 
     data = await _uploaded(request, "card", 1 << 20)
     card = parse_card(data)
-    changes = await with_workflow(request, lambda office: preview_card(office, data))
+    changes = await with_office(request, lambda office: preview_card(office, data))
     notes = []
     if not changes.new_unit:
         notes.append(_("{unit} is already in the directory; this card updates it.").format(unit=card.unit)
@@ -103,7 +103,7 @@ async def card_import(request: Request) -> Response:
 
     form = await request.form()
     data = _confirmed_data(form)
-    changes = await with_workflow(request, lambda office: import_card(office, data))
+    changes = await with_office(request, lambda office: import_card(office, data))
     return render(request, "done.html", section="directory", back="/directory",
                   message=_("Imported {unit} into the directory.").format(unit=changes.unit))
 

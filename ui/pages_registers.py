@@ -13,7 +13,7 @@ from starlette.routing import Route
 from smseal.office.errors import UsageError
 from smseal.office.i18n import _
 
-from .web import render, with_workflow
+from .web import render, with_office
 
 FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "csv": "text/csv; charset=utf-8"}
@@ -25,7 +25,7 @@ SLIP_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:
 async def registers(request: Request) -> Response:
     from smseal.office.status import received_rows
 
-    rows = await with_workflow(request, received_rows)
+    rows = await with_office(request, received_rows)
     rows.reverse()
     return render(request, "registers.html", section="registers", received=rows)
 
@@ -47,7 +47,7 @@ async def export(request: Request) -> Response:
     if fmt not in FORMATS:
         raise UsageError(_("Choose xlsx or csv."))
     start, end = _date(q.get("from")), _date(q.get("to"))
-    reg = await with_workflow(request, lambda office: build(office, kind, start, end))
+    reg = await with_office(request, lambda office: build(office, kind, start, end))
     data = xlsx_bytes(reg) if fmt == "xlsx" else csv_bytes(reg)
     name = f"{reg.title}.{fmt}"
     return Response(data, media_type=FORMATS[fmt],
@@ -58,7 +58,7 @@ async def slip(request: Request) -> Response:
     from smseal.office.slip import slip_html
 
     pid = request.path_params["package_id"]
-    page = await with_workflow(request, lambda office: slip_html(office, pid))
+    page = await with_office(request, lambda office: slip_html(office, pid))
     return HTMLResponse(page, headers={"content-security-policy": SLIP_CSP})
 
 

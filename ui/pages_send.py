@@ -18,7 +18,7 @@ from smseal.office.errors import UsageError
 from smseal.office.i18n import _
 
 from .uploads import Upload, receive_form
-from .web import home_of, render, with_workflow
+from .web import home_of, render, with_office
 
 URGENCIES = ("normal", "urgent", "extra-urgent")
 
@@ -53,7 +53,7 @@ def compose_view(office: Any) -> dict[str, Any]:
 
 
 async def compose(request: Request) -> Response:
-    view = await with_workflow(request, compose_view)
+    view = await with_office(request, compose_view)
     return render(request, "compose.html", section="compose", urgencies=URGENCIES, **view)
 
 
@@ -99,7 +99,7 @@ async def send(request: Request) -> Response:
         main, attachments, fields = package_fields(form)
         if form.get("as_draft") == "yes":
             out = drafts_dir(home) / f"{secrets.token_hex(8)}.smd"
-            await with_workflow(request, lambda office: create_draft(office, main, attachments, out=out, **fields))
+            await with_office(request, lambda office: create_draft(office, main, attachments, out=out, **fields))
             return render(request, "done.html", section="compose", back="/compose",
                           message=_("Saved the draft; a leader approves it (签发) below, then it can be sent."))
 
@@ -107,7 +107,7 @@ async def send(request: Request) -> Response:
             with sending.compose(office, main, attachments, **fields) as outgoing:
                 return sending.send(office, outgoing)
 
-        sent = await with_workflow(request, work, passphrase=form.get("passphrase"), pin=form.get("pin"))
+        sent = await with_office(request, work, passphrase=form.get("passphrase"), pin=form.get("pin"))
     return render(request, "sent.html", section="compose", sent=sent)
 
 
@@ -118,7 +118,7 @@ async def approve(request: Request) -> Response:
     form = await request.form()
     path = draft_path(home_of(request), request.path_params["name"])
     leader = str(form.get("leader", "")) or None
-    await with_workflow(request, lambda office: approve_draft(office, str(path), leader=leader),
+    await with_office(request, lambda office: approve_draft(office, str(path), leader=leader),
                         passphrase=str(form.get("passphrase", "")), pin=str(form.get("pin", "")))
     return render(request, "done.html", section="compose", back="/compose",
                   message=_("Approved (签发). The draft can now be sent."))
@@ -130,7 +130,7 @@ async def send_draft(request: Request) -> Response:
 
     form = await request.form()
     path = draft_path(home_of(request), request.path_params["name"])
-    sent = await with_workflow(request, lambda office: send_approved(office, path),
+    sent = await with_office(request, lambda office: send_approved(office, path),
                                passphrase=str(form.get("passphrase", "")), pin=str(form.get("pin", "")))
     path.unlink(missing_ok=True)
     return render(request, "sent.html", section="compose", sent=sent)

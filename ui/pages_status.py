@@ -17,7 +17,7 @@ from smseal.office.i18n import _
 
 from .chart import rate_chart
 from .uploads import receive_form
-from .web import home_of, markup, render, with_office, with_workflow
+from .web import home_of, markup, render, with_office
 
 
 RECENT = 50     # the newest packages listed besides those that still need attention
@@ -47,7 +47,7 @@ async def status(request: Request) -> Response:
         return office.ledger.sent_status(scope=scope, recent=RECENT), len(due_reminders(office))
 
     sent, due = await with_office(request, work)
-    report = await with_workflow(request, lambda office: workflow_status(office, scope=scope, recent=RECENT))
+    report = await with_office(request, lambda office: workflow_status(office, scope=scope, recent=RECENT))
     sent.sort(key=lambda s: s.sealed_at, reverse=True)
     # replies and their deadlines (办件), per package and unit, from the workflow's status
     replies = {(p.package_id, r.unit): r for p in report.packages for r in p.recipients}

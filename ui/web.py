@@ -126,21 +126,6 @@ async def with_office(request: Request, fn: Callable[[Office], T], *, passphrase
     return await run_in_threadpool(work)
 
 
-async def with_workflow(request: Request, fn: Callable[[Any], T], *, passphrase: str = "", pin: str = "") -> T:
-    """Like ``with_office``, with the workflow's ``Office`` (``smseal.office.workspace``: drafts,
-    签发, groups, registers, 办复率) that the workflow functions take."""
-    from smseal.office.workspace import Office as WorkflowOffice
-
-    home = home_of(request)
-    callback = form_passphrase(passphrase, pin) if (passphrase or pin) else no_passphrase
-
-    def work() -> T:
-        with WorkflowOffice(home, passphrase=callback) as office:
-            return fn(office)
-
-    return await run_in_threadpool(work)
-
-
 def error_sentence(exc: BaseException) -> tuple[str, int]:
     """The sentence the command would print for ``exc``, and an HTTP status."""
     from starlette.exceptions import HTTPException
