@@ -33,7 +33,9 @@ def register(sub) -> None:
     iss = s.add_parser("issue", help=_("certify a unit's request file"))
     iss.add_argument("request", help=_("the unit's .csr file"))
     iss.add_argument("-o", "--output", required=True, help=_("the certificates file to give back (.certs)"))
-    iss.add_argument("--unit", help=_("refuse unless the request is for this unit"))
+    iss.add_argument("--unit", required=True, help=_("the unit the request is for (refused unless the request names it)"))
+    iss.add_argument("--rotate", action="store_true",
+                     help=_("give a unit that already holds valid certificates new keys (shows old and new fingerprints)"))
     iss.add_argument("--validity-days", type=int, default=730, metavar="DAYS",
                      help=_("how long the unit certificates are valid (default: 730 days)"))
     iss.add_argument("--force", action="store_true", help=_("overwrite an existing output file"))
@@ -140,13 +142,35 @@ def run_issue(args, console) -> int:
     with App(args, console) as app:
         request = read_input(args.request)
         refuse_existing(args.output, args.force)  # before the authority records the certificates
-        if args.escrow:
-            return _issue_escrowed(app, args, request, console)
         auth = _open(app)
-        out = auth.issue_file(request, unit_name=args.unit, validity_days=args.validity_days)
-        write_atomic(args.output, out, overwrite=args.force)
+        before = auth.current_certificates(args.unit)
+        if args.escrow:
+            _issue_escrowed(app, auth, args, request, console)
+        else:
+            out = auth.issue_file(request, unit_name=args.unit, rotate=args.rotate, validity_days=args.validity_days)
+            write_atomic(args.output, out, overwrite=args.force)
+        if args.rotate:
+            _show_rotation(console, args.unit, before, auth.current_certificates(args.unit))
         console.print(_("Issued the certificates; give {path} back to the unit.").format(path=args.output))
         return 0
+
+
+def _show_rotation(console, unit: str, before, after) -> None:
+    """The old and the new keys' fingerprints of a rotation, to read out to the unit."""
+    from smseal.keystore import fingerprint_words
+
+    if not before:
+        console.print(_("{unit} held no valid certificates: this was a first issue, not a rotation.").format(unit=unit))
+        return
+    console.print(_("Rotation of {unit}: the old certificates stay valid until they expire or are revoked "
+                    "(revoke them as superseded when the unit has switched).").format(unit=unit))
+    for usage, label in (("sign", _("signing key")), ("enc", _("encryption key"))):
+        for cert in before:
+            if cert.usage == usage:
+                console.print(_("  old {what}: {fp}").format(what=label, fp=fingerprint_words(cert.public_key)))
+        for cert in after:
+            if cert.usage == usage and cert not in before:
+                console.print(_("  new {what}: {fp}").format(what=label, fp=fingerprint_words(cert.public_key)))
 
 
 def _ask_escrow_passphrase(app: App, purpose_name: str) -> bytes:
@@ -155,23 +179,20 @@ def _ask_escrow_passphrase(app: App, purpose_name: str) -> bytes:
     return passphrase_callback(app.console)(Prompt(_("escrow key"), getattr(Purpose, purpose_name), _("escrow key")))
 
 
-def _issue_escrowed(app: App, args, request: bytes, console) -> int:
+def _issue_escrowed(app: App, auth, args, request: bytes, console) -> None:
     from smseal.keystore import escrow, kmc
 
-    auth = _open(app)
     key = escrow.escrow_public_key(auth.home)
     if key is None:
         key = escrow.create_escrow_key(auth.home, _ask_escrow_passphrase(app, "NEW"))
         console.print(_("Made the escrow key (authority/escrow.key); keep its passphrase apart from the "
                         "authority key's."))
-    result = kmc.issue_escrowed(auth, request, escrow_key=key, unit_name=args.unit,
+    result = kmc.issue_escrowed(auth, request, escrow_key=key, unit_name=args.unit, rotate=args.rotate,
                                 validity_days=args.validity_days)
     write_atomic(args.output, result.file, overwrite=args.force)
     console.print(_("The request's own encryption key was ignored: the authority made the encryption key of "
                     "{unit}, keeps it escrowed and delivers it in the file, encrypted to the unit's signing key.")
                   .format(unit=result.signing.unit_name))
-    console.print(_("Issued the certificates; give {path} back to the unit.").format(path=args.output))
-    return 0
 
 
 def run_recover(args, console) -> int:

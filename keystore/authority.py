@@ -12,7 +12,7 @@
       lock            serialises writers (flock)
 
     a = Authority.init(home, "某市保密局", password=b"...")       # or signer=token_key
-    certs = a.issue(request_file_bytes)                          # [signing DER, encryption DER]
+    certs = a.issue(request_file_bytes, unit_name="某市财政局")   # [signing DER, encryption DER]
     a.revoke("某市财政局", "keyCompromise")                      # or a serial
     bundle = a.publish()                                          # signed directory bundle
 
@@ -205,34 +205,39 @@ class Authority:
 
     # --- issuing ------------------------------------------------------------------------
 
-    def issue(self, request: bytes | str, *, unit_name: str | None = None,
+    def issue(self, request: bytes | str, *, unit_name: str, rotate: bool = False,
               validity_days: int = UNIT_VALIDITY_DAYS, now: datetime | None = None) -> list[bytes]:
-        """Certify a unit request file; returns [signing DER, encryption DER].
+        """Certify a unit request file for the unit ``unit_name``; returns [signing DER, encryption DER].
 
-        The subject is the request's, rewritten in this authority's encoding
-        (UTF8String; only C, ST, L, O, OU and CN, each once).  ``unit_name``,
-        when given, must equal the requested common name (``PolicyError``):
-        the bureau decides which unit a request is for, not the request.
-        Both certificates share notBefore/notAfter (capped at the root's
-        notAfter).  A unit that already holds certificates gets a new
-        generation (rotation); the old ones stay valid until they expire or
-        are revoked.
+        The bureau decides which unit a request is for, not the request: ``unit_name`` must
+        be given and equal the requested common name (``PolicyError``).  The subject is the
+        request's, rewritten in this authority's encoding (UTF8String; only C, ST, L, O, OU
+        and CN, each once).  Both certificates share notBefore/notAfter (capped at the
+        root's notAfter).  A unit that already holds valid certificates gets new keys only
+        as an explicit rotation, ``rotate=True`` (``PolicyError`` naming the current keys'
+        fingerprints otherwise; ``current_certificates`` lists them): the old certificates
+        stay valid until they expire or are revoked.
         """
         req = bundle.parse_request(request)
-        if unit_name is not None and req.name != unit_name:
+        if req.name != unit_name:
             raise PolicyError(f"the request is for {req.name}, not for {unit_name}",
                               unit=unit_name)
         return self.certify(req.subject, [(req.signing.public_key, "sign"),
                                           (req.encryption.public_key, "enc")],
-                            validity_days=validity_days, now=now)
+                            validity_days=validity_days, now=now, rotate=rotate)
+
+    def current_certificates(self, unit: str, *, now: datetime | None = None) -> list[Certificate]:
+        """The unit's certificates that are neither revoked nor expired ``now``, in issue order."""
+        return _live(_records(_load(self.home)), unit, now or x509.utcnow())
 
     def certify(self, requested: Name, keys: list[tuple[sm2.PublicKey, str]], *,
-                validity_days: int = UNIT_VALIDITY_DAYS, now: datetime | None = None,
+                validity_days: int = UNIT_VALIDITY_DAYS, now: datetime | None = None, rotate: bool = False,
                 record: Callable[[dict[str, Any], list[Certificate]], None] | None = None) -> list[bytes]:
         """Certify ``keys`` ((public key, "sign"|"enc"), ...) for the unit ``requested`` names.
 
         The checks of ``issue`` apply (subject rewritten, key reuse refused,
-        validity capped at the authority's).  ``record(state, certificates)``
+        validity capped at the authority's, other keys for a unit with valid
+        certificates only with ``rotate=True``).  ``record(state, certificates)``
         runs inside the same locked transaction, before the state is saved
         (escrow records and audit entries: ``keystore.kmc``).
         """
@@ -246,6 +251,8 @@ class Authority:
             records = _records(state)
             for key, usage in keys:
                 _check_key_reuse(records, key, unit, usage, now)
+            if not rotate:
+                _refuse_silent_rotation(records, unit, [k for k, _ in keys], now)
             serials = {r.serial for r in records}
             out = []
             for key, usage in keys:
@@ -437,6 +444,23 @@ def _check_key_reuse(records: list[IssuedCertificate], key: sm2.PublicKey, unit:
             raise PolicyError(f"this {usage} key of {unit} already has a valid certificate "
                               f"(serial {x509.serial_hex(cert.serial)}); revoke it as "
                               "superseded first, or make new keys", unit=unit)
+
+
+def _live(records: list[IssuedCertificate], unit: str, now: datetime) -> list[Certificate]:
+    return [r.certificate for r in records
+            if r.unit == unit and r.revoked is None and r.certificate.valid_at(now)]
+
+
+def _refuse_silent_rotation(records: list[IssuedCertificate], unit: str, keys: list[sm2.PublicKey],
+                            now: datetime) -> None:
+    """A unit with valid certificates for other keys gets new ones only by an explicit rotation:
+    otherwise whoever brings a request naming the unit becomes it at the next bundle."""
+    live = [c for c in _live(records, unit, now) if c.public_key not in keys]
+    if live:
+        current = ", ".join(f"{c.usage} {c.public_key.fingerprint().hex()[:16]}" for c in live)
+        raise PolicyError("{unit} already holds valid certificates ({current}); certifying other keys for it "
+                          "is a rotation: check the new keys with the unit, then confirm it with --rotate (rotate=True)",
+                          unit=unit, current=current, code="rotation-not-confirmed")
 
 
 _SERIAL_RE = re.compile(r"(?:0x)?([0-9a-fA-F]{2}(?::?[0-9a-fA-F]{2})*|[0-9a-fA-F])")

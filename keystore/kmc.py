@@ -59,11 +59,13 @@ def _fp(key: sm2.PublicKey) -> str:
 
 
 def issue_escrowed(auth: Authority, request: bytes | str, *, escrow_key: sm2.PublicKey,
-                   unit_name: str | None = None, validity_days: int = UNIT_VALIDITY_DAYS,
+                   unit_name: str, rotate: bool = False, validity_days: int = UNIT_VALIDITY_DAYS,
                    now: datetime | None = None) -> EscrowIssue:
-    """Certify the request's signing key and an authority-made, escrowed encryption key."""
+    """Certify the request's signing key and an authority-made, escrowed encryption key for
+    ``unit_name`` (the request must name it; a unit with valid certificates only with
+    ``rotate=True``, as ``Authority.issue``)."""
     req = bundle.parse_request(request)  # both proofs of possession checked
-    if unit_name is not None and req.name != unit_name:
+    if req.name != unit_name:
         raise PolicyError(f"the request is for {req.name}, not for {unit_name}", unit=unit_name)
     now = now or x509.utcnow()
     enc_key = sm2.PrivateKey.generate()
@@ -77,7 +79,7 @@ def issue_escrowed(auth: Authority, request: bytes | str, *, escrow_key: sm2.Pub
 
     sign_der, enc_der = auth.certify(req.subject, [(req.signing.public_key, "sign"),
                                                    (enc_key.public_key(), "enc")],
-                                     validity_days=validity_days, now=now, record=record)
+                                     validity_days=validity_days, now=now, rotate=rotate, record=record)
     sign, enc = Certificate.from_der(sign_der), Certificate.from_der(enc_der)
     data = (bundle.encode_unit_certificates(sign, enc, auth.root, auth.chain)
             + x509.pem_encode(escrow.PEM_LABEL, escrow.seal_key(enc_key, req.signing.public_key)))
@@ -128,7 +130,8 @@ def recover(auth: Authority, escrow_private: escrow._Decrypter, unit: str, reque
 
     sign_der, enc_der = auth.certify(req.subject, [(req.signing.public_key, "sign"),
                                                    (enc_key.public_key(), "enc")],
-                                     validity_days=validity_days, now=now, record=record)
+                                     validity_days=validity_days, now=now, rotate=True,  # recovery: an explicit rotation
+                                     record=record)
     sign, enc = Certificate.from_der(sign_der), Certificate.from_der(enc_der)
     to = req.signing.public_key
     out = bundle.encode_unit_certificates(sign, enc, auth.root, auth.chain)

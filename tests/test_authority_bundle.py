@@ -45,11 +45,11 @@ def finance():
 
 def test_issue_publish_verify(ca, finance):
     archive = Office(ARCHIVE)
-    certs = bundle.parse_unit_certificates(ca.issue_file(finance.request()), pinned_root=ca.root)
+    certs = bundle.parse_unit_certificates(ca.issue_file(finance.request(), unit_name=FINANCE), pinned_root=ca.root)
     assert certs.name == FINANCE and certs.root == ca.root
     assert certs.signing.public_key == finance.sign.public_key()
     assert certs.encryption.public_key == finance.enc.public_key()
-    ca.issue(archive.request())
+    ca.issue(archive.request(), unit_name=ARCHIVE)
     data = ca.publish()
     d = bundle.verify_bundle(data, ca.root)
     assert d.version == 1 and d.revocations == () and d.authority == ca.root
@@ -65,7 +65,7 @@ def test_issue_publish_verify(ca, finance):
 
 
 def test_older_or_same_bundle_is_refused(ca, finance):
-    ca.issue(finance.request())
+    ca.issue(finance.request(), unit_name=FINANCE)
     first, second = ca.publish(), ca.publish()
     bundle.verify_bundle(second, ca.root, installed_version=1)
     for old in (first, second):
@@ -74,7 +74,7 @@ def test_older_or_same_bundle_is_refused(ca, finance):
 
 
 def test_rollback_cannot_undo_a_revocation(ca, finance):
-    ca.issue(finance.request())
+    ca.issue(finance.request(), unit_name=FINANCE)
     before = ca.publish()
     ca.revoke(FINANCE, "keyCompromise")
     after = bundle.verify_bundle(ca.publish(), ca.root, installed_version=1)
@@ -88,7 +88,7 @@ def test_rollback_cannot_undo_a_revocation(ca, finance):
 
 @pytest.mark.parametrize("where", ["version", "certificate", "crl", "signature", "trailing"])
 def test_altered_bundle_is_refused(ca, finance, where):
-    ca.issue(finance.request())
+    ca.issue(finance.request(), unit_name=FINANCE)
     data = bytearray(ca.publish())
     if where == "version":
         tbs = t.strict_decode(bytes(data), t.SignedDirectory(), "b")
@@ -111,7 +111,7 @@ def test_altered_bundle_is_refused(ca, finance, where):
 
 
 def test_every_single_byte_change_is_refused(ca, finance):
-    ca.issue(finance.request())
+    ca.issue(finance.request(), unit_name=FINANCE)
     data = ca.publish()
     for i in range(0, len(data), 7):
         bad = bytearray(data)
@@ -122,14 +122,14 @@ def test_every_single_byte_change_is_refused(ca, finance):
 
 def test_bundle_from_another_authority_is_refused(ca, finance, tmp_path):
     impostor = Authority.init(tmp_path / "impostor", "某市保密局", password=b"p", iterations=1000)
-    impostor.issue(finance.request())
+    impostor.issue(finance.request(), unit_name=FINANCE)
     with pytest.raises(UntrustedSender, match="another authority.*某市保密局"):
         bundle.verify_bundle(impostor.publish(), ca.root)
 
 
 def test_bundle_claiming_our_key_id_but_signed_by_another_key(ca, finance, tmp_path):
     impostor = Authority.init(tmp_path / "impostor", "某市保密局", password=b"p", iterations=1000)
-    impostor.issue(finance.request())
+    impostor.issue(finance.request(), unit_name=FINANCE)
     signed = t.strict_decode(impostor.publish(), t.SignedDirectory(), "b")
     signed["tbsDirectory"]["authorityKeyId"] = ca.root.subject_key_id
     with pytest.raises(InvalidSignature, match="altered or forged"):
@@ -138,7 +138,7 @@ def test_bundle_claiming_our_key_id_but_signed_by_another_key(ca, finance, tmp_p
 
 def test_certificate_of_another_authority_inside_a_signed_bundle(ca, finance, tmp_path):
     impostor = Authority.init(tmp_path / "impostor", "某市保密局", password=b"p", iterations=1000)
-    foreign = [Certificate.from_der(d) for d in impostor.issue(finance.request())]
+    foreign = [Certificate.from_der(d) for d in impostor.issue(finance.request(), unit_name=FINANCE)]
     data = bundle.build_bundle(ca.test_key, ca.root, foreign, ca.crl(), version=5,
                                issued=x509.utcnow())
     with pytest.raises(InvalidSignature, match=FINANCE):
@@ -181,7 +181,7 @@ def test_authority_certificates_inside_the_bundle_are_never_units(ca, tmp_path):
 def test_expired_certificate_is_refused(ca, finance):
     long_ago = x509.utcnow() - timedelta(days=400)
     expired = [Certificate.from_der(d)
-               for d in ca.issue(finance.request(), validity_days=365, now=long_ago)]
+               for d in ca.issue(finance.request(), unit_name=FINANCE, validity_days=365, now=long_ago)]
     assert ca.publish() and bundle.verify_bundle(ca.publish(), ca.root).units == ()
     data = bundle.build_bundle(ca.test_key, ca.root, expired, ca.crl(), version=9,
                                issued=x509.utcnow())
@@ -191,7 +191,7 @@ def test_expired_certificate_is_refused(ca, finance):
 
 
 def test_unsorted_or_duplicate_certificates_are_refused(ca, finance):
-    sign, enc = (Certificate.from_der(d) for d in ca.issue(finance.request()))
+    sign, enc = (Certificate.from_der(d) for d in ca.issue(finance.request(), unit_name=FINANCE))
     signed = t.strict_decode(bundle.build_bundle(ca.test_key, ca.root, [sign, enc], ca.crl(),
                                                  version=1, issued=x509.utcnow()),
                              t.SignedDirectory(), "b")
@@ -223,9 +223,9 @@ def test_garbage_is_refused(ca):
 
 def test_rotation_keeps_both_generations_and_picks_the_newest(ca, finance):
     t1 = x509.utcnow() - timedelta(days=10)
-    old = [Certificate.from_der(d) for d in ca.issue(finance.request(), now=t1)]
+    old = [Certificate.from_der(d) for d in ca.issue(finance.request(), unit_name=FINANCE, now=t1)]
     new_office = Office(FINANCE)
-    new = [Certificate.from_der(d) for d in ca.issue(new_office.request())]
+    new = [Certificate.from_der(d) for d in ca.issue(new_office.request(), unit_name=FINANCE, rotate=True)]
     d = bundle.verify_bundle(ca.publish(), ca.root)
     unit = d.unit(FINANCE)
     assert unit.signing == (new[0], old[0]) and unit.encryption == (new[1], old[1])
@@ -244,7 +244,7 @@ def test_rotation_keeps_both_generations_and_picks_the_newest(ca, finance):
 
 
 def test_pick_reports_why_nothing_qualifies(ca, finance):
-    ca.issue(finance.request())
+    ca.issue(finance.request(), unit_name=FINANCE)
     d = bundle.verify_bundle(ca.publish(), ca.root)
     with pytest.raises(ExpiredCertificate, match=FINANCE):
         d.pick(FINANCE, "sign", x509.utcnow() + timedelta(days=800))
@@ -278,7 +278,7 @@ def test_request_file_checks(finance):
 
 
 def test_certificates_file_checks(ca, finance, tmp_path):
-    text = ca.issue_file(finance.request())
+    text = ca.issue_file(finance.request(), unit_name=FINANCE)
     assert text.count(b"-----BEGIN CERTIFICATE-----") == 3
     other = Authority.init(tmp_path / "other", "某市保密局", password=b"p", iterations=1000)
     with pytest.raises(UntrustedSender, match="not by the trusted authority"):
@@ -322,5 +322,5 @@ def test_issue_checks_the_unit_name_and_subject(ca, tmp_path, finance):
     with pytest.raises(PolicyError, match=f"for {FINANCE}, not for 某县档案局"):
         ca.issue(finance.request(), unit_name="某县档案局")
     with pytest.raises(PolicyError, match="emailAddress|1.2.840.113549.1.9.1"):
-        ca.issue(_openssl_request(tmp_path, f"/CN={FINANCE}/emailAddress=cz@example.cn"))
+        ca.issue(_openssl_request(tmp_path, f"/CN={FINANCE}/emailAddress=cz@example.cn"), unit_name=FINANCE)
     assert ca.certificates() == []

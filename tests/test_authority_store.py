@@ -80,7 +80,7 @@ def test_external_signer_keeps_no_key_file(tmp_path):
     auth = Authority.init(tmp_path / "ca", "某市保密局", signer=token)
     assert not (tmp_path / "ca" / KEY_FILE).exists() and token.calls == 1
     again = Authority.open(tmp_path / "ca", signer=token)
-    again.issue(_request())
+    again.issue(_request(), unit_name=UNIT)
     assert token.calls == 3
     bundle.verify_bundle(again.publish(), auth.root)
     with pytest.raises(KeystoreError, match="not the key"):
@@ -100,7 +100,7 @@ def test_a_signer_that_signs_wrongly_produces_nothing(tmp_path):
 
 def test_counters_and_serials_persist(home):
     auth = Authority.open(home, password=PASSWORD)
-    certs = [Certificate.from_der(d) for _ in range(3) for d in auth.issue(_request())]
+    certs = [Certificate.from_der(d) for _ in range(3) for d in auth.issue(_request(), unit_name=UNIT, rotate=True)]
     serials = {c.serial for c in certs}
     assert len(serials) == 6
     assert all(c.serial.bit_length() == 127 for c in certs)  # 16 octets, positive
@@ -117,16 +117,16 @@ def test_counters_and_serials_persist(home):
 def test_validity_is_capped_at_the_root(tmp_path):
     auth = Authority.init(tmp_path / "ca", "某市保密局", password=PASSWORD, iterations=1000,
                           validity_days=100)
-    sign, enc = (Certificate.from_der(d) for d in auth.issue(_request(), validity_days=1000))
+    sign, enc = (Certificate.from_der(d) for d in auth.issue(_request(), unit_name=UNIT, validity_days=1000))
     assert sign.not_after == enc.not_after == auth.root.not_after
     with pytest.raises(PolicyError, match="expired"):
-        auth.issue(_request(), now=x509.utcnow() + timedelta(days=101))
+        auth.issue(_request(), unit_name=UNIT, now=x509.utcnow() + timedelta(days=101))
 
 
 def test_revoke_by_unit_or_serial(home):
     auth = Authority.open(home, password=PASSWORD)
-    sign, enc = (Certificate.from_der(d) for d in auth.issue(_request()))
-    other = [Certificate.from_der(d) for d in auth.issue(_request("某县档案局"))]
+    sign, enc = (Certificate.from_der(d) for d in auth.issue(_request(), unit_name=UNIT))
+    other = [Certificate.from_der(d) for d in auth.issue(_request("某县档案局"), unit_name="某县档案局")]
     colon_hex = ":".join(f"{b:02X}" for b in sign.serial.to_bytes(16, "big"))
     assert auth.revoke(colon_hex, "superseded") == [sign.serial]
     assert auth.revoke(UNIT, "cessationOfOperation") == [enc.serial]  # the rest of the unit
@@ -149,7 +149,7 @@ def test_revoke_by_unit_or_serial(home):
 def test_revocations_stay_on_the_crl_after_expiry(home):
     auth = Authority.open(home, password=PASSWORD)
     long_ago = x509.utcnow() - timedelta(days=800)
-    sign, _ = (Certificate.from_der(d) for d in auth.issue(_request(), now=long_ago))
+    sign, _ = (Certificate.from_der(d) for d in auth.issue(_request(), unit_name=UNIT, now=long_ago))
     auth.revoke(sign.serial, "keyCompromise", now=long_ago + timedelta(days=1))
     crl = auth.crl()
     assert crl.lookup(sign.serial).reason == "keyCompromise"
@@ -160,17 +160,17 @@ def test_revocations_stay_on_the_crl_after_expiry(home):
 def test_key_reuse_is_refused(home):
     auth = Authority.open(home, password=PASSWORD)
     sign, enc = sm2.PrivateKey.generate(), sm2.PrivateKey.generate()
-    auth.issue(_request(UNIT, sign, enc))
+    auth.issue(_request(UNIT, sign, enc), unit_name=UNIT)
     with pytest.raises(PolicyError, match=f"signing key of {UNIT}|sign key of {UNIT}"):
-        auth.issue(_request("某县档案局", sign=sign))
+        auth.issue(_request("某县档案局", sign=sign), unit_name="某县档案局")
     with pytest.raises(PolicyError, match="one unit and one purpose"):
-        auth.issue(_request(UNIT, sign=enc, enc=sign))
+        auth.issue(_request(UNIT, sign=enc, enc=sign), unit_name=UNIT)
     with pytest.raises(PolicyError, match="already has a valid certificate"):
-        auth.issue(_request(UNIT, sign, enc))
+        auth.issue(_request(UNIT, sign, enc), unit_name=UNIT)
     auth.revoke(UNIT, "superseded")
-    auth.issue(_request(UNIT, sign, enc))  # renewal of the same keys, once the old is retired
+    auth.issue(_request(UNIT, sign, enc), unit_name=UNIT)  # renewal of the same keys, once the old is retired
     bundle.verify_bundle(auth.publish(), auth.root)
     auth.revoke(UNIT, "keyCompromise")
     with pytest.raises(PolicyError, match="keyCompromise.*new key"):
-        auth.issue(_request(UNIT, sign, sm2.PrivateKey.generate()))
+        auth.issue(_request(UNIT, sign, sm2.PrivateKey.generate()), unit_name=UNIT)
     assert len(auth.certificates()) == 4  # refused requests left nothing behind

@@ -188,7 +188,7 @@ def test_adopt_needs_the_matching_key(pki, tmp_path):
     assert auth.name == "某市公文交换CA" and auth.chain == (pki["root"],)
     reopened = Authority.open(tmp_path / "b", password=b"pw")
     s, e = sm2.PrivateKey.generate(), sm2.PrivateKey.generate()
-    certs = reopened.issue_file(bundle.make_request(Name.build("某市审计局"), s, e))
+    certs = reopened.issue_file(bundle.make_request(Name.build("某市审计局"), s, e), unit_name="某市审计局")
     got = bundle.parse_unit_certificates(certs, pinned_root=pki["root"])
     assert got.chain == (pki["sub"], pki["root"])
     data = reopened.publish()

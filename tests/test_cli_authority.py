@@ -23,7 +23,7 @@ def bureau(tmp_path, monkeypatch, capsys):
     for r, unit in ((a, "市政府办公室"), (b, "财政局")):
         assert r("init", "--unit", unit).code == 0
         assert r("keys", "request", "-o", f"{unit}.csr").code == 0
-        assert bur("authority", "issue", f"{unit}.csr", "-o", f"{unit}.certs").code == 0
+        assert bur("authority", "issue", f"{unit}.csr", "--unit", unit, "-o", f"{unit}.certs").code == 0
         assert r("directory", "trust", "root.pem", "--yes").code == 0
         res = r("keys", "install", f"{unit}.certs")
         assert res.code == 0, res.err
@@ -111,7 +111,7 @@ def test_rotation(bureau):
     assert a("seal", "doc.txt", "--to", "财政局", "-o", "before.smx").code == 0
     assert b("keys", "rotate").code == 0
     assert b("keys", "request", "-o", "new.csr").code == 0
-    assert bur("authority", "issue", "new.csr", "-o", "new.certs").code == 0
+    assert bur("authority", "issue", "new.csr", "--unit", "财政局", "--rotate", "-o", "new.certs").code == 0
     assert b("keys", "install", "new.certs").code == 0
     assert bur("authority", "publish", "-o", "d2.bundle").code == 0
     assert a("directory", "update", "d2.bundle").code == 0
@@ -136,7 +136,7 @@ def test_conflicting_card_does_not_block_revocation(bureau):
     from smseal.keystore.x509 import Name
 
     (desk / "c.csr").write_bytes(make_request(Name.build("审计局"), c_sign, c_enc))
-    assert bur("authority", "issue", "c.csr", "-o", "c.certs").code == 0
+    assert bur("authority", "issue", "c.csr", "--unit", "审计局", "-o", "c.certs").code == 0
     (desk / "evil.card").write_bytes(make_card("审计局(假)", c_sign, sm2.PrivateKey.generate().public_key()))
     assert a("keys", "import", "evil.card", "--yes").code == 0
     assert bur("authority", "publish", "-o", "d2.bundle").code == 0
@@ -178,7 +178,7 @@ def test_existing_output_is_refused_before_the_authority_acts(bureau):
     (desk / "c.csr").write_bytes(make_request(Name.build("审计局"), sm2.PrivateKey.generate(),
                                               sm2.PrivateKey.generate()))
     (desk / "taken.certs").write_text("keep")
-    assert bur("authority", "issue", "c.csr", "-o", "taken.certs").code == 6
-    r = bur("authority", "issue", "c.csr", "-o", "c.certs")   # nothing was issued the first time
+    assert bur("authority", "issue", "c.csr", "--unit", "审计局", "-o", "taken.certs").code == 6
+    r = bur("authority", "issue", "c.csr", "--unit", "审计局", "-o", "c.certs")   # nothing was issued the first time
     assert r.code == 0, r.err
     assert (desk / "taken.certs").read_text() == "keep"

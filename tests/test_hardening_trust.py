@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shangmi import ExpiredCertificate, RevokedKey, sm2
+from shangmi import ExpiredCertificate, PolicyError, RevokedKey, sm2
 from smseal import envelope
 from smseal.keystore import Directory, make_card
 from smseal.keystore import authority as authority_mod
@@ -106,7 +106,7 @@ def test_old_bundle_key_is_not_accepted_until_the_newest_certificate_expires(des
     long_ago = utcnow() - timedelta(days=700)                 # valid until 30 days from now
     ca.issue(unit.request(), unit_name=FINANCE, now=long_ago)
     newer = Unit(FINANCE)
-    ca.issue(newer.request(), unit_name=FINANCE)              # valid for two more years
+    ca.issue(newer.request(), unit_name=FINANCE, rotate=True)  # valid for two more years
     _install(office, ca, d)
     with Directory(office.home) as directory:
         old = directory.find(unit.sign.public_key().key_id())
@@ -127,7 +127,7 @@ def test_old_key_cannot_become_current_with_an_equal_notbefore(desk, monkeypatch
     ca.issue(units[0].request(), unit_name=FINANCE, now=at)
     _install(office, ca, d, "d1.bundle")
     for u in units[1:]:                                        # two rotations in the same second
-        ca.issue(u.request(), unit_name=FINANCE, now=at)
+        ca.issue(u.request(), unit_name=FINANCE, now=at, rotate=True)
     _install(office, ca, d, "d2.bundle")
     with Directory(office.home) as directory:
         assert directory.encryption_key(FINANCE) == units[2].enc.public_key()
@@ -149,6 +149,45 @@ def test_apply_bundle_is_a_directory_method_with_the_key_compromise_rule(tmp_pat
         assert key.revoked_at == Certificate.from_der(sign_der).not_before     # from the start
         with pytest.raises(RevokedKey):
             directory.check_sender(unit.sign.public_key(), key.revoked_at + timedelta(seconds=1))
+
+
+# --- 7 ----------------------------------------------------------------------------------------
+def test_bureau_cannot_silently_recertify_a_unit_for_whoever_brings_a_request(tmp_path, desk):
+    office, ca, d = desk
+    real, impostor = Unit(FINANCE), Unit(FINANCE)
+    ca.issue(real.request(), unit_name=FINANCE)
+    with pytest.raises(PolicyError, match="rotation") as exc:
+        ca.issue(impostor.request(), unit_name=FINANCE)
+    assert real.sign.public_key().fingerprint().hex()[:16] in str(exc.value)   # names the current keys
+    assert len(ca.certificates()) == 2                                          # nothing issued
+    # the command: the unit must be named, and a rotation must be asked for
+    bur = Runner(tmp_path / "BUR", office.capsys, d)
+    assert bur("authority", "init", "--name", BUREAU).code == 0
+    (d / "real.csr").write_bytes(real.request())
+    (d / "impostor.csr").write_bytes(impostor.request())
+    res = bur("authority", "issue", "real.csr", "-o", "real.certs")
+    assert res.code == 2 and "--unit" in res.err and not (d / "real.certs").exists()
+    assert bur("authority", "issue", "real.csr", "--unit", FINANCE, "-o", "real.certs").code == 0
+    res = bur("authority", "issue", "impostor.csr", "--unit", FINANCE, "-o", "impostor.certs")
+    assert res.code != 0 and not (d / "impostor.certs").exists()
+
+
+def test_explicit_rotation_shows_old_and_new_fingerprints(tmp_path, desk):
+    from smseal.keystore import fingerprint_words
+
+    office, _ca, d = desk
+    old, new = Unit(FINANCE), Unit(FINANCE)
+    bur = Runner(tmp_path / "BUR", office.capsys, d)
+    assert bur("authority", "init", "--name", BUREAU).code == 0
+    (d / "old.csr").write_bytes(old.request())
+    (d / "new.csr").write_bytes(new.request())
+    assert bur("authority", "issue", "old.csr", "--unit", FINANCE, "-o", "old.certs").code == 0
+    res = bur("authority", "issue", "new.csr", "--unit", FINANCE, "--rotate", "-o", "new.certs")
+    assert res.code == 0, res.err
+    lines = res.out.splitlines()
+    for label, key in (("old signing key", old.sign), ("old encryption key", old.enc),
+                       ("new signing key", new.sign), ("new encryption key", new.enc)):
+        assert any(label in ln and fingerprint_words(key.public_key()) in ln for ln in lines), (label, res.out)
 
 
 def _json(res) -> dict:

@@ -389,6 +389,7 @@ def test_bureau_issue_publish_and_bundle_install(offices):
     page = a.go("/bureau")
     form = page.locator("form[action^='/bureau/issue']")
     form.locator("input[name=request]").set_input_files(str(desk / "b.csr"))
+    form.locator("input[name=unit]").fill(UNIT_B)
     form.locator("input[name=passphrase]").fill(PASSPHRASE)
     with page.expect_download() as dl:
         form.locator("button").click()

@@ -48,9 +48,9 @@ def pki(tmp_path_factory):
     auth = Authority.init(d / "ca", "某市保密局", signer=root_key, organization="某市")
     sign_key, enc_key = sm2.PrivateKey.generate(), sm2.PrivateKey.generate()
     request = bundle.make_request(Name.build(UNIT, organization="某市"), sign_key, enc_key)
-    sign_der, enc_der = auth.issue(request)
+    sign_der, enc_der = auth.issue(request, unit_name=UNIT)
     revoked = auth.issue(bundle.make_request(Name.build("某县档案局"), sm2.PrivateKey.generate(),
-                                             sm2.PrivateKey.generate()))
+                                             sm2.PrivateKey.generate()), unit_name="某县档案局")
     serials = auth.revoke("某县档案局", "keyCompromise")
     crl = auth.crl()
     files = {"root": auth.root.to_pem(), "sign": x509.pem_encode("CERTIFICATE", sign_der),

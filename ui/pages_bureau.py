@@ -55,12 +55,15 @@ async def issue(request: Request) -> Response:
         if path is None:
             raise UsageError(_("Choose the unit's request file (.csr)."))
         data = read_input(path)
-        unit = form.get("unit") or None
+        unit = (form.get("unit") or "").strip()
+        if not unit:
+            raise UsageError(_("Name the unit the request is for."))
+        rotate = form.get("rotate") == "yes"
         days = int(form.get("validity_days") or 730)
         unlock = _unlock(form.get("passphrase"))
         certs = await with_office(
-            request, lambda office: bureau.open_authority(office, unlock).issue_file(data, unit_name=unit,
-                                                                                    validity_days=days),
+            request, lambda office: bureau.open_authority(office, unlock).issue_file(
+                data, unit_name=unit, rotate=rotate, validity_days=days),
             pin=form.get("passphrase"))
         name = path.stem + ".certs"
     return _download(certs, name)
