@@ -48,7 +48,7 @@ class ArmorWriter:
         self._closed = False
         out.write(begin(label) + b"\n")
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | bytearray) -> int:
         self._pending += data
         full = len(self._pending) // _LINE_BYTES * _LINE_BYTES
         if full:

@@ -272,7 +272,7 @@ class _FileSink:
         """SM3 of each file's content when the metadata carries an approval, else ()."""
         return tuple(h.digest() for h in self._hashes) if self._hashes is not None else ()
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray) -> None:
         view = memoryview(data)
         if self.metadata is None:
             view = self._take_metadata(view)

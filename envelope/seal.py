@@ -97,7 +97,7 @@ def _seal(package: Package, *, sender: Signer, to: sm2.PublicKey, cc: Sequence[s
                       tuple(RecipientInfo(s.role, s.key_id) for s in header.recipients), size)
 
 
-def write_package(write: Callable[[bytes], object], header: Header, payload_key: bytes,
+def write_package(write: Callable[[bytes | bytearray], object], header: Header, payload_key: bytes,
                   read: Callable[[int], bytes], total: int, sender: Signer,
                   *, chunk_size: int = CHUNK_SIZE) -> tuple[bytes, bytes, bytes, int]:
     """Write prelude, STREAM payload and signature; return (prelude, payload digest, signature, size)."""
@@ -127,10 +127,10 @@ def sign(sender: Signer, prelude: bytes, payload_digest: bytes) -> bytes:
 
 
 class _Counting:
-    def __init__(self, write: Callable[[bytes], object]) -> None:
+    def __init__(self, write: Callable[[bytes | bytearray], object]) -> None:
         self._write, self.n = write, 0
 
-    def __call__(self, data: bytes) -> None:
+    def __call__(self, data: bytes | bytearray) -> None:
         self.n += len(data)
         self._write(data)
 
@@ -195,7 +195,7 @@ class _PlainReader:
 
 
 @contextmanager
-def _output(out: Out, armor: bool, overwrite: bool) -> Iterator[Callable[[bytes], object]]:
+def _output(out: Out, armor: bool, overwrite: bool) -> Iterator[Callable[[bytes | bytearray], object]]:
     if isinstance(out, (str, os.PathLike)):
         dst = Path(out)
         refuse_existing(dst, overwrite)
@@ -214,7 +214,7 @@ def _output(out: Out, armor: bool, overwrite: bool) -> Iterator[Callable[[bytes]
 
 
 @contextmanager
-def _armored(f: BinaryIO, armor: bool) -> Iterator[Callable[[bytes], object]]:
+def _armored(f: BinaryIO, armor: bool) -> Iterator[Callable[[bytes | bytearray], object]]:
     if not armor:
         yield f.write
         return

@@ -137,7 +137,7 @@ class _SpoolSink:
         self.metadata: Metadata | None = None
         self._expected = self._written = 0
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray) -> None:
         if self.metadata is None:
             self._prefix += data
             data = self._parse_prefix()

@@ -10,10 +10,11 @@ has the flag), reordering or duplication (counter mismatch), appending
 (a chunk after the flagged one) and an empty final chunk are all detected.
 
 Chunks are independent, so batches of them are encrypted or decrypted on a
-small thread pool (pyca ``cryptography`` ≥ 50 releases the GIL inside SM4);
-the SM3 digest of the ciphertext runs in the calling thread beside them (it
-releases the GIL too).  At most ``_IN_FLIGHT`` batches exist at once, which
-bounds memory whatever the payload size.
+small thread pool by ``shangmi.sm4_batch`` (libgcrypt's AES-NI/AVX2 SM4 where
+present, else pyca's OpenSSL; both release the GIL); the SM3 digest of the
+ciphertext, which cannot be split, runs on a thread of its own (``_Hasher``)
+while the calling thread reads and writes.  At most ``_IN_FLIGHT`` batches
+exist at once at each stage, which bounds memory whatever the payload size.
 """
 
 from __future__ import annotations
@@ -24,10 +25,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO, Callable
 
-from cryptography.exceptions import InvalidTag as _CInvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-from shangmi import sm3
+from shangmi import sm3, sm4_batch
 from shangmi.errors import InvalidTag, MalformedPackage
 
 from .format import CHUNK_SIZE, TAG_SIZE
@@ -38,6 +36,7 @@ _BATCH_BYTES = 1 << 20          # work handed to a thread at once: amortizes the
 _IN_FLIGHT = 2 * WORKERS + 1    # batches queued or running: keeps every core busy, bounds memory
 
 Job = list[tuple[int, bool, bytes]]   # (chunk counter, last flag, data)
+Piece = sm4_batch.Piece
 
 _TERMINATING = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, n)}
 
@@ -61,39 +60,71 @@ def _submit_without_signals(pool: ThreadPoolExecutor, *args: Any) -> "Future[Any
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _encrypt_pieces(key: bytes, job: Job) -> list[bytes]:
-    """Encrypt a batch of chunks; the result is ciphertext ‖ tag per chunk, as separate pieces
-    (joining them would copy every byte once more)."""
-    out: list[bytes] = []
-    for ctr, last, pt in job:
-        enc = Cipher(algorithms.SM4(key), modes.GCM(chunk_nonce(ctr, last))).encryptor()
-        out += (enc.update(pt), enc.finalize(), enc.tag)
-    return out
+def _encrypt_pieces(key: bytes, job: Job) -> list[Piece]:
+    """Encrypt a batch of chunks; the result is ciphertext ‖ tag per chunk, as pieces to write
+    one after the other (joining them would copy every byte once more)."""
+    return sm4_batch.seal_many(key, [(chunk_nonce(ctr, last), pt) for ctr, last, pt in job])
 
 
 def _encrypt_batch(key: bytes, job: Job) -> bytes:
     return b"".join(_encrypt_pieces(key, job))
 
 
-def _decrypt_pieces(key: bytes, job: Job) -> list[bytes]:
-    out: list[bytes] = []
-    for ctr, last, ct in job:
-        dec = Cipher(algorithms.SM4(key), modes.GCM(chunk_nonce(ctr, last), ct[-TAG_SIZE:])).decryptor()
-        try:
-            out += (dec.update(memoryview(ct)[:-TAG_SIZE]), dec.finalize())
-        except _CInvalidTag:
-            # Wrong order, duplicated, altered, or a missing/misplaced last flag.
-            raise InvalidTag(f"payload chunk {ctr} failed authentication") from None
-    return out
+def _decrypt_pieces(key: bytes, job: Job) -> list[Piece]:
+    try:
+        return sm4_batch.open_many(key, [(chunk_nonce(ctr, last), ct) for ctr, last, ct in job])
+    except InvalidTag as exc:
+        # Wrong order, duplicated, altered, or a missing/misplaced last flag.
+        ctr = job[int(exc.context["index"])][0]
+        raise InvalidTag(f"payload chunk {ctr} failed authentication") from None
+
+
+class _Hasher:
+    """SM3 of everything fed, in order, on a thread of its own.
+
+    SM3 over the ciphertext is the one step that cannot be split (the format
+    signs one digest of it), so it gets its own core-share beside the reading,
+    the writing and the SM4 pool instead of waiting for them in the caller's
+    thread.  At most ``_IN_FLIGHT`` batches wait for it, which bounds memory.
+    """
+
+    def __init__(self) -> None:
+        self._digest = sm3.SM3()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="smseal-sm3")
+        self._pending: deque[Future[None]] = deque()
+
+    def __enter__(self) -> "_Hasher":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for f in self._pending:
+            f.cancel()
+        self._pool.shutdown(wait=True)
+
+    def feed(self, pieces: list[Piece]) -> None:
+        """Hash ``pieces`` after everything fed before (they must not change afterwards)."""
+        if len(self._pending) >= _IN_FLIGHT:
+            self._pending.popleft().result()
+        self._pending.append(_submit_without_signals(self._pool, self._update, pieces))
+
+    def _update(self, pieces: list[Piece]) -> None:
+        for piece in pieces:
+            self._digest.update(piece)
+
+    def digest(self) -> bytes:
+        """SM3 of everything fed, once it is all hashed."""
+        while self._pending:
+            self._pending.popleft().result()
+        return self._digest.digest()
 
 
 class _Pipeline:
     """Runs batch jobs on the pool and hands results back in order, with bounded queueing."""
 
-    def __init__(self, pool: ThreadPoolExecutor, fn: Callable[[bytes, Job], list[bytes]], key: bytes,
-                 sink: Callable[[bytes], None]) -> None:
+    def __init__(self, pool: ThreadPoolExecutor, fn: Callable[[bytes, Job], list[Piece]], key: bytes,
+                 sink: Callable[[list[Piece]], None]) -> None:
         self._pool, self._fn, self._key, self._sink = pool, fn, key, sink
-        self._queue: deque[Future[list[bytes]]] = deque()
+        self._queue: deque[Future[list[Piece]]] = deque()
 
     def submit(self, job: Job) -> None:
         if len(self._queue) >= _IN_FLIGHT:
@@ -104,10 +135,10 @@ class _Pipeline:
         while self._queue:
             self._emit(self._queue.popleft().result())
 
-    def _emit(self, pieces: list[bytes]) -> None:
-        for piece in pieces:
-            if piece:
-                self._sink(piece)
+    def _emit(self, pieces: list[Piece]) -> None:
+        pieces = [piece for piece in pieces if piece]
+        if pieces:
+            self._sink(pieces)
 
     def cancel(self) -> None:
         for f in self._queue:
@@ -118,7 +149,7 @@ def _batch_chunks(chunk_size: int) -> int:
     return max(1, _BATCH_BYTES // chunk_size)
 
 
-def encrypt(key: bytes, read: Callable[[int], bytes], total: int, write: Callable[[bytes], None],
+def encrypt(key: bytes, read: Callable[[int], bytes], total: int, write: Callable[[Piece], None],
             *, chunk_size: int = CHUNK_SIZE) -> bytes:
     """Encrypt exactly ``total`` plaintext bytes from ``read(n)``; return SM3 of all ciphertext.
 
@@ -126,13 +157,12 @@ def encrypt(key: bytes, read: Callable[[int], bytes], total: int, write: Callabl
     """
     n_chunks = max(1, -(-total // chunk_size))
     per_batch = _batch_chunks(chunk_size)
-    digest = sm3.SM3()
+    with _Hasher() as hasher, _pool("smseal-seal") as pool:
+        def sink(pieces: list[Piece]) -> None:
+            hasher.feed(pieces)         # hashed on its thread while this one writes and reads on
+            for piece in pieces:
+                write(piece)
 
-    def sink(ct: bytes) -> None:
-        digest.update(ct)
-        write(ct)
-
-    with _pool("smseal-seal") as pool:
         pipe = _Pipeline(pool, _encrypt_pieces, key, sink)
         try:
             for first in range(0, n_chunks, per_batch):
@@ -142,9 +172,9 @@ def encrypt(key: bytes, read: Callable[[int], bytes], total: int, write: Callabl
                     job.append((ctr, ctr == n_chunks - 1, read(size)))
                 pipe.submit(job)
             pipe.drain()
+            return hasher.digest()
         finally:
             pipe.cancel()
-    return digest.digest()
 
 
 class _ChunkReader:
@@ -196,7 +226,7 @@ class _ChunkReader:
         return b"".join(self._pieces)
 
 
-def decrypt(key: bytes, src: BinaryIO, write: Callable[[bytes], None], *, trailer_size: int,
+def decrypt(key: bytes, src: BinaryIO, write: Callable[[Piece], None], *, trailer_size: int,
             chunk_size: int = CHUNK_SIZE) -> tuple[bytes, bytes]:
     """Decrypt the chunks from ``src`` into ``write``; return (SM3 of the ciphertext, trailer).
 
@@ -208,9 +238,13 @@ def decrypt(key: bytes, src: BinaryIO, write: Callable[[bytes], None], *, traile
     """
     reader = _ChunkReader(src, chunk_size + TAG_SIZE, trailer_size)
     per_batch = _batch_chunks(chunk_size)
-    digest = sm3.SM3()
-    with _pool("smseal-open") as pool:
-        pipe = _Pipeline(pool, _decrypt_pieces, key, write)
+
+    def sink(pieces: list[Piece]) -> None:
+        for piece in pieces:
+            write(piece)
+
+    with _Hasher() as hasher, _pool("smseal-open") as pool:
+        pipe = _Pipeline(pool, _decrypt_pieces, key, sink)
         try:
             ctr, last = 0, False
             while not last:
@@ -222,9 +256,8 @@ def decrypt(key: bytes, src: BinaryIO, write: Callable[[bytes], None], *, traile
                     job.append((ctr, last, chunk))
                     ctr += 1
                 pipe.submit(job)
-                for _, _, ct in job:       # hash while the pool decrypts
-                    digest.update(ct)
+                hasher.feed([ct for _, _, ct in job])    # hashed on its thread while the pool decrypts
             pipe.drain()
+            return hasher.digest(), reader.trailer()
         finally:
             pipe.cancel()
-    return digest.digest(), reader.trailer()

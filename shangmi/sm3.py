@@ -1,7 +1,10 @@
 """SM3 hash (GB/T 32905-2016) and what is built on it: HMAC-SM3, HKDF-SM3
 (RFC 5869 with SM3) and the key derivation function of GB/T 32918.4-2016.
 
-SM3 itself comes from pyca ``cryptography`` (OpenSSL), which releases the GIL.
+SM3 itself comes from pyca ``cryptography`` (OpenSSL); the incremental
+:class:`SM3` used for large data takes libgcrypt's AVX/BMI2 SM3 instead when it
+is installed (about 30 % faster here, see ``shangmi._gcrypt``).  Both release
+the GIL.
 """
 
 from __future__ import annotations
@@ -12,12 +15,20 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as _chmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .errors import InvalidArgument
+from . import _gcrypt
+from .errors import BackendError, InvalidArgument
 
 __all__ = ["SM3", "HMAC", "digest", "hmac", "hmac_verify", "hkdf", "kdf", "DIGEST_SIZE", "BLOCK_SIZE"]
 
 DIGEST_SIZE = 32
 BLOCK_SIZE = 64
+
+
+def _new_hash() -> "hashes.Hash | _gcrypt.GcryptSM3":
+    try:
+        return _gcrypt.load().sm3()
+    except BackendError:
+        return hashes.Hash(hashes.SM3())
 
 
 class SM3:
@@ -33,11 +44,11 @@ class SM3:
     __slots__ = ("_h",)
 
     def __init__(self, data: bytes = b"") -> None:
-        self._h = hashes.Hash(hashes.SM3())
+        self._h: hashes.Hash | _gcrypt.GcryptSM3 = _new_hash()
         if data:
             self._h.update(data)
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | bytearray | memoryview) -> None:
         """Hash more data."""
         self._h.update(data)
 

@@ -21,7 +21,8 @@ def test_service_example_runs(tmp_path, monkeypatch):
     exec(compile(code, "docs/API.md", "exec"), {"home": tmp_path / "home", "__name__": "api_example"})
 
 
-@pytest.mark.parametrize("module", ["shangmi", "shangmi.sm2", "shangmi.sm3", "shangmi.sm4", "smseal",
+@pytest.mark.parametrize("module", ["shangmi", "shangmi.sm2", "shangmi.sm3", "shangmi.sm4", "shangmi.sm4_batch",
+                                    "smseal",
                                     "smseal.errors", "smseal.envelope", "smseal.keystore"])
 def test_every_exported_name_exists_and_has_a_docstring(module):
     """``__all__`` is the public API (docs/API.md): each name resolves, and each class and
