@@ -27,7 +27,7 @@ from . import armor as _armor
 from . import primitives as p
 from .encoding import check_bin, der_to_raw, fields, pack, unpack
 from .format import KEY_ID_SIZE, MAX_TIME, PUBLIC_KEY_SIZE, SIGNATURE_SIZE, URGENCIES
-from .protocols import Signer, Trusted, as_trust_store, check_sender
+from .protocols import Signer, Trusted, as_trust_store, check_sender_now
 from .text import text_problem
 
 NOTICE_MAGIC = b"SMSNOTC\x01"
@@ -180,10 +180,16 @@ class NoticeInfo:
     urgency: str
     sequence: int
     text: str
+    signer_no_longer_valid: str | None = None    # set only with accept_before_revocation=True
 
 
-def verify_notice(notice: Union[Notice, bytes], *, trusted: Trusted) -> NoticeInfo:
-    """Check a notice's signature and that its signer is trusted at the notice's time.
+def verify_notice(notice: Union[Notice, bytes], *, trusted: Trusted,
+                  accept_before_revocation: bool = False) -> NoticeInfo:
+    """Check a notice's signature and that its signer is trusted at the notice's time *and
+    still valid today* — the rule packages and receipts follow (``protocols.check_sender_now``):
+    a revoked or expired unit could backdate a 催领 or a 拒收 reason, so that raises
+    ``SenderNoLongerValid`` unless ``accept_before_revocation=True`` (then
+    ``NoticeInfo.signer_no_longer_valid`` says why).
 
     Raises ``MalformedPackage``, ``InvalidSignature`` or what the trust store
     raises.  The caller checks that the notice concerns a package it knows,
@@ -196,9 +202,10 @@ def verify_notice(notice: Union[Notice, bytes], *, trusted: Trusted) -> NoticeIn
         key.verify(n.signature, LABEL_NOTICE + n.signed_part(), format="raw")
     except InvalidSignature:
         raise InvalidSignature("the notice's signature does not verify") from None
-    unit = check_sender(as_trust_store(trusted), key, n.datetime)
+    unit, no_longer = check_sender_now(as_trust_store(trusted), key, n.datetime,
+                                       accept_before_revocation=accept_before_revocation)
     return NoticeInfo(n.kind, n.package_id, n.package_digest, n.recipient_key_id, key, unit, n.datetime,
-                      n.urgency, n.sequence, n.text)
+                      n.urgency, n.sequence, n.text, no_longer)
 
 
 def check_notice_package(info: NoticeInfo, package_id: bytes, package_digest: bytes) -> None:

@@ -17,7 +17,7 @@ from smseal.keystore import authority as authority_mod
 from smseal.keystore.authority import Authority
 from smseal.keystore.bundle import make_request, verify_bundle
 from smseal.keystore.x509 import Name, utcnow
-from tests.cli_helpers import Runner, cli_env
+from tests.cli_helpers import Runner, cli_env, units  # noqa: F401 - fixture
 
 BUREAU, OFFICE, FINANCE = "某市保密局", "市政府办公室", "财政局"
 
@@ -192,3 +192,64 @@ def test_explicit_rotation_shows_old_and_new_fingerprints(tmp_path, desk):
 
 def _json(res) -> dict:
     return json.loads(res.out)
+
+
+# --- notices: the signer must still be valid today ------------------------------------------
+def _backdated_notice(home: Path, unit: str, kind: str, pid: str, digest: bytes, kid: bytes, when):
+    from smseal.envelope.notice import make_notice
+    from smseal.keystore import env_passphrase
+    from smseal.office.context import Office
+
+    with Office(home, passphrase=env_passphrase()) as office:
+        signer = office.keystore.signer(unit)
+        return make_notice(kind, package_id=bytes.fromhex(pid), package_digest=digest, recipient_key_id=kid,
+                           urgency="extra-urgent", signer=signer, sequence=1 if kind == "reminder" else 0,
+                           text="不属于本单位" if kind == "rejection" else "", when=when)
+
+
+def _sent(units_) -> tuple[str, bytes, bytes]:
+    """A sends an extra-urgent package to B, B fetches it: (package id, digest, B's key id)."""
+    from smseal.office.context import Office
+
+    a, b, _desk, _shared = units_
+    res = a("send", "附件1.txt", "--to", "财政局", "--urgency", "extra-urgent", "--json")
+    assert res.code == 0, res.err
+    pid = json.loads(res.out)["package_id"]
+    assert b("fetch").code == 0
+    with Office(a.home) as office:
+        digest = office.ledger.sent_record(pid)[0]
+    with Office(b.home) as office:
+        kid = next(iter(office.own_encryption_key_ids()))
+    return pid, bytes(digest), kid
+
+
+def test_revoked_unit_cannot_raise_a_backdated_reminder(units):
+    a, b, _desk, shared = units
+    pid, digest, kid = _sent(units)
+    with Directory(b.home) as d:                                  # B learns that A was revoked
+        d.revoke("市政府办公室", utcnow() - timedelta(minutes=1), "cessationOfOperation")
+    notice = _backdated_notice(a.home, "市政府办公室", "reminder", pid, digest, kid,
+                               utcnow() - timedelta(hours=1))
+    notices = shared / "财政局" / "notices"
+    notices.mkdir(parents=True, exist_ok=True)
+    (notices / f"{pid}-reminder-1.notice").write_bytes(notice.to_bytes())
+    report = json.loads(b("fetch", "--json").out)
+    assert report["reminders"] == [] and len(report["refused"]) == 1
+    (w,) = json.loads(b("inbox", "--json").out)["waiting"]
+    assert w["reminders"] == []
+
+
+def test_revoked_unit_cannot_attach_a_backdated_rejection_reason(units):
+    from shangmi import SenderNoLongerValid
+    from smseal.office.context import Office
+    from smseal.office.receipts import import_rejection
+
+    a, b, _desk, _shared = units
+    pid, digest, kid = _sent(units)
+    with Directory(a.home) as d:                                  # A learns that B was revoked
+        d.revoke("财政局", utcnow() - timedelta(minutes=1), "cessationOfOperation")
+    notice = _backdated_notice(b.home, "财政局", "rejection", pid, digest, kid, utcnow() - timedelta(hours=1))
+    with Office(a.home) as office, pytest.raises(SenderNoLongerValid):
+        import_rejection(office, notice.to_bytes())
+    with Office(a.home) as office:
+        assert office.ledger.sent_record(pid) is not None
