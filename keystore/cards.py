@@ -3,24 +3,34 @@
 A card is one line of canonical JSON (UTF-8, keys sorted, no spaces) and a newline::
 
     {"encryption_fingerprint":"<hex SM3>","encryption_key":"<base64 SPKI DER>",
-     "format":"smseal-card/1","issued":"2026-11-28T07:26:09.000000Z",
-     "signature":"<base64 DER SM2>","signing_fingerprint":"<hex SM3>",
-     "signing_key":"<base64 SPKI DER>","unit":"赤峰市人民政府办公室"}
+     "encryption_signature":"<base64 DER SM2>","format":"smseal-card/2",
+     "issued":"2026-11-28T07:26:09.000000Z","signature":"<base64 DER SM2>",
+     "signing_fingerprint":"<hex SM3>","signing_key":"<base64 SPKI DER>","unit":"赤峰市人民政府办公室"}
 
 A unit with leaders (签发人, ``keystore.leaders``) adds one more member,
 ``"leaders":[{"key":"<base64 SPKI DER>","name":"张三"},…]`` sorted by name,
 absent when the unit has none.  The unit's signature covers it, so a card
 binds each leader's personal key to the unit.
 
-``signature`` is the unit's SM2 signature (signer ID 1234567812345678) with the
-card's signing key over the same canonical JSON without the ``signature``
-member.  It proves the card came from whoever holds the signing key and binds
-the encryption key to it; it does NOT prove who that is: compare the signing
-fingerprint with the unit by telephone or on paper before trusting a card
-(``fingerprint_words`` prints it in groups of four hex digits).
+The *body* is the canonical JSON without ``signature`` and ``encryption_signature``
+(leaders included).  ``signature`` is the SM2 signature (signer ID 1234567812345678) of
+the body with the card's signing key, ``encryption_signature`` the same with the
+card's encryption key: the card proves that its maker holds *both* private keys, so
+nobody can publish a card carrying another unit's encryption key (and block that
+unit's real card, since a key belongs to one unit).  Both are verified.  An
+encryption key on a token that cannot sign (most generic tokens) cannot make a
+card: such a unit uses the bureau's certificates (``keys request --escrow``).
+
+The signatures prove the card came from whoever holds the keys; they do NOT
+prove who that is: compare the signing fingerprint with the unit by telephone or
+on paper before trusting a card (``fingerprint_words`` prints it in groups of
+four hex digits).
+
+Cards of format ``smseal-card/1`` (signed by the signing key alone, made by
+smseal before this rule) are refused with a message asking for a new card.
 
 Parsing is strict: size limit, exact member set, canonical form
-(``make_card(parse_card(x)) == x``), fingerprints and signature must match.
+(``make_card(parse_card(x)) == x``), fingerprints and both signatures must match.
 """
 
 from __future__ import annotations
@@ -33,17 +43,20 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from shangmi import sm2
-from shangmi.errors import InvalidKey, InvalidSignature, MalformedInput
+from shangmi.errors import InvalidKey, InvalidSignature, MalformedInput, UnsupportedMechanism
 
 from .base import Signer
 from .errors import MalformedCard
 from .names import from_text, normalize_name, now, to_text
 
-FORMAT = "smseal-card/1"
+FORMAT = "smseal-card/2"
+OLD_FORMATS = ("smseal-card/1",)
 MAX_CARD = 16 * 1024
 _MEMBERS = {"format", "unit", "signing_key", "encryption_key", "signing_fingerprint",
-            "encryption_fingerprint", "issued", "signature"}
+            "encryption_fingerprint", "issued", "signature", "encryption_signature"}
 MAX_LEADERS = 50
+_NO_POSSESSION = ("the encryption key cannot sign (its token only decrypts), so a card cannot prove that the "
+                  "unit holds it; use the bureau's certificates instead (keys request --escrow)")
 
 
 @dataclass(frozen=True)
@@ -62,10 +75,13 @@ class UnitCard:
     issued: datetime
     signature: bytes
     leaders: tuple[CardLeader, ...] = ()
+    #: the body's signature by the encryption key (proof of possession)
+    encryption_signature: bytes = b""
 
     def to_bytes(self) -> bytes:
-        """The card as canonical JSON (one line, signed), as exchanged."""
-        return _canonical({**self._body(), "signature": base64.b64encode(self.signature).decode()}) + b"\n"
+        """The card as canonical JSON (one line, signed by both keys), as exchanged."""
+        return _canonical({**self._body(), "signature": base64.b64encode(self.signature).decode(),
+                           "encryption_signature": base64.b64encode(self.encryption_signature).decode()}) + b"\n"
 
     def _body(self) -> dict[str, Any]:
         leaders = ({"leaders": [{"name": ld.name, "key": base64.b64encode(ld.key.to_der()).decode()}
@@ -97,10 +113,17 @@ def _sorted_leaders(leaders: Sequence[CardLeader]) -> tuple[CardLeader, ...]:
     return out
 
 
-def make_card(unit: str, signer: Signer, encryption_key: sm2.PublicKey,
+def make_card(unit: str, signer: Signer, encryption: Signer,
               issued: datetime | None = None, leaders: Sequence[CardLeader] = ()) -> bytes:
-    """A signed card for one's own unit (``Keystore.signer(name)`` signs it), with its leaders."""
+    """A card for one's own unit, with its leaders, signed by both of its keys.
+
+    ``signer`` is the unit's signing key (``Keystore.signer(name)``), ``encryption`` its
+    current encryption key, which must be able to sign too (``Keystore.decrypter(name)``
+    of a software key; ``UnsupportedMechanism`` for a token that only decrypts)."""
     unit = normalize_name(unit)
+    if not callable(getattr(encryption, "sign", None)) or not callable(getattr(encryption, "public_key", None)):
+        raise UnsupportedMechanism(_NO_POSSESSION)
+    encryption_key = encryption.public_key()
     if signer.public_key() == encryption_key:
         raise InvalidKey("the signing and the encryption key must be different keys")
     issued = issued or now()
@@ -108,8 +131,14 @@ def make_card(unit: str, signer: Signer, encryption_key: sm2.PublicKey,
     if any(ld.key in (signer.public_key(), encryption_key) for ld in lds):
         raise InvalidKey("a leader's key must be the leader's own, not one of the unit's keys")
     draft = UnitCard(unit, signer.public_key(), encryption_key, issued, b"", lds)
-    sig = signer.sign(_canonical(draft._body()))
-    return UnitCard(unit, draft.signing_key, encryption_key, issued, sig, lds).to_bytes()
+    body = _canonical(draft._body())
+    sig = signer.sign(body)
+    try:
+        enc_sig = encryption.sign(body)
+    except UnsupportedMechanism:
+        raise UnsupportedMechanism(_NO_POSSESSION) from None
+    encryption_key.verify(enc_sig, body)       # a token that signed wrongly makes no card
+    return UnitCard(unit, draft.signing_key, encryption_key, issued, sig, lds, enc_sig).to_bytes()
 
 
 def parse_card(data: bytes) -> UnitCard:
@@ -121,6 +150,10 @@ def parse_card(data: bytes) -> UnitCard:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise MalformedCard("a unit card is one JSON object") from None
+    if isinstance(doc, dict) and doc.get("format") in OLD_FORMATS:
+        raise MalformedCard("this card ({fmt}) was made by an older smseal and does not prove that the unit "
+                            "holds its encryption key; ask the unit for a new card", fmt=str(doc["format"]),
+                            code="old-card-format")
     leaders_doc = doc.pop("leaders", None) if isinstance(doc, dict) else None
     if not isinstance(doc, dict) or set(doc) != _MEMBERS or not all(isinstance(v, str) for v in doc.values()):
         raise MalformedCard("a unit card has exactly the members " + ", ".join(sorted(_MEMBERS))
@@ -132,18 +165,21 @@ def parse_card(data: bytes) -> UnitCard:
         sign = sm2.PublicKey.from_der(base64.b64decode(doc["signing_key"], validate=True))
         enc = sm2.PublicKey.from_der(base64.b64decode(doc["encryption_key"], validate=True))
         sig = base64.b64decode(doc["signature"], validate=True)
+        enc_sig = base64.b64decode(doc["encryption_signature"], validate=True)
         issued = from_text(doc["issued"])
         leaders = _parse_leaders(leaders_doc)
     except (ValueError, binascii.Error, MalformedInput) as exc:
         raise MalformedCard(f"a card member is malformed ({exc.__class__.__name__})") from None
-    card = UnitCard(unit, sign, enc, issued, sig, leaders)
+    card = UnitCard(unit, sign, enc, issued, sig, leaders, enc_sig)
     if card.to_bytes() != data:
         raise MalformedCard("the card is not in canonical form (altered or hand-edited)")
     if sign == enc:
         raise MalformedCard("the signing and the encryption key must be different keys")
     if any(ld.key in (sign, enc) for ld in leaders):
         raise MalformedCard("a leader's key must be the leader's own, not one of the unit's keys")
-    sign.verify(sig, _canonical(card._body()))   # InvalidSignature
+    body = _canonical(card._body())
+    sign.verify(sig, body)          # InvalidSignature: not made by the signing key's holder
+    enc.verify(enc_sig, body)       # ... nor by the encryption key's (proof of possession)
     return card
 
 

@@ -1,6 +1,6 @@
 """This unit's card with its leaders, and importing other units' cards (new or updated).
 
-``export_card`` signs the card with the unit's signing key and names every
+``export_card`` signs the card with the unit's two keys and names every
 active leader (签发人) with the public key of their personal signing key.
 After ``keys leader add/remove`` the card is re-exported and sent again; a
 unit that imports the newer card sees what changed (``preview_card``) and
@@ -18,10 +18,11 @@ from .context import Office
 
 
 def export_card(office: Office) -> bytes:
-    """The unit's signed card (unit keys and active leaders)."""
+    """The unit's card (unit keys and active leaders), signed by both of its keys: the
+    encryption key signs too, proving the unit holds it (``keystore.cards``)."""
     ident = office.keystore.get(office.unit)
     leaders = [CardLeader(x.name, x.public_key) for x in office.leaders.list()]
-    return make_card(ident.name, office.keystore.signer(ident.name), ident.current("enc").public_key,
+    return make_card(ident.name, office.keystore.signer(ident.name), office.keystore.decrypter(ident.name),
                      leaders=leaders)
 
 

@@ -137,7 +137,7 @@ def test_conflicting_card_does_not_block_revocation(bureau):
 
     (desk / "c.csr").write_bytes(make_request(Name.build("审计局"), c_sign, c_enc))
     assert bur("authority", "issue", "c.csr", "--unit", "审计局", "-o", "c.certs").code == 0
-    (desk / "evil.card").write_bytes(make_card("审计局(假)", c_sign, sm2.PrivateKey.generate().public_key()))
+    (desk / "evil.card").write_bytes(make_card("审计局(假)", c_sign, sm2.PrivateKey.generate()))
     assert a("keys", "import", "evil.card", "--yes").code == 0
     assert bur("authority", "publish", "-o", "d2.bundle").code == 0
     r = a("directory", "update", "d2.bundle")

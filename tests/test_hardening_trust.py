@@ -4,6 +4,7 @@ docs/THREATS.md says which adversary each one stops."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -57,7 +58,7 @@ def test_fake_card_under_a_units_name_stops_being_trusted_once_the_bureau_certif
     office, ca, d = desk
     forger, real = Unit(FINANCE), Unit(FINANCE)
     # the forger's card reaches the office first, under the real unit's name
-    (d / "fake.card").write_bytes(make_card(FINANCE, forger.sign, forger.enc.public_key()))
+    (d / "fake.card").write_bytes(make_card(FINANCE, forger.sign, forger.enc))
     assert office("keys", "import", "fake.card", "--yes").code == 0
     ca.issue(real.request(), unit_name=FINANCE)
     err = _install(office, ca, d)
@@ -92,7 +93,7 @@ def test_card_cannot_give_a_bureau_certified_unit_an_uncertified_encryption_key(
     _install(office, ca, d)
     # a newer card signed by the unit's certified signing key, carrying another encryption key
     other = sm2.PrivateKey.generate()
-    (d / "new.card").write_bytes(make_card(FINANCE, real.sign, other.public_key()))
+    (d / "new.card").write_bytes(make_card(FINANCE, real.sign, other))
     res = office("keys", "import", "new.card", "--yes")
     assert res.code != 0
     with Directory(office.home) as directory:
@@ -253,3 +254,52 @@ def test_revoked_unit_cannot_attach_a_backdated_rejection_reason(units):
         import_rejection(office, notice.to_bytes())
     with Office(a.home) as office:
         assert office.ledger.sent_record(pid) is not None
+
+
+# --- 8 ----------------------------------------------------------------------------------------
+def _resigned(card: bytes, unit: str, key: sm2.PrivateKey, fmt: str | None = None) -> bytes:
+    """``card`` re-issued by ``key`` under ``unit``: the signing key and the unit replaced, the
+    rest (encryption key, its fingerprint and whatever proves it) kept, the body signed again —
+    all a unit can do with another unit's public card."""
+    doc = json.loads(card)
+    doc.update(unit=unit, signing_key=base64.b64encode(key.public_key().to_der()).decode(),
+               signing_fingerprint=key.public_key().fingerprint().hex())
+    if fmt is not None:
+        doc["format"] = fmt
+        doc.pop("encryption_signature", None)
+    body = {k: v for k, v in doc.items() if k not in ("signature", "encryption_signature")}
+    doc["signature"] = base64.b64encode(key.sign(_canonical(body))).decode()
+    return _canonical(doc) + b"\n"
+
+
+def _canonical(doc: dict) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def test_card_with_another_units_encryption_key_cannot_block_the_real_card(tmp_path, desk):
+    office, _ca, d = desk
+    victim = Runner(tmp_path / "V", office.capsys, d)
+    assert victim("init", "--unit", "审计局").code == 0
+    assert victim("keys", "export", "--public", "-o", "victim.card").code == 0
+    mallory = sm2.PrivateKey.generate()
+    (d / "mallory.card").write_bytes(_resigned((d / "victim.card").read_bytes(), "审计局办公室", mallory))
+    office("keys", "import", "mallory.card", "--yes")               # refused: no proof of possession
+    res = office("keys", "import", "victim.card", "--yes")           # so the real card still gets in
+    assert res.code == 0, res.err
+    with Directory(office.home) as directory:
+        assert directory.get("审计局").keys
+        with pytest.raises(Exception):
+            directory.get("审计局办公室")
+
+
+def test_old_format_card_without_proof_of_possession_is_refused(desk):
+    from smseal.keystore import parse_card
+    from smseal.keystore.errors import MalformedCard
+
+    office, _ca, d = desk
+    assert office("keys", "export", "--public", "-o", "own.card").code == 0
+    key = sm2.PrivateKey.generate()
+    old = _resigned((d / "own.card").read_bytes(), "某县档案局", key, fmt="smseal-card/1")
+    with pytest.raises(MalformedCard, match="older smseal") as exc:
+        parse_card(old)
+    assert exc.value.code == "old-card-format"

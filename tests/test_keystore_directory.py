@@ -150,7 +150,7 @@ def test_certificate_is_stored(d: Directory):
 
 def test_card_round_trip_and_import(d: Directory):
     s, e = pair()
-    card = make_card(UNIT, s, e.public_key(), issued=T0)
+    card = make_card(UNIT, s, e, issued=T0)
     parsed = parse_card(card)
     assert (parsed.unit, parsed.signing_key, parsed.encryption_key) == (UNIT, s.public_key(), e.public_key())
     assert parsed.to_bytes() == card
@@ -164,16 +164,16 @@ def test_card_round_trip_and_import(d: Directory):
 
 def test_card_tampering(d: Directory):
     s, e = pair()
-    card = make_card(UNIT, s, e.public_key(), issued=T0)
+    card = make_card(UNIT, s, e, issued=T0)
     doc = json.loads(card)
-    doc["encryption_key"] = json.loads(make_card(UNIT, s, sm2.PrivateKey.generate().public_key()))["encryption_key"]
-    doc["encryption_fingerprint"] = json.loads(make_card(UNIT, s, sm2.PrivateKey.generate().public_key()))[
+    doc["encryption_key"] = json.loads(make_card(UNIT, s, sm2.PrivateKey.generate()))["encryption_key"]
+    doc["encryption_fingerprint"] = json.loads(make_card(UNIT, s, sm2.PrivateKey.generate()))[
         "encryption_fingerprint"]
     swapped = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode() + b"\n"
     with pytest.raises(MalformedCard):                # fingerprint no longer matches the key
         parse_card(swapped)
     mallory = sm2.PrivateKey.generate()
-    forged = json.loads(make_card(UNIT, mallory, e.public_key(), issued=T0))
+    forged = json.loads(make_card(UNIT, mallory, e, issued=T0))
     forged["signature"] = doc["signature"]
     with pytest.raises(InvalidSignature):             # signature not by the card's signing key
         parse_card(json.dumps(forged, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode() + b"\n")

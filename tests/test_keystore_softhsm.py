@@ -192,11 +192,14 @@ def test_package_sealed_in_software_opens_with_token_key(softhsm_token: SoftHsm,
             Directory(sender_home) as sender_dir, Directory(recipient_home) as recipient_dir:
         sender_ks.generate("某某局")
         recipient_ks.generate("赤峰市人民政府办公室", encryption=softhsm_token.uri())
-        # exchange cards both ways
+        # the sender's card reaches the recipient; the recipient's token key only decrypts, so it
+        # cannot sign a card (no proof of possession): the sender learns it as from a certificate
         s_id, r_id = sender_ks.get("某某局"), recipient_ks.get("赤峰市人民政府办公室")
-        recipient_dir.import_card(make_card("某某局", sender_ks.signer("某某局"), s_id.current("enc").public_key))
-        sender_dir.import_card(make_card("赤峰市人民政府办公室", recipient_ks.signer("赤峰市人民政府办公室"),
-                                         r_id.current("enc").public_key))
+        recipient_dir.import_card(make_card("某某局", sender_ks.signer("某某局"), sender_ks.decrypter("某某局")))
+        with pytest.raises(UnsupportedMechanism, match="cannot sign"):
+            make_card("赤峰市人民政府办公室", recipient_ks.signer("赤峰市人民政府办公室"),
+                      recipient_ks.decrypter("赤峰市人民政府办公室"))
+        sender_dir.add_unit("赤峰市人民政府办公室", r_id.current("sign").public_key, r_id.current("enc").public_key)
         sealed = tmp_path / "pkg.smseal"
         seal(Package(("通知.txt", "关于开展检查的通知".encode()), title="关于开展检查的通知",
                      doc_number="赤政办发〔2007〕43号", label="内部"),

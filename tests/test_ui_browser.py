@@ -245,7 +245,7 @@ def test_directory_and_bureau_pages(offices):
     from smseal.keystore import make_card
 
     card = desk / "town.card"
-    card.write_bytes(make_card("红山镇", sm2.PrivateKey.generate(), sm2.PrivateKey.generate().public_key()))
+    card.write_bytes(make_card("红山镇", sm2.PrivateKey.generate(), sm2.PrivateKey.generate()))
     page.set_input_files("input[name=card]", str(card))
     page.click("form[action^='/directory/card'] button")
     page.wait_for_selector("p.question")

@@ -23,7 +23,7 @@ UNIT = "市政府办公室"
 
 
 def _card(s, e, leaders, at):
-    return make_card(UNIT, s, e.public_key(), issued=at, leaders=leaders)
+    return make_card(UNIT, s, e, issued=at, leaders=leaders)
 
 
 def test_card_signature_covers_leaders():

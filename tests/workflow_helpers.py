@@ -87,7 +87,7 @@ def pair(tmp_path, monkeypatch) -> Pair:
     unit_card.import_card(a, unit_card.export_card(b))
     for town in TOWNS:                          # units A can copy to (their keys are not used here)
         s, e = sm2.PrivateKey.generate(), sm2.PrivateKey.generate()
-        a.directory.import_card(make_card(town, s, e.public_key()))
+        a.directory.import_card(make_card(town, s, e))
     yield Pair(a, b, clock, tmp_path, shared)
     a.close()
     b.close()
