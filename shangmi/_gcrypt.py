@@ -78,6 +78,11 @@ def _bind(lib: ctypes.CDLL) -> None:
         fn.argtypes = args
 
 
+def _as_bytes(data: bytes | bytearray | memoryview) -> bytes:
+    """ctypes passes a bytes object's own buffer (no copy); other buffers are copied once."""
+    return data if type(data) is bytes else bytes(data)
+
+
 def _mismatch(index: int) -> InvalidTag:
     return InvalidTag("message {index} failed authentication", index=str(index))
 
@@ -146,15 +151,16 @@ class GcryptSM4GCM:
         h = _VP()
         if self._lib.gcry_cipher_open(ctypes.byref(h), _CIPHER_SM4, _MODE_GCM, 0) or not h.value:
             raise BackendError("libgcrypt could not open SM4-GCM")
+        key = _as_bytes(key)
         if self._lib.gcry_cipher_setkey(h, key, len(key)):
             self._lib.gcry_cipher_close(h)
             raise BackendError("libgcrypt refused the SM4 key")
         return h.value
 
     def _start(self, h: int, nonce: bytes, aad: bytes | None) -> None:
-        if len(nonce) != NONCE_SIZE or self._lib.gcry_cipher_setiv(h, nonce, NONCE_SIZE):
+        if len(nonce) != NONCE_SIZE or self._lib.gcry_cipher_setiv(h, _as_bytes(nonce), NONCE_SIZE):
             raise BackendError("libgcrypt refused the SM4-GCM nonce")
-        if aad and self._lib.gcry_cipher_authenticate(h, aad, len(aad)):
+        if aad and self._lib.gcry_cipher_authenticate(h, _as_bytes(aad), len(aad)):
             raise BackendError("libgcrypt refused the associated data")
 
     def seal_many(self, key: bytes, items: Sequence[tuple[bytes, bytes]],
@@ -171,7 +177,7 @@ class GcryptSM4GCM:
             for nonce, pt in items:
                 self._start(h, nonce, aad)
                 n = len(pt)
-                if lib.gcry_cipher_encrypt(h, base + pos, n, pt, n) \
+                if lib.gcry_cipher_encrypt(h, base + pos, n, _as_bytes(pt), n) \
                         or lib.gcry_cipher_gettag(h, base + pos + n, TAG_SIZE):
                     raise BackendError("libgcrypt SM4-GCM encryption failed")
                 pos += n + TAG_SIZE
@@ -196,7 +202,7 @@ class GcryptSM4GCM:
                 self._start(h, nonce, aad)
                 n = len(ct) - TAG_SIZE
                 # The input pointer is the bytes object itself: ciphertext ‖ tag, of which n bytes are read.
-                if n and lib.gcry_cipher_decrypt(h, base + pos, n, bytes(ct), n):
+                if n and lib.gcry_cipher_decrypt(h, base + pos, n, _as_bytes(ct), n):
                     raise BackendError("libgcrypt SM4-GCM decryption failed")
                 if lib.gcry_cipher_checktag(h, bytes(ct[n:]), TAG_SIZE):
                     if out:

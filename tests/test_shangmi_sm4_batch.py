@@ -112,6 +112,16 @@ def test_any_altered_message_is_refused_with_its_index(key, items, data):
 
 
 @pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("kind", [bytearray, memoryview])
+def test_any_bytes_like_input(name, kind):
+    key, nonce, pt = os.urandom(16), os.urandom(12), os.urandom(100)
+    ct = joined(BACKENDS["openssl"].seal_many(key, [(nonce, pt)], b"aad"))
+    be = BACKENDS[name]
+    assert joined(be.seal_many(kind(key), [(kind(nonce), kind(pt))], kind(b"aad"))) == ct
+    assert joined(be.open_many(kind(key), [(kind(nonce), kind(ct))], kind(b"aad"))) == pt
+
+
+@pytest.mark.parametrize("name", BACKENDS)
 def test_too_short_messages_and_bad_arguments(name):
     be = BACKENDS[name]
     with pytest.raises(InvalidTag):
