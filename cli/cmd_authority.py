@@ -42,6 +42,14 @@ def register(sub) -> None:
     iss.add_argument("--escrow", action="store_true",
                      help=_("make the unit's encryption key here, keep it escrowed and deliver it in the file"))
     iss.set_defaults(func=run_issue)
+    il = s.add_parser("issue-leader", help=_("certify a leader's (签发人) request file"))
+    il.add_argument("request", help=_("the leader's .csr file (smseal keys leader request)"))
+    il.add_argument("-o", "--output", required=True, help=_("the leader certificate file to give back (.pem)"))
+    il.add_argument("--unit", required=True, help=_("refuse unless the request is for a leader of this unit"))
+    il.add_argument("--validity-days", type=int, default=730, metavar="DAYS",
+                    help=_("how long the certificate is valid"))
+    il.add_argument("--force", action="store_true", help=_("overwrite an existing output file"))
+    il.set_defaults(func=run_issue_leader)
     rc = s.add_parser("recover", help=_("re-deliver every escrowed encryption key of a unit that lost its keys"))
     rc.add_argument("--unit", required=True, help=_("the unit whose keys are recovered"))
     rc.add_argument("--to", required=True, metavar="NEW.csr", help=_("the unit's new request (made after 'smseal init')"))
@@ -171,6 +179,23 @@ def _show_rotation(console, unit: str, before, after) -> None:
         for cert in after:
             if cert.usage == usage and cert not in before:
                 console.print(_("  new {what}: {fp}").format(what=label, fp=fingerprint_words(cert.public_key)))
+
+
+def run_issue_leader(args, console) -> int:
+    from smseal.keystore.x509 import Certificate
+
+    with App(args, console) as app:
+        request = read_input(args.request)
+        refuse_existing(args.output, args.force)
+        auth = _open(app)
+        cert = Certificate.from_der(auth.issue_leader(request, unit_name=args.unit,
+                                                      validity_days=args.validity_days))
+        chain = b"".join(c.to_pem() for c in (*auth.chain, auth.root))
+        write_atomic(args.output, cert.to_pem() + chain, overwrite=args.force)
+        console.print(_("Certified {person} as a leader (签发人) of {unit}; give {path} to the unit, and publish "
+                        "the directory so that others learn it.").format(person=cert.person, unit=cert.unit_name,
+                                                                           path=args.output))
+        return 0
 
 
 def _ask_escrow_passphrase(app: App, purpose_name: str) -> bytes:

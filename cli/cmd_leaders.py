@@ -19,6 +19,11 @@ def register_keys(ks) -> None:
     li.add_argument("--all", action="store_true", help=_("include removed leaders"))
     li.add_argument("--json", action="store_true", help=_("print the result as JSON"))
     li.set_defaults(func=run_list)
+    q = ls.add_parser("request", help=_("write a leader's certificate request for the bureau (role 签发人)"))
+    q.add_argument("name", help=_("the leader's name"))
+    q.add_argument("-o", "--output", required=True, help=_("the request file to give to the bureau (.csr)"))
+    q.add_argument("--force", action="store_true", help=_("overwrite an existing output file"))
+    q.set_defaults(func=run_request)
     r = ls.add_parser("remove", help=_("remove a leader (the next card revokes the key)"))
     r.add_argument("name", help=_("the leader's name"))
     r.set_defaults(func=run_remove)
@@ -73,4 +78,18 @@ def run_remove(args, console) -> int:
         gone = office_of(app).leaders.remove(args.name)
         console.print(_("Removed leader {name}; the key file is deleted.").format(name=gone.name))
         _next_step(console)
+        return 0
+
+
+def run_request(args, console) -> int:
+    from smseal.office.fsutil import write_atomic
+    from smseal.office.unit_card import leader_request
+
+    from .workflow_args import office_of
+
+    with App(args, console) as app:
+        data = leader_request(office_of(app), args.name)
+        write_atomic(args.output, data, overwrite=args.force)
+        console.print(_("Wrote the certificate request of leader {name}: {path}; the bureau certifies it with "
+                        "'smseal authority issue-leader'.").format(name=args.name, path=args.output))
         return 0

@@ -144,6 +144,11 @@ def encode(value: univ.Asn1Item) -> bytes:
 # === small values: names, times, algorithms, extensions, PEM ===========================
 
 OID_KEY_USAGE = "2.5.29.15"
+OID_EXT_KEY_USAGE = "2.5.29.37"
+#: smseal's key purpose for a leader's (签发人's) approval key, in extendedKeyUsage.  A UUID OID
+#: (ITU-T X.667 / RFC 4122 §6: arc 2.25 and the UUID as one integer), which needs no registration.
+#: A certificate carrying it is a leader certificate and never a unit's signing certificate.
+OID_KP_LEADER_APPROVAL = "2.25.271822998631317805378195846877931385542"
 OID_BASIC_CONSTRAINTS = "2.5.29.19"
 OID_SUBJECT_KEY_ID = "2.5.29.14"
 OID_AUTHORITY_KEY_ID = "2.5.29.35"
@@ -155,7 +160,7 @@ KEY_USAGE_BITS = ("digitalSignature", "nonRepudiation", "keyEncipherment", "data
                   "keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly")
 
 _ATTR_OIDS = {"C": "2.5.4.6", "ST": "2.5.4.8", "L": "2.5.4.7", "O": "2.5.4.10",
-              "OU": "2.5.4.11", "CN": "2.5.4.3"}
+              "OU": "2.5.4.11", "title": "2.5.4.12", "CN": "2.5.4.3"}
 _ATTR_NAMES = {v: k for k, v in _ATTR_OIDS.items()}
 _STRING_TAGS = {0x0C: "utf-8", 0x13: "ascii", 0x16: "ascii", 0x1E: "utf-16-be"}
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -167,7 +172,7 @@ _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 class Name:
     """A distinguished name: ``attributes`` in encoding order as (type, value).
 
-    Types are "C", "ST", "L", "O", "OU", "CN" or a dotted OID.  Two names are
+    Types are "C", "ST", "L", "O", "OU", "title", "CN" or a dotted OID.  Two names are
     equal when their DER encodings are equal.
     """
 
@@ -177,10 +182,11 @@ class Name:
     @classmethod
     def build(cls, common_name: str, *, organization: str | None = None,
               unit: str | None = None, country: str | None = None,
-              province: str | None = None, locality: str | None = None) -> "Name":
-        """C, ST, L, O, OU, CN in that order; UTF8String except C (PrintableString)."""
+              province: str | None = None, locality: str | None = None,
+              title: str | None = None) -> "Name":
+        """C, ST, L, O, OU, title, CN in that order; UTF8String except C (PrintableString)."""
         pairs = [("C", country), ("ST", province), ("L", locality), ("O", organization),
-                 ("OU", unit), ("CN", common_name)]
+                 ("OU", unit), ("title", title), ("CN", common_name)]
         rdns = RDNSequence()
         for i, (kind, value) in enumerate((k, v) for k, v in pairs if v is not None):
             _check_name_value(kind, value)
@@ -322,6 +328,24 @@ def key_usage_value(usage: frozenset[str]) -> bytes:
     nbytes = (n + 7) // 8
     unused = nbytes * 8 - n
     return der.tlv(der.BIT_STRING, bytes([unused]) + (value << unused).to_bytes(nbytes, "big"))
+
+
+def ext_key_usage_value(purposes: Iterable[str]) -> bytes:
+    """extendedKeyUsage: ``SEQUENCE OF KeyPurposeId`` (OIDs in sorted order)."""
+    return der.seq(*(der.oid(p) for p in sorted(purposes)))
+
+
+def parse_ext_key_usage(value: bytes) -> frozenset[str]:
+    """The key purposes (dotted OIDs) of an extendedKeyUsage value; at least one."""
+    rd = der.Reader(value)
+    inner = der.Reader(rd.read(der.SEQUENCE))
+    rd.done()
+    out = set()
+    while not inner.at_end():
+        out.add(der.decode_oid(inner.read(der.OID)))
+    if not out:
+        raise MalformedInput("extendedKeyUsage lists no purpose")
+    return frozenset(out)
 
 
 def parse_key_usage(value: bytes) -> frozenset[str]:

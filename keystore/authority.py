@@ -242,7 +242,39 @@ class Authority:
         (escrow records and audit entries: ``keystore.kmc``).
         """
         subject = _unit_subject(requested)
-        unit = subject.common_name
+        return self._certify(subject, subject.common_name, keys, validity_days=validity_days, now=now,
+                             rotate=rotate, record=record)
+
+    def issue_leader(self, request: bytes | str, *, unit_name: str | None = None,
+                     validity_days: int = UNIT_VALIDITY_DAYS, now: datetime | None = None) -> bytes:
+        """Certify a leader's (签发人's) request; returns the leader certificate (DER).
+
+        The request is one PKCS#10 request made with the leader's own key (proof of
+        possession) asking for the leader's purpose (``keys leader request``); its subject
+        names the person (CN) and the unit (O).  The certificate's subject is rewritten as
+        ``O=unit, title=签发人, CN=person`` and it carries the critical extendedKeyUsage
+        ``OID_KP_LEADER_APPROVAL`` (docs/CA.md), so it can never serve as a unit's signing
+        certificate, and a unit's certificate never as a leader's.  ``unit_name``, when
+        given, must equal the requested unit (``PolicyError``)."""
+        req = x509.CertificationRequest.from_pem(request)
+        req.verify()
+        if req.usage != "leader":
+            raise x509.WrongKeyUsage("this request is not a leader's (签发人) request: make one with "
+                                     "'smseal keys leader request NAME'", reason="key usage")
+        unit, person = req.subject.get("O"), req.subject.get("CN")
+        if not unit or not person:
+            raise PolicyError("a leader's request names the person (CN) and the unit (O)")
+        if unit_name is not None and unit != unit_name:
+            raise PolicyError(f"the request is for a leader of {unit}, not of {unit_name}", unit=unit_name)
+        subject = Name.build(person, organization=unit, title=x509.LEADER_TITLE)
+        # a unit may have several leaders: a leader's certificate is no rotation of the unit's keys
+        (der,) = self._certify(subject, unit, [(req.public_key, "leader")], validity_days=validity_days, now=now,
+                               rotate=True)
+        return der
+
+    def _certify(self, subject: Name, unit: str, keys: list[tuple[sm2.PublicKey, str]], *,
+                 validity_days: int, now: datetime | None, rotate: bool,
+                 record: Callable[[dict[str, Any], list[Certificate]], None] | None = None) -> list[bytes]:
         now = now or x509.utcnow()
         not_after = min(now + timedelta(days=validity_days), self.root.not_after)
         if not_after <= now:
@@ -447,8 +479,9 @@ def _check_key_reuse(records: list[IssuedCertificate], key: sm2.PublicKey, unit:
 
 
 def _live(records: list[IssuedCertificate], unit: str, now: datetime) -> list[Certificate]:
+    """The unit's own valid certificates (its leaders' are not the unit's keys)."""
     return [r.certificate for r in records
-            if r.unit == unit and r.revoked is None and r.certificate.valid_at(now)]
+            if r.unit == unit and r.revoked is None and r.certificate.valid_at(now) and not r.certificate.is_leader]
 
 
 def _refuse_silent_rotation(records: list[IssuedCertificate], unit: str, keys: list[sm2.PublicKey],

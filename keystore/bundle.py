@@ -237,6 +237,9 @@ def _unit_usage(cert: Certificate) -> Usage:
     if usage == "root":
         raise x509.WrongKeyUsage(f"the certificate of {cert.unit_name} is an authority "
                                  "certificate, not a unit certificate", unit=cert.unit_name)
+    if usage == "leader":       # a leader's key is never a unit's signing key
+        raise x509.WrongKeyUsage(f"the certificate of {cert.person} is a leader's (签发人) certificate "
+                                 f"of {cert.unit_name}, not a unit certificate", unit=cert.unit_name)
     return usage
 
 
@@ -287,6 +290,8 @@ class VerifiedDirectory:
     der: bytes
     #: the CA certificates from ``authority`` up to the pinned one, both included
     chain: tuple[Certificate, ...] = ()
+    #: leaders' (签发人) certificates the bureau published (``x509.Certificate.usage`` "leader")
+    leaders: tuple[Certificate, ...] = ()
 
     @property
     def revocations(self) -> tuple[x509.RevokedEntry, ...]:
@@ -393,9 +398,13 @@ def verify_bundle(data: bytes, root: Certificate, *,
                               unit=authority)
     crl = CRL.from_der(bytes(tbs["crl"]))
     crl.verify_signature(signer)
+    leaders = tuple(c for c in certs if not c.is_ca and c.is_leader)
+    for cert in leaders:
+        cert.verify_signature(signer)
+        cert.usage  # noqa: B018 - WrongKeyUsage for a leader purpose on another kind of key
     return VerifiedDirectory(version=version, issued=issued, authority=signer,
-                             units=_units(certs, signer, issued), crl=crl, der=bytes(data),
-                             chain=path)
+                             units=_units([c for c in certs if not c.is_leader], signer, issued), crl=crl,
+                             der=bytes(data), chain=path, leaders=leaders)
 
 
 def _units(certs: list[Certificate], root: Certificate, issued: datetime) -> tuple[Unit, ...]:

@@ -153,6 +153,8 @@ def check_leader(d: Directory, unit: str, key: sm2.PublicKey, at: datetime) -> D
     when = utc(at)
     for x in leaders_of(d, unit):
         if x.public_key == key:
+            if x.certificate is not None:
+                _check_leader_certificate(x, when)
             u = d.get(unit)
             if u.revoked_at is not None and u.revoked_at <= when:
                 raise RevokedKey(f"unit {u.name} was revoked", unit=u.name, reason=str(u.revocation_reason))
@@ -162,6 +164,66 @@ def check_leader(d: Directory, unit: str, key: sm2.PublicKey, at: datetime) -> D
                                  unit=u.name, reason=reason, leader=x.name)
             return x
     raise UntrustedSender(f"the approving key is not a leader key of {normalize_name(unit)}")
+
+
+def _check_leader_certificate(x: DirectoryLeader, when: datetime) -> None:
+    """A bureau-certified leader key counts only within its certificate's dates."""
+    from .x509 import Certificate
+
+    cert = Certificate.from_der(x.certificate or b"")
+    if not cert.valid_at(when):
+        raise RevokedKey(f"the leader certificate of {x.name} of {x.unit} is not valid at that time",
+                         unit=x.unit, reason="certificate not valid then", leader=x.name)
+
+
+def add_certified_leader(d: Directory, cert: Any) -> DirectoryLeader:
+    """Record a bureau-certified leader (``x509.Certificate`` whose ``usage`` is "leader"): the
+    person (CN) as a leader of the unit (O), which must be in the directory.  The caller has
+    verified the certificate's chain to the pinned authority (``office.ca_import``).
+
+    Only a leader certificate is taken — a unit's signing or encryption certificate raises
+    ``WrongKeyUsage`` — and the subject must carry the title 签发人."""
+    from .errors import WrongKeyUsage
+    from .x509 import LEADER_TITLE
+
+    if cert.usage != "leader":
+        raise WrongKeyUsage(f"the certificate of {cert.unit_name} is not a leader's (签发人) certificate",
+                            unit=cert.unit_name, reason="key usage")
+    if cert.subject.get("title") != LEADER_TITLE or not cert.person:
+        raise WrongKeyUsage(f"the leader certificate for {cert.unit_name} does not name a person with "
+                            f"the role {LEADER_TITLE}", unit=cert.unit_name, reason="role")
+    db = _ensure(d)
+    with d._write():
+        _insert(db, _unit_id(db, cert.unit_name), cert.person, cert.public_key, "bureau", cert.der)
+        db.execute("UPDATE leaders SET certificate = ? WHERE key_id = ? AND certificate IS NULL",
+                   (cert.der, cert.public_key.key_id()))
+    return next(x for x in leaders_of(d, cert.unit_name) if x.public_key == cert.public_key)
+
+
+def apply_leader_certificates(d: Directory, certs: Any, crl: Any = None) -> list[str]:
+    """Record the bureau's leader certificates (already verified) whose unit is in the directory,
+    and revoke every recorded leader certificate the verified ``crl`` (``x509.CRL``) lists for
+    its issuer (a time-bounded reason from its date, any other from the certificate's start).
+    Returns what was skipped, and why."""
+    from .x509 import TIME_BOUNDED_REASONS
+
+    from .x509 import Certificate
+
+    skipped = []
+    for cert in certs:
+        try:
+            add_certified_leader(d, cert)
+        except (KeyNotFound, DuplicateEntry) as exc:
+            skipped.append(f"{cert.person} ({cert.unit_name}): {exc}")
+    by_serial = {e.serial: e for e in crl.revoked} if crl is not None else {}
+    if by_serial:       # every leader the bureau certified, this bundle's or an earlier one's
+        for (der,) in _ensure(d).execute("SELECT certificate FROM leaders WHERE certificate IS NOT NULL").fetchall():
+            stored = Certificate.from_der(bytes(der))
+            entry = by_serial.get(stored.serial)
+            if entry is not None and stored.issuer == crl.issuer:
+                at = entry.date if entry.reason in TIME_BOUNDED_REASONS else stored.not_before
+                revoke_leader(d, stored.public_key, at, f"certificate revoked: {entry.reason}")
+    return skipped
 
 
 # -- cards ------------------------------------------------------------------------------------

@@ -73,6 +73,8 @@ from .asn1_types import (  # noqa: F401
     OID_SUBJECT_KEY_ID as OID_SUBJECT_KEY_ID, OID_AUTHORITY_KEY_ID as OID_AUTHORITY_KEY_ID,
     OID_CRL_NUMBER as OID_CRL_NUMBER, OID_REASON_CODE as OID_REASON_CODE,
     OID_EXTENSION_REQUEST as OID_EXTENSION_REQUEST, KEY_USAGE_BITS as KEY_USAGE_BITS, Name as Name,
+    OID_EXT_KEY_USAGE as OID_EXT_KEY_USAGE, OID_KP_LEADER_APPROVAL as OID_KP_LEADER_APPROVAL,
+    ext_key_usage_value as ext_key_usage_value, parse_ext_key_usage as parse_ext_key_usage,
     utc as utc, encode_time as encode_time, decode_time as decode_time, sm2_algorithm as sm2_algorithm,
     check_signature_algorithm as check_signature_algorithm, signature_bytes as signature_bytes,
     only_element as only_element, key_usage_value as key_usage_value,
@@ -82,7 +84,10 @@ from .asn1_types import (  # noqa: F401
     pem_encode as pem_encode, pem_blocks as pem_blocks, pem_decode as pem_decode)
 
 Usage = Literal["sign", "enc"]
-Profile = Literal["root", "sign", "enc"]
+#: "leader": a leader's (签发人's) approval key, certified by the bureau for a unit and a person
+#: (extendedKeyUsage OID_KP_LEADER_APPROVAL; docs/CA.md, "Leader certificates").
+Profile = Literal["root", "sign", "enc", "leader"]
+LEADER_TITLE = "签发人"
 
 SIGNER_ID = DEFAULT_UID
 
@@ -90,6 +95,7 @@ PROFILE_USAGE: dict[str, frozenset[str]] = {
     "root": frozenset({"keyCertSign", "cRLSign"}),
     "sign": frozenset({"digitalSignature", "nonRepudiation"}),
     "enc": frozenset({"keyEncipherment", "dataEncipherment", "keyAgreement"}),
+    "leader": frozenset({"digitalSignature", "nonRepudiation"}),
 }
 
 #: CRL reason codes (RFC 5280 §5.3.1).  6 (certificateHold) and 8 (removeFromCRL)
@@ -147,7 +153,7 @@ def _sign(signer: Signer, data: bytes) -> univ.BitString:
 
 USAGE_WORDS = {"sign": "signing", "enc": "encryption"}
 _CERT_EXTS = frozenset({OID_KEY_USAGE, OID_BASIC_CONSTRAINTS, OID_SUBJECT_KEY_ID,
-                        OID_AUTHORITY_KEY_ID})
+                        OID_AUTHORITY_KEY_ID, OID_EXT_KEY_USAGE})
 
 
 # --- certificates --------------------------------------------------------------------------
@@ -172,6 +178,8 @@ class Certificate:
     signature: bytes = field(repr=False)
     #: True when a CA certificate had no keyUsage and keyCertSign+cRLSign were implied
     key_usage_implied: bool = False
+    #: extendedKeyUsage purposes (dotted OIDs); empty when the extension is absent
+    purposes: frozenset[str] = frozenset()
 
     @classmethod
     def from_der(cls, data: bytes) -> "Certificate":
@@ -195,6 +203,7 @@ class Certificate:
             raise MalformedInput("certificate has no keyUsage extension")
         ski = only_element(exts[OID_SUBJECT_KEY_ID], der.OCTET_STRING) if OID_SUBJECT_KEY_ID in exts else None
         aki = parse_aki(exts[OID_AUTHORITY_KEY_ID]) if OID_AUTHORITY_KEY_ID in exts else None
+        purposes = parse_ext_key_usage(exts[OID_EXT_KEY_USAGE]) if OID_EXT_KEY_USAGE in exts else frozenset()
         not_before = decode_time(tbs["validity"]["notBefore"])
         not_after = decode_time(tbs["validity"]["notAfter"])
         if not_after < not_before:
@@ -209,7 +218,7 @@ class Certificate:
                    key_usage=key_usage, is_ca=ca, path_len=path_len,
                    subject_key_id=ski, authority_key_id=aki,
                    signature=signature_bytes(cert["signature"], "certificate"),
-                   key_usage_implied=implied)
+                   key_usage_implied=implied, purposes=purposes)
 
     @classmethod
     def from_pem(cls, data: bytes | str) -> "Certificate":
@@ -219,14 +228,27 @@ class Certificate:
         return pem_encode("CERTIFICATE", self.der)
 
     @property
+    def is_leader(self) -> bool:
+        """A leader (签发人) certificate: its purposes name ``OID_KP_LEADER_APPROVAL``."""
+        return OID_KP_LEADER_APPROVAL in self.purposes
+
+    @property
     def unit_name(self) -> str:
-        """The holder's name: the subject's common name (e.g. 某市财政局)."""
+        """The unit: the subject's common name (e.g. 某市财政局); for a leader certificate the
+        organization (O) the leader approves for."""
+        if self.is_leader:
+            return self.subject.get("O") or ""
         return self.subject.common_name
 
     @property
+    def person(self) -> str | None:
+        """A leader certificate's person (CN, e.g. 张三); None for other certificates."""
+        return self.subject.common_name if self.is_leader else None
+
+    @property
     def usage(self) -> Profile:
-        """"root", "sign" or "enc"; ``WrongKeyUsage`` for any other mix."""
-        return classify_usage(self.key_usage, self.is_ca, self.unit_name)
+        """"root", "sign", "enc" or "leader"; ``WrongKeyUsage`` for any other mix."""
+        return classify_usage(self.key_usage, self.is_ca, self.unit_name, purposes=self.purposes)
 
     @property
     def fingerprint(self) -> bytes:
@@ -254,8 +276,15 @@ class Certificate:
 
 
 def classify_usage(key_usage: frozenset[str], is_ca: bool, holder: str,
-                   what: str = "certificate") -> Profile:
-    """Which profile a key usage set belongs to; ``WrongKeyUsage`` names ``holder``."""
+                   what: str = "certificate", *, purposes: frozenset[str] = frozenset()) -> Profile:
+    """Which profile a key usage set (and extendedKeyUsage ``purposes``) belongs to;
+    ``WrongKeyUsage`` names ``holder``.  A leader's purpose makes a "leader" key and nothing
+    else: never a unit's signing key, an encryption key or an authority."""
+    if OID_KP_LEADER_APPROVAL in purposes:
+        if not is_ca and key_usage and key_usage <= PROFILE_USAGE["leader"] and "digitalSignature" in key_usage:
+            return "leader"
+        raise WrongKeyUsage(f"the {what} of {holder} names the leader's (签发人) purpose with the key "
+                            f"usage of another kind of key", unit=holder, reason="key usage")
     if is_ca:
         if key_usage >= {"keyCertSign"}:
             return "root"
@@ -336,7 +365,7 @@ def issue_certificate(signer: Signer, issuer: Certificate | None, subject: Name,
     raises ``InvalidSignature`` instead of producing a bad certificate.
     """
     if profile not in PROFILE_USAGE:
-        raise InvalidArgument("profile must be 'root', 'sign' or 'enc'")
+        raise InvalidArgument("profile must be 'root', 'sign', 'enc' or 'leader'")
     if (issuer is None) != (profile == "root"):
         raise InvalidArgument("a root is self-signed and only a root is self-signed")
     if not 0 < serial < 1 << 159:
@@ -362,6 +391,9 @@ def issue_certificate(signer: Signer, issuer: Certificate | None, subject: Name,
         extension(OID_KEY_USAGE, key_usage_value(PROFILE_USAGE[profile]), critical=True),
         extension(OID_SUBJECT_KEY_ID, der.octets(key_identifier(public_key))),
         extension(OID_AUTHORITY_KEY_ID, aki_value(issuer_kid)),
+        # critical: software that does not know smseal's leader purpose must not use the key at all
+        *([extension(OID_EXT_KEY_USAGE, ext_key_usage_value({OID_KP_LEADER_APPROVAL}), critical=True)]
+          if profile == "leader" else []),
     ], tbs["extensions"])
     tbs_der = t.encode(tbs)
     cert = t.Certificate()
@@ -385,6 +417,7 @@ class CertificationRequest:
     public_key: PublicKey
     key_usage: frozenset[str] | None
     signature: bytes = field(repr=False)
+    purposes: frozenset[str] = frozenset()
 
     @classmethod
     def from_der(cls, data: bytes) -> "CertificationRequest":
@@ -394,6 +427,7 @@ class CertificationRequest:
             raise MalformedInput("certification request: unknown version")
         check_signature_algorithm(req["signatureAlgorithm"], "certification request")
         key_usage = None
+        purposes: frozenset[str] = frozenset()
         for attr in info["attributes"]:
             if str(attr["type"]) != OID_EXTENSION_REQUEST:
                 continue  # e.g. challengePassword: not used here
@@ -404,11 +438,14 @@ class CertificationRequest:
             found = read_extensions(exts, _CERT_EXTS, "certification request")
             key_usage = parse_key_usage(found[OID_KEY_USAGE]) if OID_KEY_USAGE in found \
                 else None
+            if OID_EXT_KEY_USAGE in found:
+                purposes = parse_ext_key_usage(found[OID_EXT_KEY_USAGE])
         return cls(der=bytes(data), info_der=t.encode(info),
                    subject=Name.from_asn1(info["subject"]),
                    public_key=_public_key(info["subjectPKInfo"], "certification request"),
                    key_usage=key_usage,
-                   signature=signature_bytes(req["signature"], "certification request"))
+                   signature=signature_bytes(req["signature"], "certification request"),
+                   purposes=purposes)
 
     @classmethod
     def from_pem(cls, data: bytes | str) -> "CertificationRequest":
@@ -418,13 +455,14 @@ class CertificationRequest:
         return pem_encode("CERTIFICATE REQUEST", self.der)
 
     @property
-    def usage(self) -> Usage:
-        """"sign" or "enc", from the requested keyUsage; ``WrongKeyUsage`` otherwise."""
+    def usage(self) -> Profile:
+        """"sign", "enc" or "leader", from the requested (extended) key usage; ``WrongKeyUsage``
+        otherwise."""
         holder = self.subject.get("CN") or str(self.subject)
         if self.key_usage is None:
             raise WrongKeyUsage(f"the request of {holder} does not say whether its key is for "
                                 "signing or for encryption (no keyUsage requested)")
-        profile = classify_usage(self.key_usage, False, holder, "request")
+        profile = classify_usage(self.key_usage, False, holder, "request", purposes=self.purposes)
         assert profile != "root"
         return profile
 
@@ -437,16 +475,18 @@ class CertificationRequest:
                                    "does not verify") from None
 
 
-def build_request(signer: Signer, subject: Name, usage: Usage) -> CertificationRequest:
-    """A PKCS#10 request for ``signer``'s key, asking for the keyUsage of ``usage``."""
-    if usage not in ("sign", "enc"):
-        raise InvalidArgument("usage must be 'sign' or 'enc'")
+def build_request(signer: Signer, subject: Name, usage: Profile) -> CertificationRequest:
+    """A PKCS#10 request for ``signer``'s key, asking for the keyUsage of ``usage`` (and, for
+    "leader", the leader's extendedKeyUsage purpose)."""
+    if usage not in ("sign", "enc", "leader"):
+        raise InvalidArgument("usage must be 'sign', 'enc' or 'leader'")
     info = t.CertificationRequestInfo()
     info["version"] = 0
     info["subject"] = t.x509_name(subject.der, "subject name")
     info["subjectPKInfo"] = _spki(signer.public_key())
-    exts = extensions_of([extension(OID_KEY_USAGE, key_usage_value(PROFILE_USAGE[usage]),
-                                   critical=True)])
+    exts = extensions_of([extension(OID_KEY_USAGE, key_usage_value(PROFILE_USAGE[usage]), critical=True),
+                          *([extension(OID_EXT_KEY_USAGE, ext_key_usage_value({OID_KP_LEADER_APPROVAL}),
+                                       critical=True)] if usage == "leader" else [])])
     attr = t.Attribute()
     attr["type"] = univ.ObjectIdentifier(OID_EXTENSION_REQUEST)
     attr["values"].append(univ.Any(t.encode(exts)))

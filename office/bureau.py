@@ -73,13 +73,16 @@ def install_bundle(office: Any, data: bytes) -> dict[str, Any]:
     verified = verify_bundle(data, trust.pinned_root(), installed_version=trust.installed_version())
     refuse_revoked_chain(trust, verified.chain)
     applied = office.directory.apply_bundle(verified)
+    from smseal.keystore.unit_leaders import apply_leader_certificates
+    leaders_skipped = apply_leader_certificates(office.directory, verified.leaders, verified.crl)
     record_bundle_crl(trust, verified)
     revoked = applied.revoked + revoke_through_revoked_authorities(office.directory, trust)
     trust.record(verified.version, verified.issued)
     return {"version": verified.version, "issued": verified.issued, "authority": verified.authority.unit_name,
             "unit_names": [u.name for u in verified.units], "units": applied.units, "keys": applied.keys,
             "revoked": revoked, "untrusted": list(applied.untrusted),
-            "untrusted_leaders": list(applied.untrusted_leaders), "conflicts": list(applied.conflicts)}
+            "untrusted_leaders": list(applied.untrusted_leaders), "conflicts": list(applied.conflicts),
+            "leaders": [f"{c.person} ({c.unit_name})" for c in verified.leaders], "leaders_skipped": leaders_skipped}
 
 
 

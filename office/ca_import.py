@@ -139,6 +139,8 @@ class ImportResult:
     crls: list[CrlResult] = field(default_factory=list)
     #: card keys of units these certificates certify with other keys, no longer trusted
     untrusted: list[UntrustedKey] = field(default_factory=list)
+    #: leaders (签发人) the bureau certified, "person (unit)"
+    leaders: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ def import_certificates(directory: Any, trust: Trust, data: bytes, now: datetime
     learned: list[Any] = []
     grouped: dict[str, dict[str, list[Any]]] = {}
     result = ImportResult()
+    leaders: list[Any] = []
     for cert in certs:
         if cert.is_ca:
             continue
@@ -179,6 +182,13 @@ def import_certificates(directory: Any, trust: Trust, data: bytes, now: datetime
         refuse_revoked_chain(trust, (cert, *path))
         usage = cert.usage
         if usage == "root":
+            continue
+        if usage == "leader":           # a leader (签发人) of a unit: never a unit key
+            if cert.valid_at(now):
+                leaders.append(cert)
+                learned.extend(c for c in path if c not in learned)
+            else:
+                result.skipped.append(f"{cert.person} ({cert.unit_name}): the leader certificate is not valid now")
             continue
         try:
             x509.check_certificate(cert, now, None, usage=usage)
@@ -200,6 +210,10 @@ def import_certificates(directory: Any, trust: Trust, data: bytes, now: datetime
     applied = directory.apply_bundle(_Verified(tuple(units)))
     result.units, result.keys, result.conflicts = applied.units, applied.keys, list(applied.conflicts)
     result.untrusted = list(applied.untrusted)
+    if leaders:
+        from smseal.keystore.unit_leaders import apply_leader_certificates
+        result.skipped.extend(apply_leader_certificates(directory, leaders))
+        result.leaders = [f"{c.person} ({c.unit_name})" for c in leaders]
     if crls:
         result.crls = import_crls(directory, trust, crls, now)
         result.revoked = sum(c.revoked for c in result.crls)

@@ -34,3 +34,14 @@ def preview_card(office: Office, data: bytes) -> CardChanges:
 def import_card(office: Office, data: bytes) -> CardChanges:
     """Add the unit of ``data`` or update the known unit it names; return what changed."""
     return unit_leaders.apply_card(office.directory, data)
+
+
+def leader_request(office: Office, name: str) -> bytes:
+    """A leader's certification request for the bureau (PEM): one PKCS#10 request signed with
+    the leader's own key (proof of possession), naming the person (CN) and this unit (O) with the
+    title 签发人 and asking for the leader's purpose (docs/CA.md, "Leader certificates")."""
+    from smseal.keystore import x509
+
+    info = office.leaders.get(name)
+    subject = x509.Name.build(info.name, organization=office.unit, title=x509.LEADER_TITLE)
+    return x509.build_request(office.leaders.signer(info.name), subject, "leader").to_pem()

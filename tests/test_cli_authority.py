@@ -182,3 +182,33 @@ def test_existing_output_is_refused_before_the_authority_acts(bureau):
     r = bur("authority", "issue", "c.csr", "--unit", "审计局", "-o", "c.certs")   # nothing was issued the first time
     assert r.code == 0, r.err
     assert (desk / "taken.certs").read_text() == "keep"
+
+
+def test_bureau_certified_leader_through_the_command(bureau):
+    """keys leader request → authority issue-leader → publish → directory update; the approval of a
+    leader named on no card is verified; openssl verifies the leader certificate."""
+    bur, a, b, desk = bureau
+    assert a("keys", "leader", "add", "张三").code == 0
+    res = a("keys", "leader", "request", "张三", "-o", "张三.csr")
+    assert res.code == 0, res.err
+    res = bur("authority", "issue-leader", "张三.csr", "-o", "张三.pem", "--unit", "市政府办公室")
+    assert res.code == 0, res.err
+    assert bur("authority", "issue-leader", "张三.csr", "-o", "x.pem", "--unit", "财政局").code != 0
+    (desk / "leader.pem").write_text((desk / "张三.pem").read_text().split("-----END CERTIFICATE-----")[0]
+                                     + "-----END CERTIFICATE-----\n")
+    out = openssl("verify", "-vfyopt", "distid:1234567812345678", "-CAfile", desk / "root.pem",
+                  "-purpose", "any", desk / "leader.pem")
+    assert b"OK" in out
+    assert bur("authority", "publish", "-o", "d2.bundle").code == 0
+    res = b("directory", "update", "d2.bundle")
+    assert res.code == 0, res.err
+    assert a("draft", "doc.txt", "--to", "财政局", "--type", "请示", "-o", "d.smd").code == 0
+    assert a("approve", "d.smd", "--yes").code == 0
+    with open(a.home / "config.ini", "a", encoding="utf-8") as f:
+        f.write(f"\n[outbox]\nroot = {desk / 'shared'}\n")
+    res = a("send", "d.smd", "--via", "outbox")
+    assert res.code == 0, res.err
+    (pkg,) = (desk / "shared" / "财政局" / "packages").glob("*.smx")
+    res = b("open", str(pkg), "-o", "in", "--receipt-out", "in.receipt")
+    assert res.code == 0, res.err
+    assert "张三" in res.out and "verified" in res.out     # 签发人：张三（签名已验证）
