@@ -50,6 +50,13 @@ def register(sub) -> None:
                     help=_("how long the certificate is valid"))
     il.add_argument("--force", action="store_true", help=_("overwrite an existing output file"))
     il.set_defaults(func=run_issue_leader)
+    from .cmd_groups import group_parsers
+
+    group_parsers(s, what=_("groups of units (各乡镇 …) the directory bundle publishes, for --cc-group"),
+                  add=(_("publish a group (replacing one of the same name)"),
+                       _("units holding certificates of this authority"), run_group_add),
+                  list_=(_("the groups the next bundle publishes"), run_group_list),
+                  remove=(_("stop publishing a group"), run_group_remove))
     rc = s.add_parser("recover", help=_("re-deliver every escrowed encryption key of a unit that lost its keys"))
     rc.add_argument("--unit", required=True, help=_("the unit whose keys are recovered"))
     rc.add_argument("--to", required=True, metavar="NEW.csr", help=_("the unit's new request (made after 'smseal init')"))
@@ -179,6 +186,31 @@ def _show_rotation(console, unit: str, before, after) -> None:
         for cert in after:
             if cert.usage == usage and cert not in before:
                 console.print(_("  new {what}: {fp}").format(what=label, fp=fingerprint_words(cert.public_key)))
+
+
+def run_group_add(args, console) -> int:
+    with App(args, console) as app:
+        name, units = _open(app).set_group(args.name, args.units)
+        console.print(_("The next directory bundle publishes group {name}: {units}").format(
+            name=name, units="、".join(units)))
+        return 0
+
+
+def run_group_list(args, console) -> int:
+    with App(args, console) as app:
+        groups = _open(app).groups()
+        if not groups:
+            console.print(_("No groups published: smseal authority group add NAME UNIT…"))
+        for name, units in groups.items():
+            console.print(_("Group {name}: {units}").format(name=name, units="、".join(units)))
+        return 0
+
+
+def run_group_remove(args, console) -> int:
+    with App(args, console) as app:
+        _open(app).remove_group(args.name)
+        console.print(_("Removed group {name}.").format(name=args.name))
+        return 0
 
 
 def run_issue_leader(args, console) -> int:

@@ -8,21 +8,32 @@ from .context import App
 from .workflow_args import office_of
 
 
-def register_directory(ds) -> None:
-    p = ds.add_parser("group", help=_("groups of units (各乡镇 …) for --cc-group"))
+def group_parsers(parent, *, what: str, add: tuple[str, str, object], list_: tuple[str, object],
+                  remove: tuple[str, object]):
+    """``group add NAME UNIT… / list / remove NAME`` under ``parent`` (the unit's own groups here,
+    the bureau's in ``authority group``); returns the list and remove parsers to extend."""
+    p = parent.add_parser("group", help=what)
     gs = p.add_subparsers(dest="group_command", metavar="ACTION")
-    a = gs.add_parser("add", help=_("create a group or add units to it"))
+    a = gs.add_parser("add", help=add[0])
     a.add_argument("name", help=_("the group's name, e.g. 各乡镇"))
-    a.add_argument("units", nargs="+", metavar="UNIT", help=_("units in the directory"))
-    a.set_defaults(func=run_add)
-    li = gs.add_parser("list", help=_("list the groups"))
-    li.add_argument("--json", action="store_true", help=_("print the result as JSON"))
-    li.set_defaults(func=run_list)
-    r = gs.add_parser("remove", help=_("remove units from a group, or the whole group"))
+    a.add_argument("units", nargs="+", metavar="UNIT", help=add[1])
+    a.set_defaults(func=add[2])
+    li = gs.add_parser("list", help=list_[0])
+    li.set_defaults(func=list_[1])
+    r = gs.add_parser("remove", help=remove[0])
     r.add_argument("name", help=_("the group's name, e.g. 各乡镇"))
-    r.add_argument("units", nargs="*", metavar="UNIT", help=_("units to take out (none: the whole group)"))
-    r.set_defaults(func=run_remove)
+    r.set_defaults(func=remove[1])
     p.set_defaults(func=lambda a, c: (p.print_help(), 2)[1])
+    return li, r
+
+
+def register_directory(ds) -> None:
+    li, r = group_parsers(ds, what=_("groups of units (各乡镇 …) for --cc-group"),
+                          add=(_("create a group or add units to it"), _("units in the directory"), run_add),
+                          list_=(_("list the groups"), run_list),
+                          remove=(_("remove units from a group, or the whole group"), run_remove))
+    li.add_argument("--json", action="store_true", help=_("print the result as JSON"))
+    r.add_argument("units", nargs="*", metavar="UNIT", help=_("units to take out (none: the whole group)"))
 
 
 def run_add(args, console) -> int:
@@ -40,12 +51,13 @@ def run_list(args, console) -> int:
     with App(args, console) as app:
         gs = list_groups(office_of(app))
         if args.json:
-            console.json([{"name": g.name, "units": list(g.units)} for g in gs])
+            console.json([{"name": g.name, "units": list(g.units), "source": g.source} for g in gs])
             return 0
         if not gs:
             console.print(_("No groups yet: smseal directory group add NAME UNIT…"))
         for g in gs:
-            console.print(_("Group {name}: {units}").format(name=g.name, units="、".join(g.units)))
+            line = _("Group {name}: {units}").format(name=g.name, units="、".join(g.units))
+            console.print(line + (_(" (published by the bureau)") if g.source == "bureau" else ""))
         return 0
 
 

@@ -87,6 +87,25 @@ class EncodedCertificates(univ.SequenceOf):
     subtypeSpec = constraint.ValueSizeConstraint(0, 100_000)
 
 
+class GroupMembers(univ.SequenceOf):
+    componentType = char.UTF8String()
+    subtypeSpec = constraint.ValueSizeConstraint(1, 10_000)
+
+
+class DirectoryGroup(univ.Sequence):
+    """A group of units the bureau publishes (各乡镇 …): its name and its members, in order."""
+
+    componentType = namedtype.NamedTypes(
+        namedtype.NamedType("name", char.UTF8String()),
+        namedtype.NamedType("units", GroupMembers()),
+    )
+
+
+class DirectoryGroups(univ.SequenceOf):
+    componentType = DirectoryGroup()
+    subtypeSpec = constraint.ValueSizeConstraint(1, 10_000)
+
+
 class TBSDirectory(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("format", char.UTF8String()),
@@ -95,6 +114,9 @@ class TBSDirectory(univ.Sequence):
         namedtype.NamedType("authorityKeyId", univ.OctetString()),
         namedtype.NamedType("certificates", EncodedCertificates()),
         namedtype.NamedType("crl", univ.Any()),
+        # groups [0] EXPLICIT: absent when the bureau publishes none (older bundles parse as before)
+        namedtype.OptionalNamedType("groups", DirectoryGroups().subtype(
+            explicitTag=tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, 0))),
     )
 
 

@@ -48,11 +48,12 @@ from typing import Any, Callable, Iterator
 
 from shangmi import sm2
 from shangmi.errors import (DuplicateEntry, InvalidArgument, KeyNotFound, KeystoreError, MalformedInput,
-                            PolicyError, WrongPassphrase)
+                            PolicyError, UnknownUnit, WrongPassphrase)
 
 from . import audit as audit_log
 from . import bundle, chain, x509
 from .atomic import create_atomic, write_atomic
+from .suggest import closest
 from .x509 import CRL, Certificate, Name, RevokedEntry, Signer
 
 STATE_FORMAT = "smseal-authority-v1"
@@ -354,9 +355,43 @@ class Authority:
         with self._transaction() as state:
             return self._new_crl(state, now, validity_days)
 
+    def set_group(self, name: str, units: list[str]) -> tuple[str, tuple[str, ...]]:
+        """Publish group ``name`` (抄送 groups such as 各乡镇) with ``units`` from the next bundle on;
+        every unit must hold a valid certificate from this authority (``UnknownUnit`` otherwise)."""
+        from .names import normalize_name
+
+        name = normalize_name(name)
+        members = tuple(dict.fromkeys(normalize_name(u) for u in units))
+        if not members:
+            raise InvalidArgument("a group needs at least one unit", code="bad-unit-name")
+        now = x509.utcnow()
+        with self._transaction() as state:
+            certified = {r.unit for r in _records(state) if r.revoked is None and r.certificate.valid_at(now)}
+            for u in members:
+                if u not in certified:
+                    raise UnknownUnit("no unit named {unit} holds a valid certificate of this authority", unit=u,
+                                      suggestions="、".join(closest(u, sorted(certified))))
+            state.setdefault("groups", {})[name] = list(members)
+        return name, members
+
+    def remove_group(self, name: str) -> None:
+        """Stop publishing group ``name`` (``KeyNotFound`` if there is none)."""
+        from .names import normalize_name
+
+        name = normalize_name(name)
+        with self._transaction() as state:
+            if name not in state.get("groups", {}):
+                raise KeyNotFound(f"no group named {name}")
+            del state["groups"][name]
+
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """The groups the next bundle publishes."""
+        return {k: tuple(v) for k, v in sorted(_load(self.home).get("groups", {}).items())}
+
     def publish(self, *, now: datetime | None = None,
                 crl_validity_days: int = CRL_VALIDITY_DAYS) -> bytes:
-        """The next signed directory bundle: unrevoked, unexpired certificates and a new CRL."""
+        """The next signed directory bundle: unrevoked, unexpired certificates, a new CRL and the
+        groups (members no longer certified are left out, and so is a group left empty)."""
         now = now or x509.utcnow()
         with self._transaction() as state:
             crl = self._new_crl(state, now, crl_validity_days)
@@ -365,8 +400,11 @@ class Authority:
             state["bundle_version"] += 1
             version = state["bundle_version"]
             chain_certs = [self.root, *self.chain] if self.chain else []  # adopted sub-CA
+            certified = {c.unit_name for c in current if not c.is_leader}
+            groups = tuple((n, tuple(u for u in units if u in certified))
+                           for n, units in sorted(state.get("groups", {}).items()))
             data = bundle.build_bundle(self._signer, self.root, current + chain_certs, crl,
-                                       version=version, issued=now)
+                                       version=version, issued=now, groups=tuple(g for g in groups if g[1]))
             bundle.verify_bundle(data, self.root, installed_version=version - 1)
         return data
 

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from pyasn1.type import char, univ, useful
 
@@ -292,6 +293,8 @@ class VerifiedDirectory:
     chain: tuple[Certificate, ...] = ()
     #: leaders' (签发人) certificates the bureau published (``x509.Certificate.usage`` "leader")
     leaders: tuple[Certificate, ...] = ()
+    #: groups of units the bureau published (抄送 groups such as 各乡镇): name -> members, in order
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def revocations(self) -> tuple[x509.RevokedEntry, ...]:
@@ -326,8 +329,12 @@ class VerifiedDirectory:
 
 
 def build_bundle(signer: Signer, root: Certificate, certificates: list[Certificate], crl: CRL,
-                 *, version: int, issued: datetime) -> bytes:
-    """Sign a directory bundle (the authority's side; see the module docstring)."""
+                 *, version: int, issued: datetime,
+                 groups: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> bytes:
+    """Sign a directory bundle (the authority's side; see the module docstring).
+
+    ``groups`` ((name, (unit, ...)), ...) are published with it, signed like the rest; each
+    member must be a unit the bundle certifies."""
     if not 1 <= version <= MAX_VERSION:
         raise InvalidArgument("version out of range")
     tbs = t.TBSDirectory()
@@ -340,6 +347,14 @@ def build_bundle(signer: Signer, root: Certificate, certificates: list[Certifica
     for cert in sorted(certificates, key=lambda c: c.serial):
         tbs["certificates"].append(univ.Any(cert.der))
     tbs["crl"] = univ.Any(crl.der)
+    if groups:
+        items = tbs["groups"]
+        for name, units in sorted(groups):
+            g = t.DirectoryGroup()
+            g["name"] = char.UTF8String(name)
+            for u in units:
+                g["units"].append(char.UTF8String(u))
+            items.append(g)
     signed = t.SignedDirectory()
     signed["tbsDirectory"] = tbs
     signed["signatureAlgorithm"]["algorithm"] = univ.ObjectIdentifier(t.OID_SM2_WITH_SM3)
@@ -399,12 +414,37 @@ def verify_bundle(data: bytes, root: Certificate, *,
     crl = CRL.from_der(bytes(tbs["crl"]))
     crl.verify_signature(signer)
     leaders = tuple(c for c in certs if not c.is_ca and c.is_leader)
+    units = _units([c for c in certs if not c.is_leader], signer, issued)
+    groups = _groups(tbs, {u.name for u in units})
     for cert in leaders:
         cert.verify_signature(signer)
         cert.usage  # noqa: B018 - WrongKeyUsage for a leader purpose on another kind of key
     return VerifiedDirectory(version=version, issued=issued, authority=signer,
-                             units=_units([c for c in certs if not c.is_leader], signer, issued), crl=crl,
-                             der=bytes(data), chain=path, leaders=leaders)
+                             units=units, crl=crl, der=bytes(data), chain=path, leaders=leaders,
+                             groups=groups)
+
+
+def _groups(tbs: Any, certified: set[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The bundle's groups: names and members normalised, no name twice, no member twice, and
+    every member a unit this bundle certifies (``MalformedInput`` otherwise)."""
+    from .names import normalize_name
+
+    if not tbs["groups"].isValue:
+        return ()
+    out: dict[str, tuple[str, ...]] = {}
+    for g in tbs["groups"]:
+        try:
+            name = normalize_name(str(g["name"]))
+            members = tuple(normalize_name(str(u)) for u in g["units"])
+        except ValueError:
+            raise MalformedInput("directory bundle: a group or member name is not a unit name") from None
+        if name in out or len(set(members)) != len(members):
+            raise MalformedInput(f"directory bundle: group {name} is listed twice or names a unit twice")
+        stray = [u for u in members if u not in certified]
+        if stray:
+            raise MalformedInput(f"directory bundle: group {name} names {stray[0]}, which it does not certify")
+        out[name] = members
+    return tuple(out.items())
 
 
 def _units(certs: list[Certificate], root: Certificate, issued: datetime) -> tuple[Unit, ...]:

@@ -75,6 +75,8 @@ def install_bundle(office: Any, data: bytes) -> dict[str, Any]:
     applied = office.directory.apply_bundle(verified)
     from smseal.keystore.unit_leaders import apply_leader_certificates
     leaders_skipped = apply_leader_certificates(office.directory, verified.leaders, verified.crl)
+    from .groups import replace_bureau_groups
+    replace_bureau_groups(office, verified.groups)
     record_bundle_crl(trust, verified)
     revoked = applied.revoked + revoke_through_revoked_authorities(office.directory, trust)
     trust.record(verified.version, verified.issued)
@@ -82,7 +84,8 @@ def install_bundle(office: Any, data: bytes) -> dict[str, Any]:
             "unit_names": [u.name for u in verified.units], "units": applied.units, "keys": applied.keys,
             "revoked": revoked, "untrusted": list(applied.untrusted),
             "untrusted_leaders": list(applied.untrusted_leaders), "conflicts": list(applied.conflicts),
-            "leaders": [f"{c.person} ({c.unit_name})" for c in verified.leaders], "leaders_skipped": leaders_skipped}
+            "leaders": [f"{c.person} ({c.unit_name})" for c in verified.leaders], "leaders_skipped": leaders_skipped,
+            "groups": [name for name, _units in verified.groups]}
 
 
 

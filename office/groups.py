@@ -1,6 +1,8 @@
 """Groups of units (各乡镇, 各委办局 …): a name for a list of units in the directory.
 
-``--cc-group 各乡镇`` expands to copy recipients (抄送).  The main recipient
+``--cc-group 各乡镇`` expands to copy recipients (抄送).  Groups are the unit's own
+(``directory group add``) or published by the bureau in its signed directory bundle
+(replaced by each newer bundle); a unit's own group of the same name comes first.  The main recipient
 (主送) stays exactly one: a group never adds a 主送, and a member that is
 already the main recipient or already named as a copy recipient is not
 added again.
@@ -24,6 +26,7 @@ from .context import Office
 class Group:
     name: str
     units: tuple[str, ...]
+    source: str = "local"         # "local" (directory group add) or "bureau" (the directory bundle)
 
 
 def add_group(office: Office, name: str, units: Sequence[str]) -> Group:
@@ -45,20 +48,36 @@ def get_group(office: Office, name: str) -> Group:
     """The group ``name``; ``KeyNotFound`` if there is none."""
     name = normalize_name(name)
     rows = office.store.query("SELECT unit FROM wf_groups WHERE name = ? ORDER BY pos", (name,))
-    if not rows:
-        raise KeyNotFound(f"no group named {name}")
-    return Group(name, tuple(r["unit"] for r in rows))
+    if rows:
+        return Group(name, tuple(r["unit"] for r in rows))
+    rows = office.store.query("SELECT unit FROM wf_bureau_groups WHERE name = ? ORDER BY pos", (name,))
+    if rows:
+        return Group(name, tuple(r["unit"] for r in rows), "bureau")
+    raise KeyNotFound(f"no group named {name}")
 
 
 def list_groups(office: Office) -> list[Group]:
     """Every group, by name."""
-    names = [r["name"] for r in office.store.query("SELECT DISTINCT name FROM wf_groups ORDER BY name")]
+    names = [r["name"] for r in office.store.query("SELECT name FROM wf_groups UNION SELECT name FROM "
+                                                    "wf_bureau_groups ORDER BY name")]
     return [get_group(office, n) for n in names]
+
+
+def replace_bureau_groups(office: Office, groups: Sequence[tuple[str, Sequence[str]]]) -> None:
+    """Install the groups of a verified directory bundle, replacing the earlier bundle's."""
+    with office.store.tx() as db:
+        db.execute("DELETE FROM wf_bureau_groups")
+        for name, units in groups:
+            for pos, unit in enumerate(units, start=1):
+                db.execute("INSERT INTO wf_bureau_groups(name, unit, pos) VALUES (?, ?, ?)", (name, unit, pos))
 
 
 def remove_group(office: Office, name: str, units: Sequence[str] = ()) -> Group | None:
     """Remove ``units`` from group ``name``, or the whole group when none are named."""
     group = get_group(office, name)
+    if group.source == "bureau":
+        raise UsageError(_("{name} is published by the bureau: it changes with the bureau's directory.")
+                         .format(name=group.name))
     with office.store.tx() as db:
         if units:
             for u in units:

@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS wf_replies (
 CREATE TABLE IF NOT EXISTS wf_groups (
     name TEXT NOT NULL, unit TEXT NOT NULL, pos INTEGER NOT NULL, PRIMARY KEY (name, unit)
 );
+CREATE TABLE IF NOT EXISTS wf_bureau_groups (
+    name TEXT NOT NULL, unit TEXT NOT NULL, pos INTEGER NOT NULL, PRIMARY KEY (name, unit)
+);
 CREATE TABLE IF NOT EXISTS wf_cases (
     id INTEGER PRIMARY KEY AUTOINCREMENT, template TEXT NOT NULL, unit TEXT NOT NULL, title TEXT,
     year INTEGER NOT NULL, package_id TEXT, created_at TEXT NOT NULL

@@ -212,3 +212,20 @@ def test_bureau_certified_leader_through_the_command(bureau):
     res = b("open", str(pkg), "-o", "in", "--receipt-out", "in.receipt")
     assert res.code == 0, res.err
     assert "张三" in res.out and "verified" in res.out     # 签发人：张三（签名已验证）
+
+
+def test_bureau_groups_through_the_command(bureau):
+    """authority group add → publish → directory update: the group is listed as the bureau's and
+    --cc-group expands it (the main recipient stays the only 主送)."""
+    bur, a, b, _desk = bureau
+    res = bur("authority", "group", "add", "各单位", "市政府办公室", "财政局")
+    assert res.code == 0, res.err
+    assert "各单位" in bur("authority", "group", "list").out
+    assert bur("authority", "group", "add", "各街道", "不存在街道").code == 2
+    assert bur("authority", "publish", "-o", "d2.bundle").code == 0
+    assert b("directory", "update", "d2.bundle").code == 0
+    listed = json.loads(b("directory", "group", "list", "--json").out)
+    assert listed == [{"name": "各单位", "units": ["市政府办公室", "财政局"], "source": "bureau"}]
+    res = b("seal", "doc.txt", "--to", "市政府办公室", "--cc-group", "各单位", "-o", "g.smx", "--json")
+    assert res.code == 0, res.err
+    assert [r["role"] for r in json.loads(res.out)["recipients"]] == ["to", "cc"]
