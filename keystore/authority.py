@@ -51,7 +51,7 @@ from shangmi.errors import (DuplicateEntry, InvalidArgument, KeyNotFound, Keysto
                             PolicyError, UnknownUnit, WrongPassphrase)
 
 from . import audit as audit_log
-from . import bundle, chain, x509
+from . import bundle, chain, skeleton, x509
 from .atomic import create_atomic, write_atomic
 from .suggest import closest
 from .x509 import CRL, Certificate, Name, RevokedEntry, Signer
@@ -286,6 +286,8 @@ class Authority:
                 _check_key_reuse(records, key, unit, usage, now)
             if not rotate:
                 _refuse_silent_rotation(records, unit, [k for k, _ in keys], now)
+            if not any(r.unit == unit for r in records):   # a new unit: not a look-alike of a known one
+                skeleton.refuse_confusable(unit, sorted({r.unit for r in records}))
             serials = {r.serial for r in records}
             out = []
             for key, usage in keys:

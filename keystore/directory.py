@@ -39,6 +39,7 @@ from .cards import parse_card
 from .errors import KeyIdCollision
 from .names import from_text, normalize_name, now, to_text, utc
 from .paths import ensure_private_dir, private_file, smseal_home
+from .skeleton import refuse_confusable
 from .suggest import closest
 
 if TYPE_CHECKING:
@@ -231,6 +232,12 @@ class Directory:
                  source: str = "manual") -> Unit:
         """Register a new unit with its first signing and encryption key.
 
+        A name that only *looks* like a known unit's (the same UTS #39 skeleton, e.g. Cyrillic
+        ``а`` for Latin ``a``, katakana ``エ`` for ``工``) is refused (``PolicyError``, code
+        ``confusable-unit-name``): such a unit could pose as the other.  There is no override;
+        units named by the bureau's bundles are the bureau's word and are not checked here
+        (``Authority.issue`` checks them).
+
         ``certificate`` / ``enc_certificate``: DER of the X.509 certificates of the
         two keys, stored as given; ``not_before``/``not_after`` their validity."""
         name = normalize_name(name)
@@ -239,6 +246,7 @@ class Directory:
         with self._write() as db:
             if db.execute("SELECT 1 FROM units WHERE name = ?", (name,)).fetchone():
                 raise DuplicateEntry(f"a unit named {name} is already in the directory")
+            refuse_confusable(name, [r[0] for r in db.execute("SELECT name FROM units")])
             unit_id: int = db.execute("INSERT INTO units(name, added_at, source) VALUES (?, ?, ?)",
                                       (name, to_text(now()), source)).lastrowid  # type: ignore[assignment]
             self._insert_key(db, unit_id, name, "sign", sign_key, certificate, not_before, not_after, source)

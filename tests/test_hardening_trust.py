@@ -303,3 +303,40 @@ def test_old_format_card_without_proof_of_possession_is_refused(desk):
     with pytest.raises(MalformedCard, match="older smseal") as exc:
         parse_card(old)
     assert exc.value.code == "old-card-format"
+
+
+# --- 14, the skeleton half --------------------------------------------------------------------
+def test_confusable_unit_name_cannot_pose_as_a_second_unit(tmp_path, desk):
+    office, ca, d = desk
+    real, poser = Unit("工商局"), Unit("エ商局")              # KATAKANA LETTER E for the ideograph 工
+    (d / "real.card").write_bytes(make_card(real.name, real.sign, real.enc))
+    (d / "poser.card").write_bytes(make_card(poser.name, poser.sign, poser.enc))
+    assert office("keys", "import", "real.card", "--yes").code == 0
+    res = office("keys", "import", "poser.card", "--yes")
+    assert res.code != 0 and "工商局" in res.err
+    with Directory(office.home) as directory:
+        assert [u.name for u in directory.list()] == ["工商局"]
+        directory.add_unit("Café局", sm2.PrivateKey.generate().public_key(), sm2.PrivateKey.generate().public_key())
+        with pytest.raises(PolicyError, match="looks like") as exc:   # Cyrillic а for Latin a
+            directory.add_unit("Cаfé局", sm2.PrivateKey.generate().public_key(),
+                               sm2.PrivateKey.generate().public_key())
+        assert exc.value.code == "confusable-unit-name"
+    # nor can the bureau certify one
+    ca.issue(real.request(), unit_name=real.name)
+    with pytest.raises(PolicyError, match="looks like"):
+        ca.issue(poser.request(), unit_name=poser.name)
+
+
+def test_confusables_data_is_unicodes_pinned_file():
+    import hashlib
+
+    from smseal.keystore import skeleton
+
+    data = skeleton.data_bytes()
+    assert hashlib.sha256(data).hexdigest() == skeleton.CONFUSABLES_SHA256
+    assert b"Version: 13.0.0" in data[:400] and b"Unicode Security Mechanisms for UTS #39" in data[:400]
+    # UTS #39's own kind of example, and ones that matter for unit names
+    assert skeleton.skeleton("paypal") == skeleton.skeleton("pаypаl")         # Cyrillic а
+    assert skeleton.skeleton("工商局") == skeleton.skeleton("エ商局")
+    assert skeleton.skeleton("口岸办") == skeleton.skeleton("ロ岸办")          # KATAKANA RO for 口
+    assert skeleton.skeleton("财政局") != skeleton.skeleton("财政厅")
