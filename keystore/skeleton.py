@@ -31,7 +31,7 @@ CONFUSABLES_SHA256 = "96f2500ec78fd96f11561d4b40237435dfece70303b1db3c0974138a33
 
 def data_bytes() -> bytes:
     """The shipped ``confusables.txt`` (as packaged with smseal.keystore)."""
-    return resources.files(__package__).joinpath("data", CONFUSABLES_FILE).read_bytes()
+    return resources.files(__package__ or "smseal.keystore").joinpath("data").joinpath(CONFUSABLES_FILE).read_bytes()
 
 
 def parse_confusables(data: bytes) -> dict[str, str]:
