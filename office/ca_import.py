@@ -276,12 +276,15 @@ def import_crls(directory: Any, trust: Trust, crls: Iterable[Any], now: datetime
 
 
 def apply_crl(directory: Any, crl: Any) -> int:
-    """Revoke every directory key whose certificate (same issuer, same serial) ``crl`` lists."""
+    """Revoke every directory key whose certificate (same issuer, same serial) ``crl`` lists,
+    and every leader (签发人) the bureau certified whose certificate it lists."""
+    from smseal.keystore.unit_leaders import apply_leader_certificates
     from smseal.keystore.x509 import Certificate
 
     revoked = 0
     if not crl.revoked:
         return 0
+    apply_leader_certificates(directory, (), crl)
     for unit in directory.list():
         for key in unit.keys:
             if not key.certificate:

@@ -129,3 +129,21 @@ def test_openssl_reads_the_leader_certificate(pair, bureau, tmp_path):
                           "-nameopt", "utf8"], capture_output=True, text=True, check=True).stdout
     assert "X509v3 Extended Key Usage: critical" in out and x509.OID_KP_LEADER_APPROVAL in out
     assert "签发人" in out and "李四" in out
+
+
+def test_a_crl_file_revokes_a_certified_leader(pair, bureau):
+    """A leader revoked by the bureau's CRL imported as a file (directory crl import) no longer
+    approves, like one revoked through a bundle."""
+    from smseal.office.ca_import import import_crls
+
+    pair.a.leaders.add("李四")
+    der = bureau.issue_leader(unit_card.leader_request(pair.a, "李四"))
+    cert = x509.Certificate.from_der(der)
+    import_certificates(pair.b.directory, Trust(pair.b.home), cert.to_pem() + bureau.root.to_pem(), pair.a.now())
+    sent = _approved_by(pair, "李四")
+    assert open_in(pair.b, sent.path, pair.tmp / "ok")[1].state == "verified"
+    bureau.revoke(cert.serial, "keyCompromise")
+    crl = x509.CRL.from_der(bundle.verify_bundle(bureau.publish(), bureau.root).crl.der)
+    import_crls(pair.b.directory, Trust(pair.b.home), [crl], pair.a.now())
+    _res, status = open_in(pair.b, sent.path, pair.tmp / "revoked")
+    assert status.state == "invalid" and "revoked" in status.reason

@@ -500,23 +500,14 @@ def approvals(kit: Kit) -> None:
     spec = approved("approval_cc_replaced")
     spec.recipients = [("to", TO), ("cc", CC2)]
     av("approval_cc_replaced", "the copy recipient replaced by another unit after 签发", "invalid", spec)
-    spec = approved("approval_recipient_renamed")
-    renamed = spec.addressees()
-    renamed[1][2] = "cc2-unit"
-    spec.meta = {**spec.meta, "recipients": renamed}
-    av("approval_recipient_renamed", "the copy recipient's name changed in the metadata after 签发", "invalid", spec)
-    spec = approved("approval_reply_assigned_after")
-    assigned = spec.addressees()
-    assigned[1][4] = True                           # the cc unit made to answer after 签发
-    spec.meta = {**spec.meta, "recipients": assigned}
-    av("approval_reply_assigned_after", "a reply demanded of the copy recipient after 签发", "invalid", spec)
+    av("approval_recipient_renamed", "the copy recipient's name changed in the metadata after 签发", "invalid",
+       _edited_after("approval_recipient_renamed", 1, 2, "cc2-unit"))
+    av("approval_reply_assigned_after", "a reply demanded of the copy recipient after 签发", "invalid",
+       _edited_after("approval_reply_assigned_after", 1, 4, True))
     av("approval_ok_reply_from_cc", "the leader assigned the matter to the copy recipient too (交办)", "verified",
        _assigned_both("approval_ok_reply_from_cc"), keys=(CC,))
-    spec = approved("approval_copy_number_changed")
-    renumbered = spec.addressees()
-    renumbered[0][3] = "000009"
-    spec.meta = {**spec.meta, "recipients": renumbered}
-    av("approval_copy_number_changed", "a 份号 changed after 签发", "invalid", spec)
+    av("approval_copy_number_changed", "a 份号 changed after 签发", "invalid",
+       _edited_after("approval_copy_number_changed", 0, 3, "000009"))
     spec = approved("approval_names_not_key_owners")
     lying = spec.addressees()
     lying[1][2] = "cc2-unit"                        # the leader approved cc2-unit, the key is cc-unit's
@@ -577,6 +568,15 @@ def approvals(kit: Kit) -> None:
     wf = _workflow_meta("meta_workflow")
     pv("meta_approval_urgency_unknown", "an approval whose urgency is 'high'",
        S("meta_approval_urgency_unknown", meta={**wf, "approval": {**wf["approval"], "urgency": "high"}}))
+
+
+def _edited_after(name: str, entry: int, item: int, value) -> Spec:
+    """An approved spec whose recipient list was edited (one item of one entry) after 签发."""
+    spec = approved(name)
+    edited = spec.addressees()
+    edited[entry][item] = value
+    spec.meta = {**spec.meta, "recipients": edited}
+    return spec
 
 
 def _assigned_both(name: str) -> Spec:
