@@ -82,9 +82,16 @@ def _age(k: "DirectoryKey") -> tuple[bool, datetime, int, int]:
 
 @functools.lru_cache(maxsize=4096)
 def _serial(der: bytes) -> int:
+    """The serial of a stored certificate (0 for bytes that do not parse: ``add_unit`` stores
+    what its caller gives, and ordering must not fail on it)."""
+    from shangmi.errors import SmsealError
+
     from .x509 import Certificate
 
-    return Certificate.from_der(der).serial
+    try:
+        return Certificate.from_der(der).serial
+    except SmsealError:
+        return 0
 
 
 def _clock_skew() -> timedelta:

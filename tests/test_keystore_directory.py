@@ -146,6 +146,10 @@ def test_certificate_is_stored(d: Directory):
     fake_der = b"\x30\x03\x02\x01\x01"
     d.add_unit(UNIT, s.public_key(), e.public_key(), certificate=fake_der, source="x509")
     assert d.find(s.public_key().key_id()).certificate == fake_der
+    other, enc = pair()                  # unparseable bytes with dates: ordering does not fail on them
+    d.add_unit("某县档案局", other.public_key(), enc.public_key(), certificate=fake_der, enc_certificate=b"junk",
+               not_before=T0, not_after=T0 + timedelta(days=3650))
+    assert d.encryption_key("某县档案局", T0) == enc.public_key()
 
 
 def test_card_round_trip_and_import(d: Directory):
