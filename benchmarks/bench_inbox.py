@@ -53,6 +53,15 @@ def _cli(home: Path, *argv: str) -> str:
     return out.getvalue()
 
 
+def _cli_to_null(home: Path, *argv: str) -> None:
+    from smseal.cli.main import main
+
+    with open(os.devnull, "w", encoding="utf-8") as null, contextlib.redirect_stdout(null), \
+            contextlib.redirect_stderr(io.StringIO()):
+        if main(["--home", str(home), *argv]) != 0:
+            raise RuntimeError(f"smseal {' '.join(argv)} failed")
+
+
 def _homes(root: Path) -> tuple[Path, Path]:
     a, b = root / "A", root / "B"
     for home, unit in ((a, A_UNIT), (b, B_UNIT)):
@@ -164,12 +173,17 @@ def bench_status(a: Path, packages: int, per_package: int) -> None:
     single = _timed(lambda: ledger.sent_package(one_pkg))
     cmd = _timed(lambda: _cli(a, "status"))
     everything = _timed(lambda: ledger.sent_status(scope="all"), repeat=1)
+    streamed = _timed(lambda: sum(1 for _ in ledger.iter_sent_status(scope="all")), repeat=1)
+    whole_all = _timed(lambda: _cli_to_null(a, "status", "--all"), repeat=1)
     print("status")
     print(f"  {'sent_status(scope=attention) (library)':<40} {attention * 1000:8.1f} ms  "
           f"({len(ledger.sent_status(scope='attention')):,} packages)")
     print(f"  {'smseal status (whole command)':<40} {cmd * 1000:8.1f} ms")
     print(f"  {'sent_package(id)':<40} {single * 1000:8.2f} ms")
-    print(f"  {'sent_status(scope=all), every row':<40} {everything * 1000:8.1f} ms  (status --all / --json)")
+    print(f"  {'sent_status(scope=all), every row':<40} {everything * 1000:8.1f} ms  (as one list)")
+    print(f"  {'iter_sent_status(scope=all), streamed':<40} {streamed * 1000:8.1f} ms")
+    print(f"  {'smseal status --all > /dev/null':<40} {whole_all * 1000:8.1f} ms  "
+          f"({packages * (per_package + 2):,} lines, streamed)")
 
 
 def bench_seal_many(quick: bool) -> None:

@@ -73,30 +73,60 @@ def run_import(args, console) -> int:
         return 0
 
 
-def _recipient_state(r, tz=None, stream=None) -> str:
+class _Words:
+    """The status lines' sentences, translated once for the whole listing (``_`` reads the
+    locale each time; ``status --all`` prints a million lines), and the office-time form of
+    each stored time, computed once per distinct time."""
+
+    def __init__(self, tz=None, stream=None) -> None:
+        from .workflow_args import red
+
+        self.tz, self.stream = tz, stream
+        self.refused, self.reason = _("REFUSED (拒收) {when}"), _(": {reason}")
+        self.signed, self.failed = _("signed {when}"), _("DELIVERY FAILED {when}: {why} (smseal resend)")
+        overdue = _("OVERDUE, not signed")
+        self.overdue = red(overdue, stream) if stream is not None else overdue
+        self.saved, self.waiting = _("not delivered: saved in {where} only"), _("not signed yet")
+        self.reminders = _(" ({n} reminder(s) sent)")
+        self.replied, self.no_reply = _("; replied {when}"), _("; no reply yet")
+        self.reply_overdue = "; " + (red(_("reply OVERDUE"), stream) if stream is not None else _("reply OVERDUE"))
+        self.package, self.sealed = _("  {name}: {n}/{t} signed{due}"), _("sealed {when}")
+        self.due, self.reply_by = _(", due {d}"), _(", reply by {d}")
+        self.approved, self.copy = _("approved by (签发人) {name}"), _(" (copy no. {n})")
+        self._shown: dict[str, str] = {}
+
+    def when(self, t):
+        from smseal.office.clock import show
+
+        if not (self.tz and t):
+            return t
+        got = self._shown.get(t)
+        if got is None:
+            if len(self._shown) > 4096:
+                self._shown.clear()
+            got = self._shown[t] = show(t, self.tz)
+        return got
+
+
+def _recipient_state(r, tz=None, stream=None, words: _Words | None = None) -> str:
     """One recipient's state; times in the office's zone ``tz`` when given, OVERDUE in red on ``stream``."""
-    from smseal.office.clock import show
-
-    from .workflow_args import red
-
-    def when_(t):
-        return show(t, tz) if tz and t else t
+    w = words or _Words(tz, stream)
     if r.rejected:
-        state = _("REFUSED (拒收) {when}").format(when=when_(r.receipt_at))
+        state = w.refused.format(when=w.when(r.receipt_at))
         if r.rejection_reason:
-            state += _(": {reason}").format(reason=r.rejection_reason)
+            state += w.reason.format(reason=r.rejection_reason)
     elif r.signed:
-        state = _("signed {when}").format(when=when_(r.receipt_at))
+        state = w.signed.format(when=w.when(r.receipt_at))
     elif r.failed:
-        state = _("DELIVERY FAILED {when}: {why} (smseal resend)").format(when=when_(r.delivered_at), why=r.delivery_reason)
+        state = w.failed.format(when=w.when(r.delivered_at), why=r.delivery_reason)
     elif r.overdue:
-        state = red(_("OVERDUE, not signed"), stream) if stream is not None else _("OVERDUE, not signed")
+        state = w.overdue
     elif r.delivery == "saved":
-        state = _("not delivered: saved in {where} only").format(where=r.delivery_where)
+        state = w.saved.format(where=r.delivery_where)
     else:
-        state = _("not signed yet")
+        state = w.waiting
     if r.reminders:
-        state += _(" ({n} reminder(s) sent)").format(n=r.reminders)
+        state += w.reminders.format(n=r.reminders)
     return state
 
 
@@ -110,9 +140,9 @@ def _recipient_dict(r) -> dict:
 
 def run_status(args, console) -> int:
     from smseal.office.clock import show
-    from smseal.office.status import status as workflow_status
+    from smseal.office.status import StatusView, status as workflow_status
 
-    from .workflow_args import office_of, red
+    from .workflow_args import office_of
 
     with App(args, console, create=False) as app:
         scope = "all" if args.all else "attention"
@@ -123,59 +153,42 @@ def run_status(args, console) -> int:
             noon = datetime.combine(args.today, time(12), tzinfo=office.tz).astimezone(timezone.utc)
             office = office_of(app, at=noon)
         tz = office.tz
-        today = show(office.now(), tz)[:10]
-        sent = app.ledger.sent_status(today=date.fromisoformat(today), scope=scope)
-        report = workflow_status(office, scope=scope)
-        wf = {p.package_id: p for p in report.packages}
-        mine = {(p.package_id, r.unit): r for p in report.packages for r in p.recipients}
+        # The sent packages are streamed from the ledger (one SQLite cursor) and printed as they
+        # come; the report only carries cases, rates and received packages.
+        view = StatusView(office)
+        report = workflow_status(office, packages=False, view=view)
+        sent = view.sent(scope=scope)
         legacy = app.ledger.received_status()
         extra = {r["package_id"]: r for r in report.received}
         received = [{**r, **extra.get(r["package_id"], {})} for r in legacy]
         if args.json:
-            def pkg(s) -> dict:
-                w = wf.get(s.package_id)
+            def pkg(s, w) -> dict:
                 return {"package_id": s.package_id, "sealed_at": s.sealed_at,
                         "sealed_at_local": show(s.sealed_at, tz), "title": s.title,
                         "doc_number": s.doc_number, "urgency": s.urgency, "due": s.due,
-                        "doc_type": w and w.doc_type, "signer": w and w.signer, "copy_number": w and w.copy_number,
-                        "reply_by": w and w.reply_by, "reply_to": w and w.reply_to,
+                        "doc_type": w.doc_type, "signer": w.signer, "copy_number": w.copy_number,
+                        "reply_by": w.reply_by, "reply_to": w.reply_to,
                         "signed": s.signed, "total": len(s.recipients),
-                        "recipients": [{**_recipient_dict(r), **_reply_dict(mine.get((s.package_id, r.unit)))}
-                                       for r in s.recipients]}
+                        "recipients": [{**_recipient_dict(r), **_reply_dict(m)}
+                                       for r, m in zip(s.recipients, w.recipients)]}
             full = report.to_json(office)
-            console.json({"now": full["now"], "timezone": full["timezone"], "sent": [pkg(s) for s in sent],
-                          "cases": full["cases"], "rates": full["rates"], "received": received})
+            console.json_streaming({"now": full["now"], "timezone": full["timezone"], "cases": full["cases"],
+                                    "rates": full["rates"], "received": received},
+                                   "sent", (pkg(s, w) for s, w in sent))
             return 0
         total = app.ledger.sent_count()
-        console.print(_("Sent packages:") if sent else _("No packages sent yet."))
-        if scope == "attention" and total > len(sent):
+        if scope == "attention":
+            sent = iter(listed := list(sent))
+            shown = len(listed)
+        else:
+            shown = total
+        console.print(_("Sent packages:") if shown else _("No packages sent yet."))
+        if scope == "attention" and total > shown:
             console.print(_("  ({n} of {total} shown: those still waiting for an answer and the newest; "
-                            "--all shows every one)").format(n=len(sent), total=total))
-        for s in sent:
-            w = wf.get(s.package_id)
-            name = s.doc_number or s.title or s.package_id[:16]
-            due = "".join([_(", due {d}").format(d=s.due) if s.due else "",
-                           _(", reply by {d}").format(d=w.reply_by) if w and w.reply_by else ""])
-            console.print(_("  {name}: {n}/{t} signed{due}").format(name=name, n=s.signed, t=len(s.recipients),
-                                                                     due=due))
-            facts = [_("sealed {when}").format(when=show(s.sealed_at, tz))]
-            if w and w.doc_type:
-                facts.append(w.doc_type)
-            if w and w.signer:
-                facts.append(_("approved by (签发人) {name}").format(name=w.signer))
-            console.print("    " + " · ".join(facts))
-            for r in s.recipients:
-                role = "主送" if r.role == "to" else "抄送"
-                line = _recipient_state(r, tz, console.out)
-                m = mine.get((s.package_id, r.unit))
-                if m is not None and m.replied:
-                    line += _("; replied {when}").format(when=show(m.replied_at, tz))
-                elif m is not None and m.reply_overdue:
-                    line += "; " + red(_("reply OVERDUE"), console.out)
-                elif m is not None and m.expects_reply:
-                    line += _("; no reply yet")
-                copy = _(" (copy no. {n})").format(n=m.copy_number) if m is not None and m.copy_number else ""
-                console.print(f"    [{role}] {r.unit}{copy}: {line}")
+                            "--all shows every one)").format(n=shown, total=total))
+        words = _Words(tz, console.out)
+        for s, w in sent:
+            _print_sent(console, s, w, words)
         if report.cases:
             from .cmd_cases import print_case
 
@@ -207,6 +220,31 @@ def run_status(args, console) -> int:
                         line = _("    reply due by {d}").format(d=r["reply_by"])
                         console.print(red(line, console.out) if r.get("reply_overdue") else line)
         return 0
+
+
+def _print_sent(console, s, w, words: _Words) -> None:
+    """One sent package (the ledger's ``s``, the 督办 view's ``w``) and a line per recipient."""
+    name = s.doc_number or s.title or s.package_id[:16]
+    due = "".join([words.due.format(d=s.due) if s.due else "",
+                   words.reply_by.format(d=w.reply_by) if w.reply_by else ""])
+    console.print(words.package.format(name=name, n=s.signed, t=len(s.recipients), due=due))
+    facts = [words.sealed.format(when=words.when(s.sealed_at))]
+    if w.doc_type:
+        facts.append(w.doc_type)
+    if w.signer:
+        facts.append(words.approved.format(name=w.signer))
+    console.print("    " + " · ".join(facts))
+    for r, m in zip(s.recipients, w.recipients):
+        role = "主送" if r.role == "to" else "抄送"
+        line = _recipient_state(r, words=words)
+        if m.replied:
+            line += words.replied.format(when=words.when(m.replied_at))
+        elif m.reply_overdue:
+            line += words.reply_overdue
+        elif m.expects_reply:
+            line += words.no_reply
+        copy = words.copy.format(n=m.copy_number) if m.copy_number else ""
+        console.print(f"    [{role}] {r.unit}{copy}: {line}")
 
 
 def _reply_dict(m) -> dict:

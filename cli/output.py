@@ -7,7 +7,7 @@ to do next; ``--verbose`` adds the technical detail.  Never a traceback.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Iterable
 
 import shangmi
 
@@ -26,7 +26,7 @@ class Console:
         self.err = err or sys.stderr
 
     def print(self, text: str = "") -> None:
-        print(printable(text), file=self.out)
+        self.out.write(printable(text) + "\n")     # one write per line (status --all prints a million)
 
     def note(self, text: str) -> None:
         print(printable(text), file=self.err)
@@ -34,6 +34,28 @@ class Console:
     def json(self, obj: Any) -> None:
         self.out.write(dumps_json(obj, indent=2, sort_keys=True, default=str))
         self.out.write("\n")
+
+    def json_streaming(self, head: dict[str, Any], key: str, items: Iterable[Any]) -> None:
+        """``json({**head, key: list(items)})``, the same text, written as ``items`` come (a list of
+        a million recipients is never held whole, in memory or as one string)."""
+        def dump(obj: Any, indent: str) -> str:
+            return dumps_json(obj, indent=2, sort_keys=True, default=str).replace("\n", "\n" + indent)
+
+        write = self.out.write
+        keys = sorted([*head, key])
+        write("{\n")
+        for i, k in enumerate(keys):
+            write(f"  {dump(k, '')}: ")
+            if k == key:
+                sep = "["
+                for item in items:
+                    write(f"{sep}\n    {dump(item, '    ')}")
+                    sep = ","
+                write("[]" if sep == "[" else "\n  ]")
+            else:
+                write(dump(head[k], "  "))
+            write(",\n" if i < len(keys) - 1 else "\n")
+        write("}\n")
 
     def fail(self, text: str) -> None:
         print(printable(_("smseal: {text}").format(text=text)), file=self.err)

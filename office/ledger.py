@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Iterator, Literal
 
 from smseal.keystore.paths import private_file
 
@@ -237,10 +237,20 @@ class Ledger:
         ``scope="all"`` lists every package; ``"attention"`` only those still waiting for
         an answer or with a failed delivery, plus the ``recent`` newest ones (what a
         secretary looks at; fast with 100,000 packages); ``package_id`` one package,
-        ``package_ids`` those packages.
+        ``package_ids`` those packages.  ``iter_sent_status`` yields the same one by one.
         """
+        return list(self.iter_sent_status(today, scope=scope, recent=recent, package_id=package_id,
+                                          package_ids=package_ids))
+
+    def iter_sent_status(self, today: date | None = None, *, scope: str = "all", recent: int = 20,
+                         package_id: str | None = None,
+                         package_ids: Iterable[str] | None = None) -> Iterator[SentState]:
+        """``sent_status`` one package at a time, read from one SQLite cursor as it is consumed:
+        the first package comes at once and memory stays that of one package, whatever the
+        ledger holds (``status --all`` with a million recipient rows prints as it reads)."""
         today = today or date.today()
-        with self._connect() as db:
+        db = self._connect()
+        try:
             where = ""
             if package_id is not None or package_ids is not None:
                 db.execute("CREATE TEMP TABLE pick (package_id TEXT PRIMARY KEY)")
@@ -267,21 +277,24 @@ class Ledger:
                 "LEFT JOIN (SELECT package_id, unit, count(*) AS n, max(at) AS last FROM reminders_sent "
                 "GROUP BY package_id, unit) m ON m.package_id = r.package_id AND m.unit = r.unit "
                 "LEFT JOIN rejection_reasons j ON j.package_id = r.package_id AND j.unit = r.unit "
-                f"{where} ORDER BY s.sealed_at, s.package_id, r.role DESC, r.unit").fetchall()
-        out: list[SentState] = []
-        current: SentState | None = None
-        overdue_day = False
-        for (pid, sealed_at, title, doc_number, urgency, due, path, transport, unit, role, key_id, at, status,
-             dstate, dat, daddr, dreason, nrem, lastrem, jreason) in rows:
-            if current is None or current.package_id != pid:
-                current = SentState(pid, sealed_at, title, doc_number, urgency, due, path=path,
-                                    transport=transport)
-                out.append(current)
-                overdue_day = date.fromisoformat(due) < today if due else False
-            current.recipients.append(RecipientState(
-                unit, role, key_id.hex(), at, status, overdue_day and not at, dstate, dat, daddr, dreason,
-                nrem, lastrem, jreason))
-        return out
+                f"{where} ORDER BY s.sealed_at, s.package_id, r.role DESC, r.unit")
+            current: SentState | None = None
+            overdue_day = False
+            for (pid, sealed_at, title, doc_number, urgency, due, path, transport, unit, role, key_id, at, status,
+                 dstate, dat, daddr, dreason, nrem, lastrem, jreason) in rows:
+                if current is None or current.package_id != pid:
+                    if current is not None:
+                        yield current
+                    current = SentState(pid, sealed_at, title, doc_number, urgency, due, path=path,
+                                        transport=transport)
+                    overdue_day = date.fromisoformat(due) < today if due else False
+                current.recipients.append(RecipientState(
+                    unit, role, key_id.hex(), at, status, overdue_day and not at, dstate, dat, daddr, dreason,
+                    nrem, lastrem, jreason))
+            if current is not None:
+                yield current
+        finally:
+            db.close()
 
     def sent_count(self) -> int:
         """How many packages were sent from here."""

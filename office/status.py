@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Iterator
 
 from . import clock
 from .cases import Case, list_cases
@@ -133,46 +133,49 @@ class StatusReport:
         }
 
 
-def status(office: Office, *, scope: str = "all", recent: int = 20) -> StatusReport:
-    """Everything ``smseal status`` and the page's 发文状态 show, at ``office.now()``.
+class StatusView:
+    """What the 督办 view adds to a sent package (replies, reply deadlines, overdue at
+    ``office.now()``), read once from the workflow store so that it applies to any number
+    of packages streamed from the ledger."""
 
-    ``scope`` chooses the packages listed (``Ledger.sent_status``): ``"all"``, or
-    ``"attention"`` (still waiting for an answer or a delivery, plus the ``recent`` newest),
-    which stays fast with 100,000 packages.  The rates always count every package that
-    asked for a reply."""
-    now = office.now()
-    tz = office.tz
-    today = clock.local_date(now, tz)
-    assert today is not None
-    cases = list_cases(office)
-    case_keys = {(c.package_id, c.unit) for c in cases if c.package_id}
-    wf = {r["package_id"]: r for r in office.store.query("SELECT * FROM wf_out")}
-    copies = copies_of(office)
-    replies: dict[tuple[str, str], str] = {}
-    for r in office.store.query("SELECT original_id, unit, min(replied_at) AS at FROM wf_replies "
-                                "GROUP BY original_id, unit"):
-        replies[(r["original_id"], r["unit"])] = r["at"]
-    by_unit: dict[str, Rates] = {}
-    by_template: dict[str, Rates] = {}
-    total = Rates()
+    def __init__(self, office: Office) -> None:
+        self.office = office
+        self.now = office.now()
+        self.tz = office.tz
+        today = clock.local_date(self.now, self.tz)
+        assert today is not None
+        self.today: date = today
+        self.cases = list_cases(office)
+        self.case_keys = {(c.package_id, c.unit) for c in self.cases if c.package_id}
+        self.wf = {r["package_id"]: r for r in office.store.query("SELECT * FROM wf_out")}
+        self.copies = copies_of(office)
+        self.replies: dict[tuple[str, str], str] = {}
+        for r in office.store.query("SELECT original_id, unit, min(replied_at) AS at FROM wf_replies "
+                                    "GROUP BY original_id, unit"):
+            self.replies[(r["original_id"], r["unit"])] = r["at"]
 
-    def package_status(s: Any, rate: bool) -> PackageStatus:
-        w = wf.get(s.package_id, {})
+    def package(self, s: Any, rates: "tuple[dict[str, Rates], dict[str, Rates], Rates] | None" = None
+                ) -> PackageStatus:
+        """The status of the ledger's ``SentState`` ``s``; with ``rates`` (by unit, by template,
+        total) its matters that asked for a reply are counted into them."""
+        now, tz = self.now, self.tz
+        w = self.wf.get(s.package_id, {})
         reply_by = date.fromisoformat(w["reply_by"]) if w.get("reply_by") else None
+        due_over = bool(s.due) and clock.overdue(date.fromisoformat(s.due), now, tz)
         recips = []
         for r in s.recipients:
-            replied_at = replies.get((s.package_id, r.unit))
-            copy = copies.get((s.package_id, r.unit))
+            replied_at = self.replies.get((s.package_id, r.unit))
+            copy = self.copies.get((s.package_id, r.unit))
             assigned = bool(copy["reply"]) if copy is not None else r.role == "to"
             expects_reply = reply_by is not None and assigned
             reply_overdue = expects_reply and replied_at is None and clock.overdue(reply_by, now, tz)
-            receipt_overdue = bool(s.due) and not r.receipt_at and clock.overdue(
-                date.fromisoformat(s.due), now, tz)
+            receipt_overdue = due_over and not r.receipt_at
             recips.append(RecipientStatus(r.unit, r.role, r.signed, r.receipt_at, r.rejected,
                                           replied_at is not None, replied_at, receipt_overdue, reply_overdue,
                                           str(copy["copy_number"]) if copy and copy["copy_number"] else None,
                                           expects_reply))
-            if rate and expects_reply and (s.package_id, r.unit) not in case_keys:
+            if rates is not None and expects_reply and (s.package_id, r.unit) not in self.case_keys:
+                by_unit, by_template, total = rates
                 for bucket in (by_unit.setdefault(r.unit, Rates()),
                                by_template.setdefault(REPLY_REQUESTED, Rates()), total):
                     bucket.reply.total += 1
@@ -182,15 +185,32 @@ def status(office: Office, *, scope: str = "all", recent: int = 20) -> StatusRep
                              s.urgency, w.get("label"), w.get("copy_number"), w.get("signer"), s.due,
                              w.get("reply_by"), w.get("reply_to"), recips)
 
-    listed = office.ledger.sent_status(today=today, scope=scope, recent=recent)
-    if scope == "all":
-        packages = [package_status(s, True) for s in listed]
-    else:
-        packages = [package_status(s, False) for s in listed]
-        asked = [pid for pid, w in wf.items() if w.get("reply_by")]
-        for s in office.ledger.sent_status(today=today, package_ids=asked):
-            package_status(s, True)
-    for c in cases:
+    def sent(self, *, scope: str = "all", recent: int = 20) -> Iterator[tuple[Any, PackageStatus]]:
+        """The ledger's sent packages of ``scope`` (``Ledger.iter_sent_status``), oldest first, each
+        with its status, read one at a time (``status --all`` streams them)."""
+        for s in self.office.ledger.iter_sent_status(today=self.today, scope=scope, recent=recent):
+            yield s, self.package(s)
+
+
+def status(office: Office, *, scope: str = "all", recent: int = 20, packages: bool = True,
+           view: StatusView | None = None) -> StatusReport:
+    """Everything ``smseal status`` and the page's 发文状态 show, at ``office.now()``.
+
+    ``scope`` chooses the packages listed (``Ledger.sent_status``): ``"all"``, or
+    ``"attention"`` (still waiting for an answer or a delivery, plus the ``recent`` newest),
+    which stays fast with 100,000 packages.  The rates always count every package that
+    asked for a reply.  ``packages=False`` leaves the list empty, for a caller that streams
+    it with ``StatusView.sent`` (``view``: one already made for ``office``)."""
+    view = view or StatusView(office)
+    by_unit: dict[str, Rates] = {}
+    by_template: dict[str, Rates] = {}
+    total = Rates()
+    listed = [view.package(s) for s in office.ledger.iter_sent_status(today=view.today, scope=scope,
+                                                                      recent=recent)] if packages else []
+    asked = [pid for pid, w in view.wf.items() if w.get("reply_by")]
+    for s in office.ledger.iter_sent_status(today=view.today, package_ids=asked):
+        view.package(s, (by_unit, by_template, total))
+    for c in view.cases:
         for bucket in (by_unit.setdefault(c.unit, Rates()), by_template.setdefault(c.template, Rates()), total):
             if c.reply_stage:
                 bucket.reply.total += 1
@@ -199,7 +219,7 @@ def status(office: Office, *, scope: str = "all", recent: int = 20) -> StatusRep
                 bucket.meeting.total += 1
                 bucket.meeting.done += c.met
             bucket.overdue += c.overdue
-    return StatusReport(packages, cases, by_unit, by_template, received_rows(office), total)
+    return StatusReport(listed, view.cases, by_unit, by_template, received_rows(office), total)
 
 
 def received_rows(office: Office) -> list[dict[str, Any]]:

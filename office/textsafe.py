@@ -19,6 +19,7 @@ from typing import Any
 
 # Invisible letters that render as blanks (Hangul fillers, the halfwidth one).
 _INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+_FILLERS = re.compile("[\u115f\u1160\u3164\uffa0]")
 # Categories escaped: controls (C0, DEL, C1), format (bidi, zero-width, soft
 # hyphen, tags...), surrogates, private use, unassigned, line/paragraph separators.
 _ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
@@ -44,6 +45,10 @@ def printable(text: object) -> str:
     how the text around it is displayed; plain text, Chinese included, is unchanged.
     """
     s = text if isinstance(text, str) else str(text)
+    # Fast path (in C): ``isprintable`` is False for every character of the escaped categories
+    # (and for spaces other than U+0020, which then take the slow path and are kept).
+    if s.isprintable() and not _FILLERS.search(s):
+        return s
     if all(not _needs_escape(ch) for ch in s):
         return s
     return "".join(_escape(ch) if _needs_escape(ch) else ch for ch in s)
