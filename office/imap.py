@@ -11,6 +11,7 @@ never yields a mail twice.
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import re
 import select
@@ -216,7 +217,32 @@ class IMAPMailbox:
             raise self._fail(exc) from None
 
 
+def encode_mailbox(name: str) -> str:
+    """A mailbox name in IMAP's modified UTF-7 (RFC 3501 §5.1.3): printable ASCII stands for
+    itself (``&`` as ``&-``); every other run of characters is ``&`` + the modified base64
+    (``,`` for ``/``, no padding) of its UTF-16BE + ``-``.  ``收文/2027`` → ``&ZTZlhw-/2027``."""
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            raw = "".join(run).encode("utf-16-be")
+            out.append("&" + base64.b64encode(raw).decode("ascii").rstrip("=").replace("/", ",") + "-")
+            run.clear()
+
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7E:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            run.append(ch)
+    flush()
+    return "".join(out)
+
+
 def _quote(name: str) -> str:
+    """``name`` as an IMAP mailbox argument: modified UTF-7, quoted unless it is a plain atom."""
+    name = encode_mailbox(name)
     if re.fullmatch(r"[A-Za-z0-9._/-]+", name):
         return name
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
