@@ -2,6 +2,7 @@
 
     python -m benchmarks.bench_inbox [--quick]
 
+- the peak memory of ``fetch`` reading one 40 MiB and one 200 MiB package mail from Dovecot;
 - ``fetch`` of 1,000 waiting packages from a real Dovecot (IMAPS on 127.0.0.1, started here
   with its own configuration, as the tests do): every package verified, stored, its mail
   flagged; then a second fetch that finds nothing new;
@@ -139,6 +140,93 @@ def bench_fetch(root: Path, a: Path, b: Path, n: int) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# VmHWM, not ru_maxrss: Linux carries the parent's peak into a forked child's ru_maxrss.
+_PEAK = ("import sys\n"
+         "from smseal.cli.main import main\n"
+         "code = main(sys.argv[1:])\n"
+         "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+         "print('PEAK', hwm[0], file=sys.stderr)\n"
+         "sys.exit(code)\n")
+
+
+def peak_rss(python: str, home: Path, *argv: str) -> tuple[float, int, str]:
+    """Run ``smseal --home HOME ARGV`` in a fresh process: (seconds, peak RSS in KiB, stdout)."""
+    import subprocess
+
+    t = time.perf_counter()
+    proc = subprocess.run([python, "-c", _PEAK, "--home", str(home), *argv], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, timeout=3600)
+    took = time.perf_counter() - t
+    peak = [int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("PEAK ")]
+    if proc.returncode != 0 or not peak:
+        raise RuntimeError(f"smseal {' '.join(argv)} failed ({proc.returncode}): {proc.stderr[-800:]} "
+                           f"{proc.stdout[-800:]}")
+    return took, peak[0], proc.stdout
+
+
+def bench_fetch_memory(root: Path, a: Path, b: Path, sizes_mb: list[int]) -> None:
+    """Peak RSS of ``smseal fetch`` reading one large package mail from Dovecot (review F6: it
+    was ~10x the mail): each mail's parts are streamed ``imap.CHUNK`` bytes at a time into a
+    spool file, so the peak should not grow with the package."""
+    import imaplib
+
+    from smseal.envelope import Package, seal
+    from smseal.keystore import Directory, Keystore
+    from smseal.office.mailcompose import compose, package_text
+    from tests.imap_server import PASSWORD, start_dovecot, stop_dovecot
+
+    folder = Path(tempfile.mkdtemp(prefix="smseal-bench-dovecot-"))
+    folder.chmod(0o755)
+    ms = start_dovecot(folder)
+    config = (b / "config.ini").read_text(encoding="utf-8")
+    try:
+        (b / "config.ini").write_text(config + ms.imap_config(B_ADDR), encoding="utf-8")
+        ks = Keystore(a, passphrase=lambda p: PASS.encode())
+        signer = ks.signer(A_UNIT)
+        with Directory(a) as d:
+            to = d.encryption_key(B_UNIT)
+        print("\nfetch of one large package mail from Dovecot (IMAPS), fresh process each")
+        for mb in sizes_mb:
+            doc = root / f"doc-{mb}.bin"
+            with open(doc, "wb") as f:
+                for _ in range(mb):
+                    f.write(os.urandom(1 << 20))
+            sealed = root / f"doc-{mb}.smx"
+            with open(sealed, "wb") as out:
+                res = seal(Package(doc), sender=signer, to=to, out=out)
+            doc.unlink()
+            pid = res.package_id.hex()
+            msg = compose(sender_unit=A_UNIT, sender_address="bgs@a.example.gov.cn", to_unit=B_UNIT,
+                          to_address=B_ADDR, subject=f"smseal {pid}",
+                          text=package_text(sender_unit=A_UNIT, package_id=pid, urgency="normal"),
+                          attachments=[(pid + ".smx", sealed.read_bytes())], package_id=pid)
+            raw = msg.as_bytes()
+            del msg
+            ctx = ssl.create_default_context(cafile=str(ms.cafile))
+            imap = imaplib.IMAP4_SSL("127.0.0.1", ms.imaps_port, ssl_context=ctx)
+            imap.login(B_ADDR, PASSWORD)
+            imap.append("INBOX", None, None, raw)
+            imap.logout()
+            mail_mb = len(raw) / 2 ** 20
+            del raw
+            sealed.unlink()
+            took, peak, out = peak_rss(sys.executable, b, "fetch", "--json")
+            import json
+
+            new = json.loads(out)["new"]
+            assert [e["package_id"] for e in new] == [pid], out[-300:]
+            print(f"  {f'{mb} MiB package ({mail_mb:.0f} MiB mail)':<40} {took:8.1f} s   "
+                  f"peak RSS {peak / 1024:6.1f} MiB")
+        took, peak, _out = peak_rss(sys.executable, b, "inbox")
+        print(f"  {'for scale: smseal inbox (same home)':<40} {took:8.1f} s   peak RSS {peak / 1024:6.1f} MiB")
+    finally:
+        (b / "config.ini").write_text(config, encoding="utf-8")
+        stop_dovecot(ms)
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def bench_status(a: Path, packages: int, per_package: int) -> None:
     from smseal.office.ledger import Ledger
 
@@ -242,6 +330,7 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         a, b = _homes(Path(tmp))
         if os.path.exists("/usr/sbin/dovecot"):
+            bench_fetch_memory(Path(tmp), a, b, [40] if quick else [40, 200])
             bench_fetch(Path(tmp), a, b, 200 if quick else 1000)
         else:
             print("Dovecot is not installed: fetch benchmark skipped (apt-get install dovecot-imapd)")

@@ -29,7 +29,8 @@ from .context import Office
 from .i18n import _
 from .imap import BATCH, MAX_MESSAGE
 from .inbox import Inbox, InboxEntry, RefusedItem, ReminderSeen, error_line, one_line
-from .mailparse import MailItem, read_items
+from .imapread import SpooledItem, read_mail
+from .mailparse import MailItem
 from .receipts import ReceiptOutcome, RejectionReason, import_receipt, import_rejection
 
 if TYPE_CHECKING:
@@ -164,6 +165,11 @@ class _Handler:
             self.report.refused.append(self.inbox.refuse(self.source, item, kind, error_line(exc), keep=spooled))
 
     def part(self, it: MailItem, item: str) -> None:
+        """A numbered part given as bytes (``part_file`` does the work)."""
+        assert it.package_id is not None and it.part is not None
+        self.part_file(it.package_id, it.part, self.inbox.spool_bytes(it.data), item)
+
+    def part_file(self, package_id: str, numbered: tuple[int, int], spooled: Path, item: str) -> None:
         """Store one numbered part and assemble the package once a full set is here.
 
         The id and numbers come from an unauthenticated file name, so nothing a forger sends
@@ -174,12 +180,9 @@ class _Handler:
         because one combination failed.  Bounded: ``PART_SETS`` totals per id,
         ``PART_PACKAGES`` incomplete packages (the oldest go first), and sets untouched for
         ``PART_EXPIRY_DAYS`` are removed (``expire_parts``)."""
-        from shangmi import sm3
-
-        assert it.package_id is not None and it.part is not None
-        n, total = it.part
+        n, total = numbered
         parts = self.inbox._dir("parts")
-        folder = parts / it.package_id
+        folder = parts / package_id
         if not folder.is_dir():
             _evict_oldest(parts, PART_PACKAGES - 1)
             folder.mkdir(mode=0o700, exist_ok=True)
@@ -187,33 +190,34 @@ class _Handler:
         if not tset.is_dir():
             _evict_oldest(folder, PART_SETS - 1)
             tset.mkdir(mode=0o700, exist_ok=True)
-        dest = tset / f"{n}.{sm3.digest(it.data)[:8].hex()}"
+        dest = tset / f"{n}.{_sm3_of(spooled)[:8].hex()}"
         if dest.exists():
             os.utime(dest)                  # the same copy again counts as the newest
+            spooled.unlink(missing_ok=True)
         else:
-            os.replace(self.inbox.spool_bytes(it.data), dest)
+            os.replace(spooled, dest)
         for old in _newest_first(tset, n)[PART_CANDIDATES:]:
             old.unlink(missing_ok=True)
         slots = [_newest_first(tset, i) for i in range(1, total + 1)]
         have = sum(1 for c in slots if c)
         if have < total:
-            self.report.parts_waiting[it.package_id] = (have, total)
+            self.report.parts_waiting[package_id] = (have, total)
             return
         for combo in itertools.islice(itertools.product(*slots), PART_ATTEMPTS):
-            spooled, f = self.inbox.spool()
+            joined, f = self.inbox.spool()
             with f:
                 for path in combo:
                     with open(path, "rb") as src:
                         shutil.copyfileobj(src, f, 1 << 20)
                 f.flush()
                 os.fsync(f.fileno())
-            if self._verifies(spooled):
-                self.report.parts_waiting.pop(it.package_id, None)
-                self.package_file(spooled, f"{it.package_id}.smx ({total} parts)")
+            if self._verifies(joined):
+                self.report.parts_waiting.pop(package_id, None)
+                self.package_file(joined, f"{package_id}.smx ({total} parts)")
                 shutil.rmtree(folder, ignore_errors=True)
                 return
-            spooled.unlink(missing_ok=True)
-        self.report.parts_waiting[it.package_id] = (have, total)    # every slot filled, but by a forgery
+            joined.unlink(missing_ok=True)
+        self.report.parts_waiting[package_id] = (have, total)    # every slot filled, but by a forgery
 
     def _verifies(self, spooled: Path) -> bool:
         from smseal.envelope import verify_package
@@ -223,6 +227,16 @@ class _Handler:
         except (SmsealError, OSError):
             return False
         return True
+
+    def found_items(self, items: list[MailItem | SpooledItem], item: str) -> None:
+        """What ``imapread.read_mail`` found: spooled packages and parts by file, the rest as bytes."""
+        for it in items:
+            if not isinstance(it, SpooledItem):
+                self.mail_items([it], item)
+            elif it.kind == "part" and it.package_id is not None and it.part is not None:
+                self.part_file(it.package_id, it.part, it.path, f"{item} {it.name}")
+            else:
+                self.package_file(it.path, f"{item} {it.name}")
 
     def mail_items(self, items: list[MailItem], item: str) -> None:
         for it in items:
@@ -393,6 +407,17 @@ def _exists(name: str, dir_fd: int) -> bool:
     return True
 
 
+def _sm3_of(path: Path) -> bytes:
+    """SM3 of a file, read in pieces."""
+    from shangmi.sm3 import SM3
+
+    h = SM3()
+    with open(path, "rb") as f:
+        while piece := f.read(1 << 20):
+            h.update(piece)
+    return h.digest()
+
+
 def _newest_first(tset: Path, n: int) -> list[Path]:
     """The stored copies of part ``n`` in the set folder ``tset``, newest first."""
     found = [p for p in tset.iterdir() if p.name.split(".", 1)[0] == str(n)]
@@ -439,7 +464,7 @@ def fetch_mailbox(office: Office, inbox: Inbox, mailbox: "IMAPMailbox") -> Fetch
         with inbox.batch():              # one ledger commit per batch; files are fsynced one by one
             for mail in mailbox.fetch(todo[i:i + BATCH]):
                 try:
-                    items = read_items(mail.raw)
+                    items = read_mail(mailbox, inbox, mail)
                 except SmsealError as exc:     # unreadable (e.g. nested far too deeply): refused once,
                     report.refused.append(inbox.refuse(source, f"mail {mail.key}", "mail", error_line(exc)))
                     inbox.mark_seen(source, mail.key, "refused")    # never retried, left unflagged
@@ -448,7 +473,7 @@ def fetch_mailbox(office: Office, inbox: Inbox, mailbox: "IMAPMailbox") -> Fetch
                     report.ignored += 1
                     inbox.mark_seen(source, mail.key, "ignored")    # not ours after all: left untouched
                     continue
-                h.mail_items(items, f"mail {mail.key}")
+                h.found_items(items, f"mail {mail.key}")
                 inbox.mark_seen(source, mail.key, "stored")
                 stored.append(mail.uid)
         if stored:                       # flagged only now that what they carried is committed

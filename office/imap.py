@@ -18,27 +18,42 @@ import select
 import socket
 import ssl
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .config import IMAPSettings
+from .i18n import _
 from .mailerrors import DATA_TIMEOUT, GREETING_TIMEOUT, MailError, explain, in_greeting
+from .mimestructure import Leaf
 
-BATCH = 25                       # messages per UID FETCH
-MAX_MESSAGE = 200 * 1024 * 1024  # a larger message is left alone (mail servers cap far below this)
-_UID = re.compile(rb"\bUID (\d+)")
-_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+BATCH = 25                       # messages recorded per ledger commit (each is read on its own)
+#: The largest package a single mail may carry; a larger message is left alone (reported once).
+#: Mail is read in pieces, so this bounds disk and time, not memory.
+MAX_MAIL_PACKAGE = 256 * 1024 * 1024
+MAX_MESSAGE = int(MAX_MAIL_PACKAGE * 4 / 3 * 78 / 76) + (1 << 20)   # base64 + CRLFs (mailcompose) + headers
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d{1,12})\b")
+CHUNK = 1 << 20                  # encoded bytes of a part asked for at a time (BODY.PEEK[n]<offset.CHUNK>)
 
 
 @dataclass(frozen=True)
 class Mail:
-    """One message from the mailbox: ``key`` is UIDVALIDITY:UID, unique for the mailbox."""
+    """One message in the mailbox, not its content: ``key`` is UIDVALIDITY:UID (unique for the
+    mailbox), ``size`` its RFC822.SIZE, ``answer`` the server's description of it (FETCH
+    BODYSTRUCTURE); ``leaves()`` its parts, ``IMAPMailbox.read`` streams one."""
 
     uid: int
     key: str
-    raw: bytes
+    size: int
+    answer: bytes
+
+    def leaves(self) -> list[Leaf]:
+        """The non-multipart parts; ``MalformedInput`` when the description cannot be read or the
+        mail is nested too deeply or has too many parts (``mimestructure``)."""
+        from .mimestructure import find, leaves, parse
+
+        return leaves(find(parse(self.answer), b"BODYSTRUCTURE"))
 
     def __repr__(self) -> str:
-        return f"Mail(uid={self.uid}, {len(self.raw)} bytes)"
+        return f"Mail(uid={self.uid}, {self.size} bytes)"
 
 
 class IMAPMailbox:
@@ -137,29 +152,45 @@ class IMAPMailbox:
         return f"{self.uidvalidity}:{uid}"
 
     def fetch(self, uids: list[int]) -> Iterator[Mail]:
-        """The messages with these UIDs, read with BODY.PEEK (their \\Seen flag stays as it was).
-
-        A message larger than ``MAX_MESSAGE`` is skipped (left where it is)."""
-        for i in range(0, len(uids), BATCH):
-            batch = uids[i:i + BATCH]
-            sizes = self._uid("FETCH", ",".join(map(str, batch)), "(UID RFC822.SIZE)")
-            small = []
-            for item in sizes:
-                head = item[0] if isinstance(item, tuple) else item
-                u, z = _UID.search(head or b""), _SIZE.search(head or b"")
-                if u and z and int(z.group(1)) <= MAX_MESSAGE:
-                    small.append(int(u.group(1)))
-                elif u and z:
-                    self.too_large.append((int(u.group(1)), int(z.group(1))))
-            if not small:
+        """The messages with these UIDs, one at a time: each one's size and MIME structure
+        (``BODYSTRUCTURE``), never its body — ``read`` streams the parts wanted.  Nothing is
+        marked \\Seen.  A message larger than ``MAX_MESSAGE`` is skipped (left where it is,
+        listed in ``too_large``)."""
+        for uid in uids:
+            answer = _joined(self._uid("FETCH", str(uid), "(UID RFC822.SIZE BODYSTRUCTURE)"))
+            size = _SIZE.search(answer)
+            if size is None:
+                continue                                # expunged meanwhile
+            if int(size.group(1)) > MAX_MESSAGE:
+                self.too_large.append((uid, int(size.group(1))))
                 continue
-            data = self._uid("FETCH", ",".join(map(str, small)), "(UID BODY.PEEK[])")
-            for item in data:
-                if isinstance(item, tuple) and len(item) == 2:
-                    u = _UID.search(item[0])
-                    if u:
-                        uid = int(u.group(1))
-                        yield Mail(uid, self.key(uid), bytes(item[1]))
+            yield Mail(uid, self.key(uid), int(size.group(1)), answer)
+
+    def read(self, mail: Mail, leaf: Leaf, sink: Callable[[bytes], object], *, limit: int) -> int:
+        """Stream the part ``leaf`` of ``mail`` into ``sink``, transfer-decoded, ``CHUNK`` encoded
+        bytes per request (``BODY.PEEK[<section>]<offset.CHUNK>``), so that memory holds one
+        piece whatever the part's size; ``MalformedInput`` past ``limit`` decoded bytes.
+        Returns how many decoded bytes went to ``sink``."""
+        from shangmi.errors import MalformedInput
+
+        from .mimestructure import Decoder
+
+        decoder = Decoder(leaf.encoding)
+        offset = total = 0
+        while True:
+            data = self._uid("FETCH", str(mail.uid), f"(BODY.PEEK[{leaf.section}]<{offset}.{CHUNK}>)")
+            want = f"BODY[{leaf.section}]".encode()
+            piece = b"".join(bytes(item[1]) for item in data
+                             if isinstance(item, tuple) and len(item) == 2 and want in bytes(item[0]).upper())
+            offset += len(piece)
+            out = decoder.feed(piece) if len(piece) == CHUNK else decoder.feed(piece) + decoder.end()
+            total += len(out)
+            if total > limit:
+                raise MalformedInput(_("a part of this e-mail holds more than {limit:,} bytes").format(limit=limit))
+            if out:
+                sink(out)
+            if len(piece) < CHUNK:
+                return total
 
     # -- marking ---------------------------------------------------------------------------
     def mark_processed(self, uids: list[int]) -> None:
@@ -256,6 +287,17 @@ def _capabilities(conn: imaplib.IMAP4) -> tuple[str, ...]:
     except (imaplib.IMAP4.error, OSError):
         pass
     return tuple(conn.capabilities)
+
+
+def _joined(data: list[Any]) -> bytes:
+    """One FETCH answer as imaplib split it (literals as (head, bytes) pairs) put back together."""
+    out = bytearray()
+    for item in data or []:
+        if isinstance(item, tuple) and len(item) == 2:
+            out += bytes(item[0]) + b"\r\n" + bytes(item[1])
+        elif isinstance(item, bytes):
+            out += item
+    return bytes(out)
 
 
 def _text(data: list[Any]) -> str:

@@ -7,6 +7,7 @@ and everything found is verified by its own signature later.
 
 from __future__ import annotations
 
+import mmap
 import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -122,7 +123,9 @@ def is_from_smseal(msg: Message) -> bool:
     return msg.get("X-Smseal") is not None
 
 
-def _kind_of(name: str, data: bytes) -> tuple[ItemKind, str | None, tuple[int, int] | None] | None:
+def kind_of(name: str, data: bytes) -> tuple[ItemKind, str | None, tuple[int, int] | None] | None:
+    """What an attachment named ``name`` whose content starts with ``data`` is: (kind, package id
+    and (N, M) of a numbered part), or None when it is nothing of smseal's."""
     m = _PART_NAME.match(name)
     if m:
         n, total = int(m.group(2)), int(m.group(3))
@@ -144,33 +147,42 @@ def _kind_of(name: str, data: bytes) -> tuple[ItemKind, str | None, tuple[int, i
 
 def armor_blocks(text: bytes, *, start_within: int | None = None,
                  limit: int = MAX_ARMOR_BLOCKS) -> Iterator[tuple[ItemKind, bytes]]:
-    """The armored smseal items in ``text`` as (kind, armored bytes), at most ``limit`` of them.
+    """The armored smseal items in ``text`` as (kind, armored bytes), at most ``limit`` of them
+    (``armor_spans`` finds them)."""
+    for kind, at, stop in armor_spans(text, start_within=start_within, limit=limit):
+        yield kind, bytes(text[at:stop])
+
+
+def armor_spans(text: "bytes | mmap.mmap", *, start_within: int | None = None,
+                limit: int = MAX_ARMOR_BLOCKS) -> Iterator[tuple[ItemKind, int, int]]:
+    """Where the armored smseal items in ``text`` are, as (kind, start, end) offsets, at most
+    ``limit`` of them; ``text`` may be an ``mmap`` of a spooled text part (nothing is copied).
 
     One pass (linear in ``len(text)``): each BEGIN line's own END line is searched once from
     there on; the search stops at the first BEGIN without its END.  Only the first
     ``MAX_ARMOR_TEXT`` bytes are searched; with ``start_within`` the first block must begin
     within that many bytes.
     """
-    view = text[:MAX_ARMOR_TEXT]
+    end = min(len(text), MAX_ARMOR_TEXT)
     pos, found = 0, 0
     while found < limit:
-        at = view.find(b"-----BEGIN SMSEAL ", pos)
+        at = text.find(b"-----BEGIN SMSEAL ", pos, end)
         if at < 0 or (start_within is not None and found == 0 and at >= start_within):
             return
-        m = _ARMOR_BEGIN.match(view, at)
+        m = _ARMOR_BEGIN.match(text, at, end)
         if m is None:
             pos = at + 1
             continue
         marker = b"-----END " + m.group(1) + b"-----"
-        stop = view.find(marker, m.end())
+        stop = text.find(marker, m.end(), end)
         if stop < 0:
             return
         stop += len(marker)
-        if view[stop:stop + 2] == b"\r\n":
+        if text[stop:stop + 2] == b"\r\n":
             stop += 2
-        elif view[stop:stop + 1] == b"\n":
+        elif text[stop:stop + 1] == b"\n":
             stop += 1
-        yield _ARMOR_KIND[m.group(1)], view[at:stop]
+        yield _ARMOR_KIND[m.group(1)], at, stop
         found += 1
         pos = stop
 
@@ -189,7 +201,7 @@ def items_from_message(msg: Message) -> list[MailItem]:
         name = part.get_filename() or ""
         name = name if isinstance(name, str) else ""
         if name or part.get_content_maintype() != "text":
-            found = _kind_of(name, payload)
+            found = kind_of(name, payload)
             if found is not None:
                 kind, pid, numbered = found
                 items.append(MailItem(kind, name or "(attachment)", payload, pid, numbered))
