@@ -2,7 +2,8 @@
 
     python -m benchmarks.bench_inbox [--quick]
 
-- the peak memory of ``fetch`` reading one 40 MiB and one 200 MiB package mail from Dovecot;
+- the peak memory of ``fetch`` reading one 40 MiB and one 200 MiB package mail from Dovecot, and
+  of ``send`` mailing such packages by SMTP;
 - ``fetch`` of 1,000 waiting packages from a real Dovecot (IMAPS on 127.0.0.1, started here
   with its own configuration, as the tests do): every package verified, stored, its mail
   flagged; then a second fetch that finds nothing new;
@@ -149,6 +150,13 @@ _PEAK = ("import sys\n"
          "sys.exit(code)\n")
 
 
+def _random_file(path: Path, mib: int) -> Path:
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            f.write(os.urandom(1 << 20))
+    return path
+
+
 def peak_rss(python: str, home: Path, *argv: str) -> tuple[float, int, str]:
     """Run ``smseal --home HOME ARGV`` in a fresh process: (seconds, peak RSS in KiB, stdout)."""
     import subprocess
@@ -187,10 +195,7 @@ def bench_fetch_memory(root: Path, a: Path, b: Path, sizes_mb: list[int]) -> Non
             to = d.encryption_key(B_UNIT)
         print("\nfetch of one large package mail from Dovecot (IMAPS), fresh process each")
         for mb in sizes_mb:
-            doc = root / f"doc-{mb}.bin"
-            with open(doc, "wb") as f:
-                for _ in range(mb):
-                    f.write(os.urandom(1 << 20))
+            doc = _random_file(root / f"doc-{mb}.bin", mb)
             sealed = root / f"doc-{mb}.smx"
             with open(sealed, "wb") as out:
                 res = seal(Package(doc), sender=signer, to=to, out=out)
@@ -221,6 +226,38 @@ def bench_fetch_memory(root: Path, a: Path, b: Path, sizes_mb: list[int]) -> Non
         print(f"  {'for scale: smseal inbox (same home)':<40} {took:8.1f} s   peak RSS {peak / 1024:6.1f} MiB")
     finally:
         (b / "config.ini").write_text(config, encoding="utf-8")
+        stop_dovecot(ms)
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def bench_send_memory(root: Path, a: Path, sizes_mb: list[int]) -> None:
+    """Peak RSS of ``smseal send`` sealing one large document and mailing it by SMTP (aiosmtpd
+    with STARTTLS, delivering through Dovecot's LDA, as the tests do): the package is streamed
+    from its file into DATA (office/mailstream.py), so the peak should not grow with it."""
+    from tests.imap_server import smtp_config, start_dovecot, start_smtp, stop_dovecot
+
+    folder = Path(tempfile.mkdtemp(prefix="smseal-bench-dovecot-"))
+    folder.chmod(0o755)
+    ms = start_dovecot(folder)
+    config = (a / "config.ini").read_text(encoding="utf-8")
+    try:
+        start_smtp(ms, size_limit=1 << 30)
+        (a / "config.ini").write_text(config + smtp_config(ms, "bgs@a.example.gov.cn")
+                                      + f"[addresses]\n{B_UNIT} = {B_ADDR}\n", encoding="utf-8")
+        print("\nsend of one large document by SMTP (seal + mail), fresh process each")
+        for mb in sizes_mb:
+            doc = _random_file(root / f"send-{mb}.bin", mb)
+            took, peak, _out = peak_rss(sys.executable, a, "send", str(doc), "--to", B_UNIT, "--json")
+            doc.unlink()
+            wire = ms.delivered[-1][1] / 2 ** 20
+            print(f"  {f'{mb} MiB document ({wire:.0f} MiB mail)':<40} {took:8.1f} s   "
+                  f"peak RSS {peak / 1024:6.1f} MiB")
+    finally:
+        (a / "config.ini").write_text(config, encoding="utf-8")
+        if ms._controller is not None:
+            ms._controller.stop()
         stop_dovecot(ms)
         import shutil
 
@@ -331,6 +368,7 @@ def main(argv: list[str]) -> None:
         a, b = _homes(Path(tmp))
         if os.path.exists("/usr/sbin/dovecot"):
             bench_fetch_memory(Path(tmp), a, b, [40] if quick else [40, 200])
+            bench_send_memory(Path(tmp), a, [40] if quick else [40, 200])
             bench_fetch(Path(tmp), a, b, 200 if quick else 1000)
         else:
             print("Dovecot is not installed: fetch benchmark skipped (apt-get install dovecot-imapd)")

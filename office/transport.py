@@ -22,8 +22,10 @@ from .config import Config
 from .fsutil import atomic_output, safe_component
 from .i18n import _
 from .mailcompose import (MIN_PART, compose, package_text, part_name, part_size_for, receipt_text,
-                          reminder_text, split, subject_tag)
+                          reminder_text, subject_tag)
 from .mailerrors import DATA_TIMEOUT, GREETING_TIMEOUT, MailError, explain, in_greeting
+from .mailstream import MailTemplate, template
+from .mailstream import send as stream_send
 
 PACKAGE_SUFFIX = ".smx"
 RECEIPT_SUFFIX = ".receipt"
@@ -166,19 +168,12 @@ class SMTPTransport:
         except (smtplib.SMTPException, OSError):
             pass
 
-    def _send_all(self, messages: list[Any] | Callable[[int], list[Any]], address: str, unit: str) -> int:
-        """Send ``messages`` (or what ``messages(size_limit)`` builds) over one connection;
-        return how many were sent."""
+    def _session(self, work: Callable[[smtplib.SMTP, int], int], address: str, unit: str) -> int:
+        """Run ``work(client, size_limit)`` over one connection (quit afterwards); smtplib's and
+        the socket's errors become one ``MailError`` that names ``address`` and ``unit``."""
         client = self._connect()
         try:
-            limit = self.size_limit(client)
-            msgs = messages(limit) if callable(messages) else messages
-            for msg in msgs:
-                if limit and len(msg.as_bytes()) > limit:
-                    raise MailError(_("The message for {unit} is larger than the {limit:,} bytes the mail server "
-                                      "accepts.").format(unit=unit, limit=limit))
-                client.send_message(msg)
-            return len(msgs)
+            return work(client, self.size_limit(client))
         except MailError:
             raise
         except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
@@ -189,42 +184,71 @@ class SMTPTransport:
             except (smtplib.SMTPException, OSError):
                 pass
 
-    def package_messages(self, data: bytes, unit: str, package_id: str, urgency: str, limit: int) -> list[Any]:
-        """The mail(s) that carry one package to ``unit``: one, or numbered parts within ``limit``."""
+    def _too_large(self, unit: str, limit: int) -> MailError:
+        return MailError(_("The message for {unit} is larger than the {limit:,} bytes the mail server "
+                           "accepts.").format(unit=unit, limit=limit))
+
+    def _send_all(self, messages: list[Any], address: str, unit: str) -> int:
+        """Send the (small) ``messages`` over one connection; return how many were sent."""
+        def work(client: smtplib.SMTP, limit: int) -> int:
+            for msg in messages:
+                if limit and len(msg.as_bytes()) > limit:
+                    raise self._too_large(unit, limit)
+                client.send_message(msg)
+            return len(messages)
+        return self._session(work, address, unit)
+
+    def package_plan(self, path: Path, unit: str, package_id: str, urgency: str,
+                     limit: int) -> list[tuple[MailTemplate, int, int]]:
+        """The mail(s) that carry the package file ``path`` to ``unit``, as (template, offset,
+        length): one mail, or numbered parts each within ``limit`` (the server's ESMTP SIZE; 0
+        for none).  Only the templates are in memory; ``mailstream.send`` reads the file."""
         s = self.settings
         address = self.config.address_of(unit)
-        common: dict[str, Any] = dict(sender_unit=self.unit, sender_address=s.sender, to_unit=unit, to_address=address,
-                      urgency=urgency, package_id=package_id)
+        common: dict[str, Any] = dict(sender_unit=self.unit, sender_address=s.sender, to_unit=unit,
+                                      to_address=address, urgency=urgency, package_id=package_id)
         subject = f"{subject_tag(urgency)}smseal 公文文件包 / sealed package {package_id}"
-        armored = None
+        size = path.stat().st_size
         if self.armor:
-            from smseal.envelope.armor import PACKAGE, encode
-
-            armored = data if data.lstrip().startswith(b"-----BEGIN") else encode(data, PACKAGE)
-            one = compose(subject=subject, armored=armored, text=package_text(
-                sender_unit=self.unit, package_id=package_id, urgency=urgency, armored=True), **common)
+            with open(path, "rb") as f:
+                armored_already = f.read(4096).lstrip().startswith(b"-----BEGIN")
+            one = template(lambda ph: compose(subject=subject, armored=ph, text=package_text(
+                sender_unit=self.unit, package_id=package_id, urgency=urgency, armored=True), **common),
+                armor=True, verbatim=armored_already)
         else:
-            one = compose(subject=subject, attachments=[(package_id + PACKAGE_SUFFIX, data)], text=package_text(
-                sender_unit=self.unit, package_id=package_id, urgency=urgency), **common)
-        if not limit or len(one.as_bytes()) <= limit:
-            return [one]
-        size = part_size_for(limit)
+            one = template(lambda ph: compose(
+                subject=subject, attachments=[(package_id + PACKAGE_SUFFIX, ph)], text=package_text(
+                    sender_unit=self.unit, package_id=package_id, urgency=urgency), **common))
+        if not limit or one.size(size, path) <= limit:
+            return [(one, 0, size)]
+        part = part_size_for(limit)
         while True:
-            chunks = split(data, size)
-            total = len(chunks)
-            msgs = [compose(subject=f"{subject} ({n}/{total})",
-                            attachments=[(part_name(package_id, n, total), c)],
-                            text=package_text(sender_unit=self.unit, package_id=package_id, urgency=urgency,
-                                              part=(n, total)), **common)
-                    for n, c in enumerate(chunks, 1)]
-            if all(len(m.as_bytes()) <= limit for m in msgs) or size <= MIN_PART:
-                return msgs
-            size = max(MIN_PART, size * 9 // 10)
+            total = max(1, -(-size // part))
+
+            def part_mail(n: int) -> MailTemplate:
+                return template(lambda ph: compose(
+                    subject=f"{subject} ({n}/{total})", attachments=[(part_name(package_id, n, total), ph)],
+                    text=package_text(sender_unit=self.unit, package_id=package_id, urgency=urgency,
+                                      part=(n, total)), **common))
+            plan = [(part_mail(n), (n - 1) * part, min(part, size - (n - 1) * part)) for n in range(1, total + 1)]
+            if all(t.size(length) <= limit for t, _o, length in plan) or part <= MIN_PART:
+                return plan
+            part = max(MIN_PART, part * 9 // 10)
 
     def deliver_package(self, package: Path, unit: str, package_id: str, urgency: str) -> str:
+        """Send the package file by mail, streamed from the file (``mailstream``): memory holds a
+        block of it, not the package, whatever its size."""
         address = self.config.address_of(unit)
-        data = Path(package).read_bytes()  # a mail message holds its attachment whole anyway
-        n = self._send_all(lambda limit: self.package_messages(data, unit, package_id, urgency, limit), address, unit)
+        path = Path(package)
+
+        def work(client: smtplib.SMTP, limit: int) -> int:
+            plan = self.package_plan(path, unit, package_id, urgency, limit)
+            for tmpl, offset, length in plan:
+                if limit and tmpl.size(length, path) > limit:
+                    raise self._too_large(unit, limit)
+                stream_send(client, self.settings.sender, address, tmpl, path, offset, length)
+            return len(plan)
+        n = self._session(work, address, unit)
         return address if n == 1 else _("{address} ({n} parts)").format(address=address, n=n)
 
     def deliver_receipt(self, data: bytes, unit: str, package_id: str, notice: bytes | None = None) -> str:
