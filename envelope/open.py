@@ -381,6 +381,13 @@ def inspect(src: Src) -> PackageInfo:
                        header_size=len(prelude), payload_size=payload, armored=armored)
 
 
+def package_digest_of(src: Src) -> bytes:
+    """The package digest (FORMAT.md §8) of the package in ``src``, read in pieces: nothing
+    decrypted, nothing verified (what it names is only known once ``verify_package`` passes)."""
+    prelude, _header, payload_digest, signature = _read_all(src)
+    return p.package_digest(prelude, payload_digest, signature)
+
+
 def _read_all(src: Src) -> tuple[bytes, Header, bytes, bytes]:
     """Read a whole package without decrypting: (prelude, header, payload digest, signature)."""
     with open_source(src) as (f, _armored, _size):

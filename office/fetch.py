@@ -30,7 +30,7 @@ from .i18n import _
 from .imap import BATCH, MAX_MESSAGE
 from .inbox import Inbox, InboxEntry, RefusedItem, ReminderSeen, error_line, one_line
 from .imapread import SpooledItem, read_mail
-from .mailparse import MailItem
+from .mailparse import MailItem, part_digest
 from .receipts import ReceiptOutcome, RejectionReason, import_receipt, import_rejection
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ MAX_SMALL = 1 << 20     # receipts and notices are far smaller
 MAX_SHARE_PACKAGE = 2 * 1024 ** 3
 # Numbered parts of a package (``_Handler.part``): how much a forger can make fetch keep.
 PART_CANDIDATES = 3     # distinct copies kept per slot, newest first
-PART_SETS = 3           # competing totals kept per package id
+PART_SETS = 3           # sets (digest, total) kept per package id; a further one is refused
 PART_PACKAGES = 64      # incomplete packages kept in all
 PART_ATTEMPTS = 8       # combinations of a full set tried, newest copies first
 PART_EXPIRY_DAYS = 30   # an incomplete set untouched this long is removed
@@ -167,28 +167,39 @@ class _Handler:
     def part(self, it: MailItem, item: str) -> None:
         """A numbered part given as bytes (``part_file`` does the work)."""
         assert it.package_id is not None and it.part is not None
-        self.part_file(it.package_id, it.part, self.inbox.spool_bytes(it.data), item)
+        self.part_file(it.package_id, it.part, self.inbox.spool_bytes(it.data), item, it.part_digest)
 
-    def part_file(self, package_id: str, numbered: tuple[int, int], spooled: Path, item: str) -> None:
+    def part_file(self, package_id: str, numbered: tuple[int, int], spooled: Path, item: str,
+                  digest: str | None = None) -> None:
         """Store one numbered part and assemble the package once a full set is here.
 
-        The id and numbers come from an unauthenticated file name, so nothing a forger sends
-        can block the real package: sets with different totals are kept side by side
-        (``parts/<id>/<total>/``), every slot keeps its ``PART_CANDIDATES`` newest distinct
-        copies (``<n>.<sm3 prefix>``), and a full set is tried in up to ``PART_ATTEMPTS``
-        combinations (newest copies first) until one verifies as a whole; nothing is deleted
-        because one combination failed.  Bounded: ``PART_SETS`` totals per id,
-        ``PART_PACKAGES`` incomplete packages (the oldest go first), and sets untouched for
-        ``PART_EXPIRY_DAYS`` are removed (``expire_parts``)."""
+        The id, the numbers and the package digest come from an unauthenticated file name
+        (``<id>.<digest>.smx.partN-of-M``, docs/FORMAT.md §15), so nothing a forger sends may
+        push the real parts out.  A set is what shares id, digest and total
+        (``parts/<id>/<digest>-<total>/``): parts announcing another digest land in another set
+        and can never evict the real ones; at most ``PART_SETS`` sets are kept per id and a
+        further one is refused, not let in by evicting one.  Within a set every slot keeps its
+        ``PART_CANDIDATES`` newest distinct copies (``<n>.<sm3 prefix>``), and a full set is tried
+        in up to ``PART_ATTEMPTS`` combinations (newest copies first) until one verifies as a
+        whole *and* has the digest its set announced; nothing is deleted because one combination
+        failed.  Also bounded: ``PART_PACKAGES`` incomplete package ids (the oldest go first) and
+        sets untouched for ``PART_EXPIRY_DAYS`` are removed (``expire_parts``).  Parts named
+        without a digest (older smseal) form sets of their own, checked by signature only."""
         n, total = numbered
         parts = self.inbox._dir("parts")
         folder = parts / package_id
         if not folder.is_dir():
             _evict_oldest(parts, PART_PACKAGES - 1)
             folder.mkdir(mode=0o700, exist_ok=True)
-        tset = folder / str(total)
+        tset = folder / (f"{digest}-{total}" if digest else str(total))
         if not tset.is_dir():
-            _evict_oldest(folder, PART_SETS - 1)
+            if sum(1 for p in folder.iterdir() if p.is_dir()) >= PART_SETS:
+                spooled.unlink(missing_ok=True)
+                self.report.refused.append(self.inbox.refuse(
+                    self.source, item, "part", _("more than {n} different sets of parts were announced for "
+                                                 "package {pid}; the first ones are kept").format(
+                        n=PART_SETS, pid=package_id), claimed_id=package_id))
+                return
             tset.mkdir(mode=0o700, exist_ok=True)
         dest = tset / f"{n}.{_sm3_of(spooled)[:8].hex()}"
         if dest.exists():
@@ -211,7 +222,7 @@ class _Handler:
                         shutil.copyfileobj(src, f, 1 << 20)
                 f.flush()
                 os.fsync(f.fileno())
-            if self._verifies(joined):
+            if self._verifies(joined, digest):
                 self.report.parts_waiting.pop(package_id, None)
                 self.package_file(joined, f"{package_id}.smx ({total} parts)")
                 shutil.rmtree(folder, ignore_errors=True)
@@ -219,14 +230,18 @@ class _Handler:
             joined.unlink(missing_ok=True)
         self.report.parts_waiting[package_id] = (have, total)    # every slot filled, but by a forgery
 
-    def _verifies(self, spooled: Path) -> bool:
+    def _verifies(self, spooled: Path, digest: str | None) -> bool:
+        """The joined parts are a package that verifies and, when the parts announced one, has
+        that package digest (compared in constant time)."""
+        import hmac
+
         from smseal.envelope import verify_package
 
         try:
-            verify_package(spooled, trusted=self.office.directory)
+            res = verify_package(spooled, trusted=self.office.directory)
         except (SmsealError, OSError):
             return False
-        return True
+        return digest is None or hmac.compare_digest(res.package_digest.hex(), digest)
 
     def found_items(self, items: list[MailItem | SpooledItem], item: str) -> None:
         """What ``imapread.read_mail`` found: spooled packages and parts by file, the rest as bytes."""
@@ -234,7 +249,7 @@ class _Handler:
             if not isinstance(it, SpooledItem):
                 self.mail_items([it], item)
             elif it.kind == "part" and it.package_id is not None and it.part is not None:
-                self.part_file(it.package_id, it.part, it.path, f"{item} {it.name}")
+                self.part_file(it.package_id, it.part, it.path, f"{item} {it.name}", part_digest(it.name))
             else:
                 self.package_file(it.path, f"{item} {it.name}")
 

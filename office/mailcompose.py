@@ -5,7 +5,7 @@ Chinese and English that gives the urgency and what to do, and the sealed bytes 
 Size: base64 turns 3 bytes into 4 characters and breaks lines at 76 characters, so an
 attachment of n bytes takes about n × 4/3 × 78/76 ≈ 1.37 n bytes of mail.  A package larger
 than what the server announces (ESMTP SIZE) is sent as numbered parts
-``<id>.smx.partN-of-M``, each mail within the limit; ``fetch`` reassembles them and verifies
+``<id>.<digest>.smx.partN-of-M``, each mail within the limit; ``fetch`` reassembles them and verifies
 the whole.
 """
 
@@ -99,5 +99,6 @@ def split(data: bytes, part_size: int) -> list[bytes]:
     return [data[i:i + part_size] for i in range(0, len(data), part_size)] or [b""]
 
 
-def part_name(package_id: str, n: int, total: int) -> str:
-    return f"{package_id}.smx.part{n}-of-{total}"
+def part_name(package_id: str, n: int, total: int, digest: bytes) -> str:
+    """``<id>.<package digest>.smx.partN-of-M`` (docs/FORMAT.md §15)."""
+    return f"{package_id}.{digest.hex()}.smx.part{n}-of-{total}"

@@ -23,7 +23,8 @@ ItemKind = Literal["package", "part", "receipt", "notice"]
 PACKAGE_MAGIC = b"SMSEAL\x00"
 RECEIPT_MAGIC = b"SMSRCPT"
 NOTICE_MAGIC = b"SMSNOTC"
-_PART_NAME = re.compile(r"^([0-9a-f]{32})\.smx\.part([1-9][0-9]{0,3})-of-([1-9][0-9]{0,3})$")
+# <id>.<package digest>.smx.partN-of-M (docs/FORMAT.md §15); the form without the digest is older.
+_PART_NAME = re.compile(r"^([0-9a-f]{32})(?:\.([0-9a-f]{64}))?\.smx\.part([1-9][0-9]{0,3})-of-([1-9][0-9]{0,3})$")
 _ARMOR_BEGIN = re.compile(rb"-----BEGIN (SMSEAL (?:PACKAGE|RECEIPT|NOTICE))-----\r?\n")
 MAX_ARMOR_BLOCKS = 8                # armored items read from one text part
 MAX_ARMOR_TEXT = 256 * 1024 * 1024  # bytes of one text part searched for armor (a saved e-mail's limit)
@@ -54,8 +55,19 @@ class MailItem:
     package_id: str | None = None
     part: tuple[int, int] | None = None
 
+    @property
+    def part_digest(self) -> str | None:
+        """The package digest (hex) a numbered part's name announces (None: an older name)."""
+        return part_digest(self.name)
+
     def __repr__(self) -> str:
         return f"MailItem({self.kind}, {self.name!r}, {len(self.data)} bytes)"
+
+
+def part_digest(name: str) -> str | None:
+    """The package digest (64 hex digits) in the name of a numbered part, or None."""
+    m = _PART_NAME.match(name)
+    return m.group(2) if m else None
 
 
 def looks_like_email(head: bytes) -> bool:
@@ -128,7 +140,7 @@ def kind_of(name: str, data: bytes) -> tuple[ItemKind, str | None, tuple[int, in
     and (N, M) of a numbered part), or None when it is nothing of smseal's."""
     m = _PART_NAME.match(name)
     if m:
-        n, total = int(m.group(2)), int(m.group(3))
+        n, total = int(m.group(3)), int(m.group(4))
         if 1 <= n <= total <= MAX_PARTS:
             return "part", m.group(1), (n, total)
         return None

@@ -221,13 +221,16 @@ class SMTPTransport:
                     sender_unit=self.unit, package_id=package_id, urgency=urgency), **common))
         if not limit or one.size(size, path) <= limit:
             return [(one, 0, size)]
+        from smseal.envelope.open import package_digest_of
+
+        digest = package_digest_of(path)
         part = part_size_for(limit)
         while True:
             total = max(1, -(-size // part))
 
             def part_mail(n: int) -> MailTemplate:
                 return template(lambda ph: compose(
-                    subject=f"{subject} ({n}/{total})", attachments=[(part_name(package_id, n, total), ph)],
+                    subject=f"{subject} ({n}/{total})", attachments=[(part_name(package_id, n, total, digest), ph)],
                     text=package_text(sender_unit=self.unit, package_id=package_id, urgency=urgency,
                                       part=(n, total)), **common))
             plan = [(part_mail(n), (n - 1) * part, min(part, size - (n - 1) * part)) for n in range(1, total + 1)]

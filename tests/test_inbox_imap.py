@@ -146,16 +146,21 @@ def test_altered_package_in_the_mailbox(mailed):
     assert not (desk / pid[:16]).exists()                            # nothing opened
 
 
-def test_split_package(units, mail_system):
-    a, b, desk, ms = units[0], units[1], units[2], mail_system
+def send_split(a, b, desk, ms, *, limit: int, size: int) -> dict:
+    """A sends ``big.bin`` (``size`` random bytes) to B through a server that accepts ``limit``."""
     ms._controller.stop()
-    start_smtp(ms, size_limit=120_000)                               # a small server limit
+    start_smtp(ms, size_limit=limit)                                 # a small server limit
     _configure(a, ms, A_ADDR)
     _configure(b, ms, B_ADDR)
-    (desk / "big.bin").write_bytes(os.urandom(300_000))
+    (desk / "big.bin").write_bytes(os.urandom(size))
     res = a("send", "big.bin", "--to", "财政局", "--json")
     assert res.code == 0, res.err
-    out = json.loads(res.out)
+    return json.loads(res.out)
+
+
+def test_split_package(units, mail_system):
+    a, b, desk, ms = units[0], units[1], units[2], mail_system
+    out = send_split(a, b, desk, ms, limit=120_000, size=300_000)
     pid = out["package_id"]
     assert "parts" in out["delivered"][0]["where"]
     assert len(ms.delivered) >= 3 and all(size <= 120_000 for _r, size in ms.delivered)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import units  # noqa: F401  (fixture)
-from tests.imap_server import mail_system, start_smtp  # noqa: F401  (fixture)
-from tests.test_inbox_imap import A_ADDR, B_ADDR, _configure
+from tests.imap_server import mail_system  # noqa: F401  (fixture)
+from tests.test_inbox_imap import A_ADDR, B_ADDR, _configure, send_split
 
 
 @pytest.fixture
@@ -65,14 +65,7 @@ def test_package_mail_is_streamed_with_its_exact_size(units, mail_system, watche
 def test_split_parts_are_streamed_within_the_limit(units, mail_system, watched):
     a, b, desk, shared = units
     ms = mail_system
-    ms._controller.stop()
-    start_smtp(ms, size_limit=150_000)
-    _configure(a, ms, A_ADDR)
-    _configure(b, ms, B_ADDR)
-    (desk / "big.bin").write_bytes(os.urandom(400_000))
-    res = a("send", "big.bin", "--to", "财政局", "--json")
-    assert res.code == 0, res.err
-    pid = json.loads(res.out)["package_id"]
+    pid = send_split(a, b, desk, ms, limit=150_000, size=400_000)["package_id"]
     sizes = [size for _rcpt, size in ms.delivered]
     assert len(sizes) >= 3 and watched["sizes"] == sizes and max(sizes) <= 150_000
     assert max(sizes) > 150_000 * 0.8                                 # parts fill the limit
