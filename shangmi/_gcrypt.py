@@ -6,10 +6,16 @@ the AES-NI instruction (an affine isomorphism between the two S-boxes) 16
 blocks at a time with AVX2, GHASH with PCLMUL (1.11 adds GFNI/AVX-512), and
 SM3 with AVX/BMI2: about 700 MB/s and 440 MB/s a core on the same machine.
 It is only an accelerator: ``load()`` refuses any libgcrypt that is missing,
-older than 1.9 (no SM4), in FIPS mode (SM4 disabled), or that fails the
+older than 1.10.0 (1.9 added SM4, but 1.9.0 has a heap overflow in its hashing,
+CVE-2021-3345), in FIPS mode (SM4 disabled), or that fails the
 known answers (RFC 8998 A.1 for SM4-GCM, GB/T 32905 A.1/A.2 for SM3), and
 callers then use pyca.  ``SHANGMI_GCRYPT=off`` in the environment refuses it
 too.  ctypes releases the GIL during each call, so work runs on every core.
+
+Every buffer argument goes through :func:`shangmi._bytes.byte_view` first, so
+sizes are counted in bytes whatever the buffer's item type and strided buffers
+are copied; ``shangmi.sm3`` and ``shangmi.sm4_batch`` do the same before calling
+pyca's OpenSSL, so both backends give the same result for every input.
 
 libgcrypt wipes a handle's key schedule or hash state when it is closed.
 """
@@ -23,6 +29,7 @@ import threading
 import weakref
 from typing import Sequence, Union
 
+from ._bytes import BytesLike, byte_items, byte_view
 from .errors import BackendError, InvalidTag
 
 _VP = ctypes.c_void_p
@@ -35,7 +42,7 @@ _MD_SM3 = 326
 _CTL_INITIALIZATION_FINISHED = 38
 _CTL_INITIALIZATION_FINISHED_P = 39
 _CTL_FIPS_MODE_P = 55
-_MIN_VERSION = b"1.9.0"
+_MIN_VERSION = (1, 10, 0)
 TAG_SIZE = 16
 NONCE_SIZE = 12
 Piece = Union[bytes, bytearray]
@@ -79,8 +86,36 @@ def _bind(lib: ctypes.CDLL) -> None:
 
 
 def _as_bytes(data: bytes | bytearray | memoryview) -> bytes:
-    """ctypes passes a bytes object's own buffer (no copy); other buffers are copied once."""
-    return data if type(data) is bytes else bytes(data)
+    """ctypes passes a bytes object's own buffer (no copy); other buffers are copied once, as bytes."""
+    view = byte_view(data)
+    return view if type(view) is bytes else bytes(view)
+
+
+def version_tuple(version: str) -> tuple[int, ...] | None:
+    """``"1.10.1"`` → ``(1, 10, 1)``, ``"1.10"`` → ``(1, 10, 0)``; a suffix after the numbers
+    (``"1.11.0-beta3"``) is ignored; None if the text does not start with a dotted version."""
+    parts: list[int] = []
+    for part in version.split("."):
+        digits = ""
+        for ch in part:
+            if not ("0" <= ch <= "9"):
+                break
+            digits += ch
+        if not digits:
+            break
+        parts.append(int(digits))
+        if len(digits) != len(part):
+            break
+    return tuple(parts + [0] * (3 - len(parts))) if len(parts) >= 2 else None
+
+
+def check_version(version: str) -> None:
+    """Raise BackendError unless ``version`` (as ``gcry_check_version`` reports it) is at least
+    1.10.0: older ones have no SM4 (before 1.9) or a heap overflow in hashing (1.9.0, CVE-2021-3345)."""
+    parsed = version_tuple(version)
+    if parsed is None or parsed < _MIN_VERSION:
+        minimum = ".".join(map(str, _MIN_VERSION))
+        raise BackendError(f"libgcrypt {version} is older than {minimum} (no SM4, or CVE-2021-3345)")
 
 
 def _mismatch(index: int) -> InvalidTag:
@@ -117,13 +152,15 @@ class GcryptSM3:
         weakref.finalize(self, lib.gcry_md_close, h.value)
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
-        if isinstance(data, bytes):
-            self._lib.gcry_md_write(self._h, data, len(data))
-        elif len(data):
+        """Hash the bytes of ``data`` (any bytes-like object; its size in bytes, not items)."""
+        buf = byte_view(data)
+        if isinstance(buf, bytes):
+            self._lib.gcry_md_write(self._h, buf, len(buf))
+        elif len(buf):
             # A writable buffer is passed in place; a read-only view other than bytes is copied.
-            buf = data if isinstance(data, bytearray) or not memoryview(data).readonly else bytes(data)
-            if isinstance(buf, bytes):
-                self._lib.gcry_md_write(self._h, buf, len(buf))
+            if buf.readonly:
+                copy = bytes(buf)
+                self._lib.gcry_md_write(self._h, copy, len(copy))
             else:
                 arr = (ctypes.c_char * len(buf)).from_buffer(buf)
                 self._lib.gcry_md_write(self._h, ctypes.addressof(arr), len(buf))
@@ -147,7 +184,7 @@ class GcryptSM4GCM:
         self._lib = gc.lib
         self.reason = f"{gc.reason} (SM4 with AES-NI/AVX2 where the CPU has them)"
 
-    def _open(self, key: bytes) -> int:
+    def _open(self, key: BytesLike) -> int:
         h = _VP()
         if self._lib.gcry_cipher_open(ctypes.byref(h), _CIPHER_SM4, _MODE_GCM, 0) or not h.value:
             raise BackendError("libgcrypt could not open SM4-GCM")
@@ -157,16 +194,18 @@ class GcryptSM4GCM:
             raise BackendError("libgcrypt refused the SM4 key")
         return h.value
 
-    def _start(self, h: int, nonce: bytes, aad: bytes | None) -> None:
+    def _start(self, h: int, nonce: BytesLike, aad: BytesLike | None) -> None:
         if len(nonce) != NONCE_SIZE or self._lib.gcry_cipher_setiv(h, _as_bytes(nonce), NONCE_SIZE):
             raise BackendError("libgcrypt refused the SM4-GCM nonce")
         if aad and self._lib.gcry_cipher_authenticate(h, _as_bytes(aad), len(aad)):
             raise BackendError("libgcrypt refused the associated data")
 
-    def seal_many(self, key: bytes, items: Sequence[tuple[bytes, bytes]],
-                  aad: bytes | None = None) -> list[Piece]:
+    def seal_many(self, key: BytesLike, items: Sequence[tuple[BytesLike, BytesLike]],
+                  aad: BytesLike | None = None) -> list[Piece]:
         """``ciphertext_i ‖ tag_i`` of every (nonce_i, plaintext_i), one after another in one buffer
         (the wire form of a STREAM batch: no join needed)."""
+        items = byte_items(items)
+        aad = None if aad is None else byte_view(aad)
         out = bytearray(sum(len(pt) for _, pt in items) + TAG_SIZE * len(items))
         if not out:
             return []
@@ -186,10 +225,12 @@ class GcryptSM4GCM:
             del view
         return [out]
 
-    def open_many(self, key: bytes, items: Sequence[tuple[bytes, bytes]],
-                  aad: bytes | None = None) -> list[Piece]:
+    def open_many(self, key: BytesLike, items: Sequence[tuple[BytesLike, BytesLike]],
+                  aad: BytesLike | None = None) -> list[Piece]:
         """The plaintexts of every (nonce_i, ciphertext_i ‖ tag_i), one after another in one buffer;
         raises :class:`shangmi.InvalidTag` (nothing returned) at the first item that does not verify."""
+        items = byte_items(items)
+        aad = None if aad is None else byte_view(aad)
         for i, (_, ct) in enumerate(items):
             if len(ct) < TAG_SIZE:
                 raise _mismatch(i)
@@ -249,16 +290,15 @@ def _load() -> Gcrypt:
         try:
             lib = ctypes.CDLL(path)
             _bind(lib)
-            version = lib.gcry_check_version(_MIN_VERSION)   # also initializes the library
-            if not version:
-                reasons.append(f"{path}: older than {_MIN_VERSION.decode()} (no SM4)")
-                continue
+            raw = lib.gcry_check_version(None)   # the version; also initializes the library
+            version = raw.decode("ascii", "replace") if raw else "(unknown)"
+            check_version(version)
             if not lib.gcry_control(_CTL_INITIALIZATION_FINISHED_P, 0):
                 lib.gcry_control(_CTL_INITIALIZATION_FINISHED, 0)
             if lib.gcry_control(_CTL_FIPS_MODE_P, 0):
                 reasons.append(f"{path}: in FIPS mode (SM4 disabled)")
                 continue
-            gc = Gcrypt(lib, path, version.decode("ascii", "replace"))
+            gc = Gcrypt(lib, path, version)
             _known_answers(gc)
             return gc
         except (OSError, AttributeError) as exc:

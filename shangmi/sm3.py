@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hmac as _chmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from . import _gcrypt
+from ._bytes import byte_view
 from .errors import BackendError, InvalidArgument
 
 __all__ = ["SM3", "HMAC", "digest", "hmac", "hmac_verify", "hkdf", "kdf", "DIGEST_SIZE", "BLOCK_SIZE"]
@@ -34,7 +35,9 @@ def _new_hash() -> "hashes.Hash | _gcrypt.GcryptSM3":
 class SM3:
     """Incremental SM3: ``h = SM3(); h.update(b); h.digest()``.
 
-    ``digest()`` may be called more than once and does not end the object.
+    ``digest()`` may be called more than once and does not end the object.  Data may be any
+    bytes-like object: its bytes are hashed (an ``array('I')`` of 4 items is 16 bytes; a strided
+    view is hashed as the bytes it shows), the same on both backends.
     """
 
     digest_size = DIGEST_SIZE
@@ -45,12 +48,11 @@ class SM3:
 
     def __init__(self, data: bytes = b"") -> None:
         self._h: hashes.Hash | _gcrypt.GcryptSM3 = _new_hash()
-        if data:
-            self._h.update(data)
+        self._h.update(byte_view(data))
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
-        """Hash more data."""
-        self._h.update(data)
+        """Hash more data (the bytes of any bytes-like object)."""
+        self._h.update(byte_view(data))
 
     def copy(self) -> "SM3":
         """An independent copy of the running hash."""
@@ -68,9 +70,9 @@ class SM3:
 
 
 def digest(data: bytes) -> bytes:
-    """SM3 of ``data`` (32 bytes)."""
+    """SM3 of ``data`` (32 bytes; ``data`` is taken as its bytes, like :class:`SM3`)."""
     h = hashes.Hash(hashes.SM3())
-    h.update(data)
+    h.update(byte_view(data))
     return h.finalize()
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
+from smseal.office import reminders
 from tests.cli_helpers import units  # noqa: F401  (fixture)
 
 
@@ -211,21 +212,28 @@ def test_fetch_watch_announces_and_stops_cleanly(units):
     assert pid[:12] in out and "特急" in err and "Traceback" not in err
 
 
-def test_reminders_repeat_up_to_max(units):
-    import time
-
+def test_reminders_repeat_up_to_max(units, monkeypatch):
+    """The reminder clock is set by the test (``office.reminders.now``), never waited for: the
+    intervals are judged at exact instants, so the test does not depend on the machine's load."""
     a, b, desk, shared = units
     cfg = a.home / "config.ini"
-    cfg.write_text(cfg.read_text(encoding="utf-8") + "\n[reminders]\nurgent = 1s\nmax = 2\n", encoding="utf-8")
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "\n[reminders]\nurgent = 1m\nmax = 2\n", encoding="utf-8")
     _send(a, "--urgency", "urgent")
     _send(a)                                                        # normal: never reminded
-    time.sleep(1.1)
-    assert [r["sequence"] for r in json.loads(a("remind", "--json").out)] == [1]
-    assert json.loads(a("remind", "--dry-run", "--json").out) == []  # not again before the interval
-    time.sleep(1.1)
-    assert [r["sequence"] for r in json.loads(a("remind", "--json").out)] == [2]
-    time.sleep(1.1)
-    assert json.loads(a("remind", "--dry-run", "--json").out) == []  # max reached
+    clock = [datetime.now(timezone.utc) + timedelta(days=1)]
+    monkeypatch.setattr(reminders, "now", lambda: clock[0])
+    (due,) = json.loads(a("remind", "--dry-run", "--json").out)     # a day later: due, since sealing
+    clock[0] = datetime.fromisoformat(due["waiting_since"])         # back to the moment it was sealed
+
+    def remind(*extra, after):
+        clock[0] += after
+        return [r["sequence"] for r in json.loads(a("remind", "--json", *extra).out)]
+
+    assert remind("--dry-run", after=timedelta(seconds=59)) == []   # not due before the interval
+    assert remind(after=timedelta(seconds=1)) == [1]                # due exactly at it
+    assert remind("--dry-run", after=timedelta(seconds=59)) == []   # not again before the interval
+    assert remind(after=timedelta(seconds=1)) == [2]
+    assert remind("--dry-run", after=timedelta(hours=1)) == []      # max reached
     assert b("fetch").code == 0
     waiting = json.loads(b("inbox", "--json").out)["waiting"]
     assert [len(w["reminders"]) for w in waiting] == [2, 0]         # 加急 first, with both reminders
