@@ -5,7 +5,7 @@ from __future__ import annotations
 from smseal.office.i18n import _
 
 from .context import App
-from .workflow_args import add_now, office_of, parse_date, red
+from .workflow_args import add_now, office_of, parse_date
 
 
 def register(sub) -> None:
@@ -51,10 +51,11 @@ def print_case(console, c) -> None:
         if s.done_on:
             state = _("done {date}").format(date=s.done_on)
         elif s.overdue:
-            state = red(_("OVERDUE"), console.out)
+            state = _("OVERDUE")
         else:
             state = _("open")
-        console.print(_("    {stage} by {deadline}: {state}").format(stage=s.name, deadline=s.deadline, state=state))
+        console.print(_("    {stage} by {deadline}: {state}").format(stage=s.name, deadline=s.deadline, state=state),
+                      red=bool(s.overdue and not s.done_on))
 
 
 def run_new(args, console) -> int:

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from smseal.office.clock import show, zone
 
-from . import table
 from .context import App
 from smseal.office.i18n import _
 from smseal.office.inbox import URGENCY_LABEL, Inbox, InboxEntry
@@ -174,8 +173,7 @@ def run_inbox(args, console) -> int:
         if rows:
             headers = [_("urgency"), _("package"), _("from"), _("arrived"), _("state"), _("reminders"),
                        _("doc. no. / title")]
-            for line in table.render(headers, rows, stream=console.out, shrink=(6, 2)):
-                console.print("  " + line)
+            console.table(headers, rows, shrink=(6, 2))
         if refused:
             console.print(_("Refused on arrival (not opened, kept under {path}):").format(path=inbox.folder / "refused"))
             for r in refused[:20]:

@@ -13,14 +13,14 @@ from smseal.office.i18n import _
 from .cmd_seal import URGENCY_LABEL
 from .context import App, UsageError
 from .progress import CountingReader, Progress
-from .workflow_args import office_of, red
+from .workflow_args import office_of
 from smseal.office.clock import show_seconds
 from smseal.office.copies import own_copy_number
 
 
 def register(sub) -> None:
     p = sub.add_parser("open", help=_("verify and open a package addressed to this unit"),
-                       epilog=_("The receipt goes back the way config.ini in the keystore folder says "
+                       epilog=_("The receipt goes back the way config.ini in the smseal folder (--home) says "
                                 "([delivery] via = outbox or smtp; see the README, Configuration)."))
     p.add_argument("package", nargs="?",
                    help=_("the package file (.smx), a saved e-mail (.eml), or the start of a package id from the inbox"))
@@ -92,8 +92,8 @@ def _print_approval(console, approval, named: str | None) -> None:
     if approval.verified:
         console.print(_("  approved by (签发人): {leader} (signature verified)").format(leader=approval.leader))
     elif approval.state == "invalid":
-        console.print(red(_("  approved by (签发人): {leader} (APPROVAL INVALID: {reason})").format(
-            leader=named or "?", reason=approval.reason), console.out))
+        console.print(_("  approved by (签发人): {leader} (APPROVAL INVALID: {reason})").format(
+            leader=named or "?", reason=approval.reason), red=True)
     elif named:
         console.print(_("  approved by (签发人): {leader} (typed by the sender, not signed)").format(leader=named))
 

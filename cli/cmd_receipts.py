@@ -14,7 +14,7 @@ def register(sub) -> None:
     p = sub.add_parser("receipts", help=_("signed receipts (签收回执)"))
     rs = p.add_subparsers(dest="receipts_command", metavar="ACTION")
     i = rs.add_parser("import", help=_("verify receipts and record them"))
-    i.add_argument("receipt", nargs="+", help=_("receipt files (.smr) or their text form"))
+    i.add_argument("receipt", nargs="+", help=_("receipt files (.receipt), their text form, or the e-mails (.eml) they came in"))
     i.add_argument("--accept-before-revocation", action="store_true",
                    help=_("accept a receipt from a unit whose key is no longer valid today (confirm by phone first)"))
     i.add_argument("--json", action="store_true", help=_("print the result as JSON"))
@@ -73,61 +73,134 @@ def run_import(args, console) -> int:
         return 0
 
 
-class _Words:
-    """The status lines' sentences, translated once for the whole listing (``_`` reads the
-    locale each time; ``status --all`` prints a million lines), and the office-time form of
-    each stored time, computed once per distinct time."""
+def _when(t, tz, year: int, *, time: bool = True) -> str:
+    """A time for a table cell: ``12-02 09:15`` this year (``12-02`` without ``time``), the
+    date ``2025-12-02`` in another year."""
+    from smseal.office.clock import show
 
-    def __init__(self, tz=None, stream=None) -> None:
-        from .workflow_args import red
-
-        self.tz, self.stream = tz, stream
-        self.refused, self.reason = _("REFUSED (拒收) {when}"), _(": {reason}")
-        self.signed, self.failed = _("signed {when}"), _("DELIVERY FAILED {when}: {why} (smseal resend)")
-        overdue = _("OVERDUE, not signed")
-        self.overdue = red(overdue, stream) if stream is not None else overdue
-        self.saved, self.waiting = _("not delivered: saved in {where} only"), _("not signed yet")
-        self.reminders = _(" ({n} reminder(s) sent)")
-        self.replied, self.no_reply = _("; replied {when}"), _("; no reply yet")
-        self.reply_overdue = "; " + (red(_("reply OVERDUE"), stream) if stream is not None else _("reply OVERDUE"))
-        self.package, self.sealed = _("  {name}: {n}/{t} signed{due}"), _("sealed {when}")
-        self.due, self.reply_by = _(", due {d}"), _(", reply by {d}")
-        self.approved, self.copy = _("approved by (签发人) {name}"), _(" (copy no. {n})")
-        self._shown: dict[str, str] = {}
-
-    def when(self, t):
-        from smseal.office.clock import show
-
-        if not (self.tz and t):
-            return t
-        got = self._shown.get(t)
-        if got is None:
-            if len(self._shown) > 4096:
-                self._shown.clear()
-            got = self._shown[t] = show(t, self.tz)
-        return got
+    text = show(t, tz) if t else ""
+    return _day(text[:10], year) + (text[10:] if time and text[:4] == str(year) else "")
 
 
-def _recipient_state(r, tz=None, stream=None, words: _Words | None = None) -> str:
-    """One recipient's state; times in the office's zone ``tz`` when given, OVERDUE in red on ``stream``."""
-    w = words or _Words(tz, stream)
+def _day(d: str | None, year: int) -> str:
+    """A date for a table cell: ``12-02`` this year, ``2025-12-02`` another year."""
+    return "" if not d else d[5:] if d[:4] == str(year) else d
+
+
+def _recipient_state(r, tz, year: int, *, time: bool = True) -> tuple[str, bool]:
+    """One recipient's state for the table (``time``: when it signed to the minute, else the
+    day), and whether it needs attention (shown in red)."""
     if r.rejected:
-        state = w.refused.format(when=w.when(r.receipt_at))
-        if r.rejection_reason:
-            state += w.reason.format(reason=r.rejection_reason)
-    elif r.signed:
-        state = w.signed.format(when=w.when(r.receipt_at))
-    elif r.failed:
-        state = w.failed.format(when=w.when(r.delivered_at), why=r.delivery_reason)
-    elif r.overdue:
-        state = w.overdue
-    elif r.delivery == "saved":
-        state = w.saved.format(where=r.delivery_where)
-    else:
-        state = w.waiting
-    if r.reminders:
-        state += w.reminders.format(n=r.reminders)
-    return state
+        return _("refused {when}").format(when=_when(r.receipt_at, tz, year, time=time)), True
+    if r.signed:
+        return _("signed {when}").format(when=_when(r.receipt_at, tz, year, time=time)), False
+    if r.failed:
+        return _("DELIVERY FAILED"), True
+    if r.overdue:
+        return _("OVERDUE, not signed"), True
+    if r.delivery == "saved":
+        return _("saved, not delivered"), False
+    return _("not signed yet"), False
+
+
+def _reply_state(m, w, r, tz, year: int) -> tuple[str, bool]:
+    """The recipient's 答复 (reply) for the table: replied when, overdue, awaited, or nothing."""
+    if m is not None and m.replied:
+        return _("replied {when}").format(when=_when(m.replied_at, tz, year, time=False)), False
+    if m is not None and m.reply_overdue:
+        return _("reply OVERDUE"), True
+    if m is not None and m.expects_reply and w and w.reply_by:
+        return _("by {date}").format(date=_day(w.reply_by, year)), False
+    return "", False
+
+
+# More recipients than this: those who signed are counted on one row, the others listed.
+MANY = 8
+
+
+def _sent_table(console, sent, tz, year: int) -> None:
+    """One row per recipient (the package's columns on its first row only, on a terminal); then
+    a line for each reason a table cell cannot hold: a 拒收's reason, a failed delivery, and the
+    package's 文种 / 签发人.  Each recipient's copy has its own 份号."""
+    from . import table
+
+    rows, compact, red, notes = [], [], [], []
+    whole = not table.is_terminal(console.out)       # piped: every row complete, for grep
+    for s, w in sent:
+        views = dict(zip((r.unit for r in s.recipients), w.recipients))
+        pid = s.package_id[:12]
+        pkg = [pid, s.doc_number or s.title or "", _day(s.due, year)]
+        listed = s.recipients
+        if len(listed) > MANY:
+            listed = [r for r in s.recipients if not r.signed]
+        for n, r in enumerate(listed):
+            m = views.get(r.unit)
+            state, bad = _recipient_state(r, tz, year)
+            reply, late = _reply_state(m, w, r, tz, year)
+            role = "主送" if r.role == "to" else "抄送"
+            head = pkg if n == 0 or whole else [""] * len(pkg)
+            red += [(len(rows), col) for col, on in ((6, bad), (7, late)) if on]
+            cells = [*head, r.unit, role, m.copy_number if m is not None and m.copy_number else "", state, reply]
+            rows.append(cells)
+            compact.append([*cells[:6], _recipient_state(r, tz, year, time=False)[0], reply])
+            if r.rejected and r.rejection_reason:
+                notes.append(_("{pid} {unit} refused it (拒收): {reason}").format(
+                    pid=pid, unit=r.unit, reason=r.rejection_reason))
+            if r.failed:
+                notes.append(_("{pid} {unit}: delivery failed ({why}); send it again with "
+                               "'smseal resend {pid}'.").format(pid=pid, unit=r.unit, why=r.delivery_reason or "?"))
+            if r.reminders and not r.receipt_status:
+                notes.append(_("{pid} {unit}: {n} reminder(s) (催领) sent, the last {when}.").format(
+                    pid=pid, unit=r.unit, n=r.reminders, when=_when(r.last_reminder_at, tz, year) or "?"))
+            if r.delivery == "saved" and not r.receipt_status and not r.failed:
+                notes.append(_("{pid} {unit}: saved in {where} only; hand it over, or 'smseal resend {pid}'.")
+                             .format(pid=pid, unit=r.unit, where=r.delivery_where or "?"))
+        if len(listed) < len(s.recipients):
+            head = pkg if not listed or whole else [""] * len(pkg)
+            rows.append([*head, _("{n} units").format(n=len(s.recipients) - len(listed)), "", "", _("signed"), ""])
+            compact.append(rows[-1])
+        facts = [x for x in (w and w.doc_type,
+                             w and w.signer and _("approved by (签发人) {name}").format(name=w.signer)) if x]
+        if facts:
+            notes.append(f"{pid} " + " · ".join(facts))
+    headers = [_("package"), _("document"), _("due"), _("recipient"), _("role"), _("copy"), _("state"), _("reply")]
+    console.table(headers, rows, compact=compact, shrink=(1, 3), last=(6, 7), hide_empty=(2, 5, 7), red=red)
+    for line in notes:
+        console.print("  " + line)
+
+
+def _rates_table(console, first: str, rates) -> None:
+    """办复率 and 见面率 per unit or per template, as fractions and percentages; overdue in red."""
+    rows, red = [], []
+    for name, r in sorted(rates.items()):
+        if r.overdue:
+            red.append((len(rows), 3))
+        rows.append([name, r.reply.text() if r.reply.total else "", r.meeting.text() if r.meeting.total else "",
+                     str(r.overdue or "")])
+    console.table([first, _("reply rate (办复率)"), _("meeting rate (见面率)"), _("overdue")], rows,
+                  shrink=(0,), hide_empty=(1, 2, 3), red=red)
+
+
+def _received_table(console, received, tz, year: int) -> None:
+    """Packages opened here: from whom, when, 签发人 and whether its signature verified, 份号, and
+    the reply asked for (red when overdue)."""
+    rows, red = [], []
+    for r in received:
+        signer = ""
+        if r.get("signer"):
+            state = _("verified") if r.get("signer_state") == "verified" else _("not verified")
+            signer = _("{name} ({state})").format(name=r["signer"], state=state)
+        reply = ""
+        if r.get("replied_at"):
+            reply = _("replied {when}").format(when=_when(r["replied_at"], tz, year, time=False))
+        elif r.get("reply_by"):
+            reply = _("due {date}").format(date=_day(r["reply_by"], year))
+            if r.get("reply_overdue"):
+                red.append((len(rows), 6))
+        rows.append([r["package_id"][:12], r["sender_unit"] or "?", _when(r["opened_at"], tz, year),
+                     r["doc_number"] or r["title"] or "", signer, r.get("copy_number") or "", reply])
+    console.table([_("package"), _("from"), _("opened"), _("doc. no. / title"), _("approved by (签发人)"),
+                   _("copy no. (份号)"), _("reply")], rows, shrink=(3, 1), hide_empty=(4, 5, 6), red=red)
 
 
 def _recipient_dict(r) -> dict:
@@ -186,9 +259,9 @@ def run_status(args, console) -> int:
         if scope == "attention" and total > shown:
             console.print(_("  ({n} of {total} shown: those still waiting for an answer and the newest; "
                             "--all shows every one)").format(n=shown, total=total))
-        words = _Words(tz, console.out)
-        for s, w in sent:
-            _print_sent(console, s, w, words)
+        year = office.now().astimezone(tz).year
+        if shown:
+            _sent_table(console, sent, tz, year)
         if report.cases:
             from .cmd_cases import print_case
 
@@ -197,54 +270,13 @@ def run_status(args, console) -> int:
                 print_case(console, c)
         if report.by_unit:
             console.print(_("Rates per unit:"))
-            for unit, rates in sorted(report.by_unit.items()):
-                _print_rates(console, unit, rates)
+            _rates_table(console, _("unit"), report.by_unit)
             console.print(_("Rates per template:"))
-            for tname, rates in sorted(report.by_template.items()):
-                _print_rates(console, tname, rates)
+            _rates_table(console, _("template"), report.by_template)
         if received:
             console.print(_("Received packages:"))
-            for r in received:
-                name = r["doc_number"] or r["title"] or r["package_id"][:16]
-                console.print(_("  {name} from {sender}, opened {when}").format(
-                    name=name, sender=r["sender_unit"] or "?", when=show(r["opened_at"], tz)))
-                if r.get("signer"):
-                    state = _("signature verified") if r.get("signer_state") == "verified" else _("not verified")
-                    console.print(_("    approved by (签发人) {name} ({state})").format(name=r["signer"], state=state))
-                if r.get("copy_number"):
-                    console.print(_("    copy no. (份号) {n}").format(n=r["copy_number"]))
-                if r.get("reply_by"):
-                    if r.get("replied_at"):
-                        console.print(_("    replied {when}").format(when=show(r["replied_at"], tz)))
-                    else:
-                        line = _("    reply due by {d}").format(d=r["reply_by"])
-                        console.print(red(line, console.out) if r.get("reply_overdue") else line)
+            _received_table(console, received, tz, year)
         return 0
-
-
-def _print_sent(console, s, w, words: _Words) -> None:
-    """One sent package (the ledger's ``s``, the 督办 view's ``w``) and a line per recipient."""
-    name = s.doc_number or s.title or s.package_id[:16]
-    due = "".join([words.due.format(d=s.due) if s.due else "",
-                   words.reply_by.format(d=w.reply_by) if w.reply_by else ""])
-    console.print(words.package.format(name=name, n=s.signed, t=len(s.recipients), due=due))
-    facts = [words.sealed.format(when=words.when(s.sealed_at))]
-    if w.doc_type:
-        facts.append(w.doc_type)
-    if w.signer:
-        facts.append(words.approved.format(name=w.signer))
-    console.print("    " + " · ".join(facts))
-    for r, m in zip(s.recipients, w.recipients):
-        role = "主送" if r.role == "to" else "抄送"
-        line = _recipient_state(r, words=words)
-        if m.replied:
-            line += words.replied.format(when=words.when(m.replied_at))
-        elif m.reply_overdue:
-            line += words.reply_overdue
-        elif m.expects_reply:
-            line += words.no_reply
-        copy = words.copy.format(n=m.copy_number) if m.copy_number else ""
-        console.print(f"    [{role}] {r.unit}{copy}: {line}")
 
 
 def _reply_dict(m) -> dict:
@@ -254,18 +286,3 @@ def _reply_dict(m) -> dict:
     return {"replied": m.replied, "replied_at": m.replied_at, "reply_overdue": m.reply_overdue,
             "overdue": m.receipt_overdue or m.reply_overdue, "copy_number": m.copy_number,
             "expects_reply": m.expects_reply}
-
-
-def _print_rates(console, name: str, r) -> None:
-    """One line: 办复率 and 见面率 as fractions and percentages, overdue in red on a terminal."""
-    from .workflow_args import red
-
-    parts = []
-    if r.reply.total:
-        parts.append(_("reply rate (办复率) {rate}").format(rate=r.reply.text()))
-    if r.meeting.total:
-        parts.append(_("meeting rate (见面率) {rate}").format(rate=r.meeting.text()))
-    if r.overdue:
-        parts.append(red(_("{n} overdue").format(n=r.overdue), console.out))
-    if parts:
-        console.print(f"  {name}: " + ", ".join(parts))

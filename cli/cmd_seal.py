@@ -70,7 +70,7 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true", help=_("overwrite an existing file"))
     p.set_defaults(func=run_seal)
     s = sub.add_parser("send", help=_("seal and deliver a package (outbox folder or e-mail)"),
-                       epilog=_("How packages are delivered is set in config.ini in the keystore folder: "
+                       epilog=_("How packages are delivered is set in config.ini in the smseal folder (--home): "
                                 "[delivery] via = outbox or smtp, [outbox] root, [smtp] and [addresses] "
                                 "(see the README, Configuration)."))
     _add_package_args(s, draft_ok=True)

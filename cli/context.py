@@ -54,6 +54,9 @@ class App(Office):
         tries = 3 if sys.stdin.isatty() and not os.environ.get("SMSEAL_PASSPHRASE") else 1
         super().__init__(_home.resolve(getattr(args, "home", None), create=create),
                          passphrase=passphrase_callback(console), attempts=tries)
+        for entry in self.config.unknown():     # a typo must not pass silently for a default
+            console.note(_("config.ini: {entry} is not an option smseal knows; it is ignored (see the README, "
+                           "Configuration).").format(entry=entry))
 
 
 def confirm(question: str, assume_yes: bool) -> bool:

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", help=_("show the version and the SM2 backend, then exit"),
                    version=f"smseal {smseal.__version__} (SM2 backend: {{backend}})")
     p.add_argument("--verbose", "-v", action="store_true", help=_("show technical details of errors"))
-    p.add_argument("--home", metavar="DIR", help=_("keystore folder (default: $SMSEAL_HOME or ~/.smseal)"))
+    p.add_argument("--home", metavar="DIR", help=_("the folder with this office's keys and records (default: $SMSEAL_HOME or ~/.smseal)"))
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.register_all(sub)
     return p
@@ -116,8 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The ledger or the directory database refused (disk full, read-only, locked too long).
         if args.verbose:
             raise
-        console.fail(_("The local database refused ({why}). What was finished is kept; free disk space or fix "
-                       "the permissions under {home}, then check 'smseal status'.").format(
+        console.fail(_("smseal could not write its records ({why}). What was finished is kept; free disk space "
+                       "or fix the permissions under {home}, then check 'smseal status'.").format(
             why=str(exc).splitlines()[0] if str(exc) else type(exc).__name__, home=args.home or "SMSEAL_HOME"))
         return EXIT_OTHER
     except OSError as exc:

@@ -6,14 +6,19 @@ to do next; ``--verbose`` adds the technical detail.  Never a traceback.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import shangmi
 
 from smseal.office.i18n import _
 from smseal.office.messages import describe, facts
 from smseal.office.textsafe import dumps_json, printable
+
+from . import table
 
 
 class Console:
@@ -25,8 +30,26 @@ class Console:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
 
-    def print(self, text: str = "") -> None:
-        self.out.write(printable(text) + "\n")     # one write per line (status --all prints a million)
+    def print(self, text: str = "", *, red: bool = False) -> None:
+        """One line on stdout; ``red`` colours it on a terminal (not piped, not with NO_COLOR)."""
+        line = printable(text)
+        if red and table.is_terminal(self.out) and not os.environ.get("NO_COLOR"):
+            line = f"\x1b[31m{line}\x1b[0m"
+        self.out.write(line + "\n")     # one write per line (status --all prints a million)
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], *, indent: str = "  ",
+              compact: Sequence[Sequence[str]] | None = None, **how: Any) -> None:
+        """An aligned table, indented, that fits the terminal (``cli.table.render``; ``how``:
+        shrink, last, hide_empty, red).  ``compact``: the same rows in fewer words, used on a
+        terminal when ``rows`` would not fit without shortening the ``last`` columns."""
+        room = shutil.get_terminal_size((80, 24)).columns - table.width(indent)
+        if compact is not None and table.is_terminal(self.out):
+            trial = table.render(headers, rows, stream=self.out, max_width=room,
+                                 **{**how, "last": (), "red": ()})
+            if max(table.width(line) for line in trial) > room:
+                rows = compact
+        for line in table.render(headers, rows, stream=self.out, max_width=room, **how):
+            print(indent + line, file=self.out)
 
     def note(self, text: str) -> None:
         print(printable(text), file=self.err)

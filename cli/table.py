@@ -1,13 +1,14 @@
 """Aligned tables for a terminal: East Asian wide characters count two columns, the table fits
 the terminal's width (80 when unknown) by shortening the widest text column with '…', and
-output stays plain (cells separated by two spaces, nothing padded or cut) when it goes to a
-pipe or a file."""
+output stays plain (cells separated by two spaces, nothing padded, cut or coloured) when it
+goes to a pipe or a file."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TextIO
 
 from smseal.office.textsafe import printable
@@ -33,31 +34,47 @@ def fit(text: str, cols: int) -> str:
     return "".join(out) + "…"
 
 
+def is_terminal(stream: TextIO) -> bool:
+    """True when ``stream`` is a terminal (tables are aligned and cut to fit only there)."""
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
 def render(headers: Sequence[str], rows: Sequence[Sequence[str]], *, stream: TextIO,
-           max_width: int | None = None, shrink: Sequence[int] = ()) -> list[str]:
+           max_width: int | None = None, shrink: Sequence[int] = (), last: Sequence[int] = (),
+           hide_empty: Collection[int] = (), red: Collection[tuple[int, int]] = ()) -> list[str]:
     """The table's lines.  ``shrink``: indexes of columns that may be shortened (default: the
-    widest one).  Every cell passes through ``printable`` (no terminal control characters)."""
-    cells = [[printable(str(c)) for c in r] for r in rows]
-    heads = [printable(h) for h in headers]
-    if not stream.isatty():
+    widest one), down to their header's width (at least 6 columns); ``last``: columns shortened
+    only when those are as short as they go.  ``hide_empty``: columns left out when no row has anything in them.  ``red``:
+    cells (row index, column index) shown in red on a terminal (not piped, not with NO_COLOR).
+    Every cell passes through ``printable`` (no terminal control characters); the only escape
+    sequences in the result are the colour codes added here."""
+    keep = [i for i in range(len(headers)) if i not in hide_empty or any(str(r[i]) for r in rows)]
+    cells = [[printable(str(r[i])) for i in keep] for r in rows]
+    heads = [printable(headers[i]) for i in keep]
+    stages = [[keep.index(i) for i in group if i in keep] for group in (shrink, last)]
+    marked = {(r, keep.index(c)) for r, c in red if c in keep}
+    if not is_terminal(stream):
         return ["  ".join(r) for r in [heads, *cells]]
+    colour = not os.environ.get("NO_COLOR")
     total = max_width or shutil.get_terminal_size((80, 24)).columns
     widths = [max([width(h), *(width(r[i]) for r in cells)]) for i, h in enumerate(heads)]
     gap = 2
     over = sum(widths) + gap * (len(widths) - 1) - total
-    candidates = list(shrink) or [max(range(len(widths)), key=lambda i: widths[i])]
-    for i in sorted(candidates, key=lambda i: -widths[i]):
-        if over <= 0:
-            break
-        floor = max(width(heads[i]), 6)
-        cut = min(over, widths[i] - floor)
-        if cut > 0:
-            widths[i] -= cut
-            over -= cut
+    if not stages[0]:
+        stages[0] = [max(range(len(widths)), key=lambda i: widths[i])]
+    for candidates in stages:
+        floors = {i: max(width(heads[i]), 6) for i in candidates}
+        while over > 0 and candidates:    # one column at a time off the widest, so all stay legible
+            i = max(candidates, key=lambda i: widths[i] - floors[i])
+            if widths[i] <= floors[i]:
+                break
+            widths[i] -= 1
+            over -= 1
 
-    def line(r: Sequence[str]) -> str:
+    def line(n: int, r: Sequence[str]) -> str:
         parts = [fit(c, widths[i]) for i, c in enumerate(r)]
-        pads = [p + " " * (widths[i] - width(p)) for i, p in enumerate(parts)]
+        pads = [(f"\x1b[31m{p}\x1b[0m" if colour and (n, i) in marked else p) + " " * (widths[i] - width(p))
+                for i, p in enumerate(parts)]
         return (" " * gap).join(pads).rstrip()
 
-    return [line(r) for r in [heads, *cells]]
+    return [line(-1, heads), *(line(n, r) for n, r in enumerate(cells))]

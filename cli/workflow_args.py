@@ -4,7 +4,6 @@ dates, a hidden ``--now`` (the clock, for demonstrations and tests), colour for 
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import date, datetime, timezone
 
 from smseal.envelope import DOC_TYPES
@@ -60,9 +59,3 @@ def add_workflow_fields(p) -> None:
     p.add_argument("--reply-from", action="append", default=[], metavar="UNIT",
                    help=_("a copy recipient (抄送) the matter is also assigned to: a written reply is expected from it by --reply-by too; repeatable"))
 
-
-def red(text: str, stream) -> str:
-    """``text`` in red on a terminal (not when piped, not with NO_COLOR)."""
-    if getattr(stream, "isatty", lambda: False)() and not os.environ.get("NO_COLOR"):
-        return f"\x1b[31m{text}\x1b[0m"
-    return text

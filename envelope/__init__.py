@@ -19,7 +19,7 @@ from .results import (OpenResult, PackageInfo, ReceiptInfo, RecipientInfo, SealR
 from .seal import seal
 from .spool import OpenedFile, open_stream
 from .workflow import DOC_TYPES, Addressee, Approval, ApprovalError, ReplyTo, verify_approval
-from .types import Keys, ReceiptStatus, Role, Src, Trusted, Urgency
+from .types import Keys, Readable, ReceiptStatus, Role, Src, Trusted, Urgency
 
 __all__ = ["Package", "seal", "open_package", "open_stream", "OpenedFile", "inspect", "make_receipt", "verify_receipt",
            "verify_package", "VerifyResult",
@@ -27,5 +27,5 @@ __all__ = ["Package", "seal", "open_package", "open_stream", "OpenedFile", "insp
            "OpenResult", "SealResult", "PackageInfo", "ReceiptInfo", "RecipientInfo",
            "STATUSES", "URGENCIES", "CHUNK_SIZE", "VERSION",
            "DOC_TYPES", "Addressee", "Approval", "ApprovalError", "ReplyTo", "verify_approval",
-           "Src", "Trusted", "Keys", "Urgency", "Role", "ReceiptStatus",
+           "Src", "Readable", "Trusted", "Keys", "Urgency", "Role", "ReceiptStatus",
            "Notice", "NoticeInfo", "make_notice", "verify_notice"]

@@ -35,19 +35,19 @@ def unpack(data: bytes, what: str, *, max_len: int,
     the whole buffer, which is itself bounded by ``max_len``.
     """
     if len(data) > max_len:
-        raise error(f"{what} is larger than the {max_len}-byte limit")
+        raise error("{what} is larger than the {max_len}-byte limit", what=str(what), max_len=str(max_len))
     try:
         obj = msgpack.unpackb(bytes(data), raw=False, use_list=True, strict_map_key=True,
                               timestamp=0)
     except (ValueError, TypeError, UnicodeDecodeError, msgpack.UnpackException,
             msgpack.ExtraData, RecursionError, OverflowError) as exc:
-        raise error(f"{what} is not valid msgpack ({type(exc).__name__})") from None
+        raise error("{what} is not valid msgpack ({kind})", what=str(what), kind=str(type(exc).__name__)) from None
     try:
         again = pack(obj)
     except (ValueError, TypeError, OverflowError):
-        raise error(f"{what} holds a value msgpack cannot re-encode") from None
+        raise error("{what} holds a value msgpack cannot re-encode", what=str(what)) from None
     if again != bytes(data):
-        raise error(f"{what} is not in canonical encoding")
+        raise error("{what} is not in canonical encoding", what=str(what))
     return obj
 
 
@@ -59,30 +59,31 @@ def fields(obj: Any, schema: Sequence[tuple[str, type | tuple[type, ...]]], what
     ``type(None)`` in a tuple marks an optional field.
     """
     if type(obj) is not dict:
-        raise error(f"{what} must be a map")
+        raise error("{what} must be a map", what=str(what))
     if list(obj) != [name for name, _ in schema]:
-        raise error(f"{what} must have exactly the fields {', '.join(n for n, _ in schema)} in that order")
+        raise error("{what} must have exactly the fields {fields} in that order", what=str(what),
+                    fields=', '.join((n for n, _ in schema)))
     out = []
     for name, want in schema:
         v = obj[name]
         allowed = want if isinstance(want, tuple) else (want,)
         if type(v) not in allowed:
-            raise error(f"{what}: field {name!r} has the wrong type")
+            raise error("{what}: field {name} has the wrong type", what=str(what), name=repr(name))
         out.append(v)
     return out
 
 
 def check_bin(v: Any, size: int, what: str) -> bytes:
     if type(v) is not bytes or len(v) != size:
-        raise MalformedPackage(f"{what} must be {size} bytes")
+        raise MalformedPackage("{what} must be {size} bytes", what=str(what), size=str(size))
     return v
 
 
 def check_str(v: Any, max_bytes: int, what: str) -> str:
     if type(v) is not str:
-        raise MalformedPackage(f"{what} must be a string")
+        raise MalformedPackage("{what} must be a string", what=str(what))
     if len(v.encode("utf-8")) > max_bytes:
-        raise MalformedPackage(f"{what} is longer than {max_bytes} bytes")
+        raise MalformedPackage("{what} is longer than {max_bytes} bytes", what=str(what), max_bytes=str(max_bytes))
     return v
 
 

@@ -89,7 +89,7 @@ class Header:
         if not 0 <= t <= MAX_TIME:
             raise MalformedPackage("the sealing time is after 9999-12-31T23:59:59Z or negative")
         if urgency not in URGENCIES:
-            raise MalformedPackage(f"unknown urgency {urgency[:32]!r}")
+            raise MalformedPackage("unknown urgency {urgency}", urgency=repr(urgency[:32]))
         check_bin(sender, PUBLIC_KEY_SIZE, "the sender key")
         try:
             sm2.PublicKey.from_bytes(sender)
@@ -115,19 +115,19 @@ class Header:
 
 def _parse_stanzas(recips: list[Any]) -> tuple[Stanza, ...]:
     if not 1 <= len(recips) <= MAX_RECIPIENTS:
-        raise MalformedPackage(f"a package has 1 to {MAX_RECIPIENTS} recipients")
+        raise MalformedPackage("a package has 1 to {max_recipients} recipients", max_recipients=str(MAX_RECIPIENTS))
     out, seen = [], set()
     for i, st in enumerate(recips):
         if type(st) is not list or len(st) != 3:
-            raise MalformedPackage(f"recipient stanza {i} must be [role, key id, wrapped key]")
+            raise MalformedPackage("recipient stanza {i} must be [role, key id, wrapped key]", i=str(i))
         role, kid, wrapped = st
         if role not in (ROLE_TO, ROLE_CC):
-            raise MalformedPackage(f"recipient stanza {i} has an unknown role")
+            raise MalformedPackage("recipient stanza {i} has an unknown role", i=str(i))
         if (role == ROLE_TO) != (i == 0):
             raise MalformedPackage("exactly one main recipient ('to'), in the first stanza")
         check_bin(kid, KEY_ID_SIZE, f"the key id of recipient stanza {i}")
         if type(wrapped) is not bytes or not 1 <= len(wrapped) <= MAX_WRAPPED_SIZE:
-            raise MalformedPackage(f"the wrapped key of recipient stanza {i} has a bad size")
+            raise MalformedPackage("the wrapped key of recipient stanza {i} has a bad size", i=str(i))
         if kid in seen:
             raise MalformedPackage("two recipient stanzas name the same key")
         seen.add(kid)
@@ -141,7 +141,7 @@ def read_exact(src: BinaryIO, n: int, what: str) -> bytes:
     while len(buf) < n:
         piece = src.read(n - len(buf))
         if not piece:
-            raise MalformedPackage(f"the package ends inside {what}")
+            raise MalformedPackage("the package ends inside {what}", what=str(what))
         buf += piece
     return bytes(buf)
 
@@ -152,11 +152,12 @@ def read_prelude(src: BinaryIO) -> tuple[bytes, Header]:
     if magic[:len(MAGIC_PREFIX)] != MAGIC_PREFIX:
         raise MalformedPackage("this is not an smseal package (bad magic)")
     if magic[-1] != VERSION:
-        raise MalformedPackage(f"package format version {magic[-1]} is not supported; "
-                               f"this smseal reads version {VERSION}",
-                               hint="a newer smseal may be needed to open it")
+        raise MalformedPackage("package format version {magic} is not supported; this smseal reads version {version}",
+                               magic=str(magic[-1]), version=str(VERSION),
+                               hint='a newer smseal may be needed to open it')
     (length,) = struct.unpack(">I", read_exact(src, 4, "the header length"))
     if length > MAX_HEADER_SIZE:
-        raise MalformedPackage(f"the header is larger than the {MAX_HEADER_SIZE}-byte limit")
+        raise MalformedPackage("the header is larger than the {max_header_size}-byte limit",
+                               max_header_size=str(MAX_HEADER_SIZE))
     body = read_exact(src, length, "the header")
     return magic + struct.pack(">I", length) + body, Header.parse(body)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from datetime import date
 
-from shangmi.errors import MalformedPackage, PolicyError
+from shangmi.errors import MalformedPackage, PolicyError, SmsealError
 
 from .encoding import check_str, fields, pack, unpack
 from .paths import check_names
@@ -39,11 +39,11 @@ CLASSIFIED_PREFIXES = ("绝密", "机密", "秘密", "絕密", "機密")
 _SPACES = " \u1680"
 
 
-def check_text(value: str, name: str, error: type[Exception] = MalformedPackage) -> str:
+def check_text(value: str, name: str, error: type[SmsealError] = MalformedPackage) -> str:
     """Raise ``error`` unless ``value`` is an allowed metadata text (FORMAT.md §6.2)."""
     problem = text_problem(value)
     if problem:
-        raise error(f"{name} {problem}")
+        raise error("{name} {problem}", name=name, problem=problem)
     return value
 
 
@@ -53,10 +53,9 @@ def check_label(label: str | None) -> None:
         return
     norm = unicodedata.normalize("NFKC", label).lstrip(_SPACES)
     if norm.startswith(CLASSIFIED_PREFIXES):
-        raise PolicyError(
-            f"documents labelled {norm[:2]} are state secrets: they must go through the "
-            "classified channel, not smseal (commercial cryptography, 密码法 arts. 7-8)",
-            hint="labels such as 公开, 内部 or 工作秘密 may be sealed")
+        raise PolicyError("documents labelled {norm} are state secrets: they must go through the classified channel,"
+                          " not smseal (commercial cryptography, 密码法 arts. 7-8)",
+                          norm=str(norm[:2]), hint='labels such as 公开, 内部 or 工作秘密 may be sealed')
 
 
 @dataclass(frozen=True)
@@ -166,22 +165,22 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 def _parse_date(v: str, name: str) -> date:
     """Exactly ``YYYY-MM-DD`` with ASCII digits, a real Gregorian date, year 0001 to 9999."""
     if not _DATE.fullmatch(v):
-        raise MalformedPackage(f"{name} is not a YYYY-MM-DD date")
+        raise MalformedPackage("{name} is not a YYYY-MM-DD date", name=str(name))
     try:
         d = date(int(v[:4]), int(v[5:7]), int(v[8:]))
     except ValueError:
-        raise MalformedPackage(f"{name} is not a real calendar date") from None
+        raise MalformedPackage("{name} is not a real calendar date", name=str(name)) from None
     return d
 
 
 def _parse_files(files: list[Any]) -> tuple[FileEntry, ...]:
     if not 1 <= len(files) <= MAX_FILES:
-        raise MalformedPackage(f"a package holds 1 to {MAX_FILES} files")
+        raise MalformedPackage("a package holds 1 to {max_files} files", max_files=str(MAX_FILES))
     out = []
     for i, f in enumerate(files):
         if (type(f) is not list or len(f) != 2 or type(f[0]) is not str
                 or type(f[1]) is not int or not 0 <= f[1] <= MAX_FILE_SIZE):
-            raise MalformedPackage(f"file entry {i} must be [name, size]")
+            raise MalformedPackage("file entry {i} must be [name, size]", i=str(i))
         out.append(FileEntry(f[0], f[1]))
     check_names([f.name for f in out], MalformedPackage)
     return tuple(out)

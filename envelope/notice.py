@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Literal, Union
 
 from shangmi import sm2
-from shangmi.errors import InvalidKey, InvalidSignature, MalformedPackage, VerificationError
+from shangmi.errors import InvalidKey, InvalidSignature, MalformedReceipt, VerificationError
 
 from . import armor as _armor
 from . import primitives as p
@@ -85,56 +85,56 @@ class Notice:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Notice":
-        """Parse binary or armored; raise ``MalformedPackage`` on anything non-canonical."""
+        """Parse binary or armored; raise ``MalformedReceipt`` (a ``MalformedPackage``) on anything non-canonical."""
         data = bytes(data)
         if not data.startswith(NOTICE_MAGIC) and data.lstrip(b" \t\r\n").startswith(b"-----BEGIN"):
             data = _armor.decode(data, ARMOR_LABEL)
         if data[:7] != NOTICE_MAGIC[:7]:
-            raise MalformedPackage("this is not an smseal notice (bad magic)")
+            raise MalformedReceipt("this is not an smseal notice (bad magic)")
         if data[7:8] != NOTICE_MAGIC[7:]:
-            raise MalformedPackage("this notice version is not supported")
+            raise MalformedReceipt("this notice version is not supported")
         if len(data) < 10:
-            raise MalformedPackage("the notice is truncated")
+            raise MalformedReceipt("the notice is truncated")
         (n,) = struct.unpack(">H", data[8:10])
         if len(data) != 10 + n + SIGNATURE_SIZE:
-            raise MalformedPackage("the notice has the wrong length")
+            raise MalformedReceipt("the notice has the wrong length")
         obj = unpack(data[10:10 + n], "the notice", max_len=MAX_NOTICE_BODY)
         kind, pid, digest, kid, signer, t, urgency, seq, text = fields(obj, _SCHEMA, "the notice")
         if kind not in KINDS:
-            raise MalformedPackage("unknown notice kind")
+            raise MalformedReceipt("unknown notice kind")
         check_bin(pid, p.PACKAGE_ID_SIZE, "the package id")
         check_bin(digest, 32, "the package digest")
         check_bin(kid, KEY_ID_SIZE, "the recipient key id")
         check_bin(signer, PUBLIC_KEY_SIZE, "the signer key")
         if not 0 <= t <= MAX_TIME:
-            raise MalformedPackage("the notice time is out of range")
+            raise MalformedReceipt("the notice time is out of range")
         if urgency not in URGENCIES:
-            raise MalformedPackage("unknown urgency in the notice")
+            raise MalformedReceipt("unknown urgency in the notice")
         _check_kind_fields(kind, seq, text)
         try:
             sm2.PublicKey.from_bytes(signer)
         except InvalidKey:
-            raise MalformedPackage("the signer key is not on the SM2 curve") from None
+            raise MalformedReceipt("the signer key is not on the SM2 curve") from None
         return cls(kind, pid, digest, kid, signer, t, urgency, seq, text, data[10 + n:])
 
 
 def _check_kind_fields(kind: str, sequence: int, text: str) -> None:
     if kind == "reminder":
         if not 1 <= sequence <= MAX_SEQUENCE:
-            raise MalformedPackage("a reminder's sequence must be 1 to 1000")
+            raise MalformedReceipt("a reminder's sequence must be 1 to 1000")
         if text:
-            raise MalformedPackage("a reminder carries no text")
+            raise MalformedReceipt("a reminder carries no text")
     else:
         if sequence != 0:
-            raise MalformedPackage("a rejection's sequence must be 0")
+            raise MalformedReceipt("a rejection's sequence must be 0")
         if not text.strip():
-            raise MalformedPackage("a rejection must give its reason")
+            raise MalformedReceipt("a rejection must give its reason")
     if len(text.encode("utf-8")) > MAX_TEXT:
-        raise MalformedPackage(f"the notice text is longer than {MAX_TEXT} bytes")
+        raise MalformedReceipt("the notice text is longer than {max_text} bytes", max_text=str(MAX_TEXT))
     if text:
         why = text_problem(text)
         if why:
-            raise MalformedPackage(f"the notice text {why}")
+            raise MalformedReceipt("the notice text {why}", why=str(why))
 
 
 def make_notice(kind: NoticeKind, *, package_id: bytes, package_digest: bytes, recipient_key_id: bytes,
@@ -152,7 +152,7 @@ def make_notice(kind: NoticeKind, *, package_id: bytes, package_digest: bytes, r
         raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
     try:
         _check_kind_fields(kind, sequence, text)
-    except MalformedPackage as exc:
+    except MalformedReceipt as exc:
         raise ValueError(str(exc)) from None
     t = int(_time.time()) if when is None else int(when.timestamp())
     draft = Notice(kind, bytes(package_id), bytes(package_digest), bytes(recipient_key_id),
@@ -191,7 +191,7 @@ def verify_notice(notice: Union[Notice, bytes], *, trusted: Trusted,
     ``SenderNoLongerValid`` unless ``accept_before_revocation=True`` (then
     ``NoticeInfo.signer_no_longer_valid`` says why).
 
-    Raises ``MalformedPackage``, ``InvalidSignature`` or what the trust store
+    Raises ``MalformedReceipt``, ``InvalidSignature`` or what the trust store
     raises.  The caller checks that the notice concerns a package it knows,
     with that digest, and that ``signer_unit`` is the unit it should be (the
     package's sender for a reminder, the addressed recipient for a rejection).

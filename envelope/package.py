@@ -155,7 +155,8 @@ class Package:
         if approval is not None and not isinstance(approval, Approval):
             raise TypeError("approval must be an envelope.workflow.Approval")
         if urgency not in URGENCIES:
-            raise InvalidArgument(f"urgency must be one of {', '.join(URGENCIES)}", code="bad-urgency")
+            raise InvalidArgument("urgency must be one of {urgencies}", urgencies=', '.join(URGENCIES),
+                                  code='bad-urgency')
         if isinstance(addressees, (str, bytes)) or not all(isinstance(a, Addressee) for a in addressees):
             raise WrongArgumentType("addressees is a sequence of envelope.workflow.Addressee",
                                     code="bad-addressee")
@@ -181,17 +182,18 @@ class Package:
         for k, v in texts.items():
             if v is not None and (not isinstance(v, str)
                                   or len(v.encode("utf-8", "surrogatepass")) > MAX_FIELD_BYTES):
-                raise InvalidArgument(f"{k} must be a string of at most {MAX_FIELD_BYTES} bytes",
-                                      code="bad-text-field", field=k)
+                raise InvalidArgument("{field} must be a string of at most {max_field_bytes} bytes",
+                                      max_field_bytes=str(MAX_FIELD_BYTES),
+                                      code='bad-text-field', field=k)
             if v == "":
                 texts[k] = None       # an empty text is written as an absent one (nil)
             elif v is not None:
                 check_text(v, k, InvalidArgument)     # surrogates included: never a traceback
         for k, v in (("due", due), ("date_written", date_written), ("reply_by", reply_by)):
             if v is not None and not isinstance(v, date):
-                raise WrongArgumentType(f"{k} must be a datetime.date", code="not-a-date", field=k)
+                raise WrongArgumentType("{field} must be a datetime.date", code='not-a-date', field=k)
         if len(attachments) + 1 > MAX_FILES:
-            raise InvalidArgument(f"a package holds at most {MAX_FILES} files", code="too-many-files",
+            raise InvalidArgument("a package holds at most {limit} files", code='too-many-files',
                                   limit=str(MAX_FILES))
         self.urgency = urgency
         self._spool: list[IO[bytes]] = []

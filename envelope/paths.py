@@ -72,10 +72,10 @@ def check_names(names: Sequence[str], error: type[SmsealError]) -> None:
         # The names themselves are confidential (they travel encrypted): say which one by number.
         problem = name_problem(name)
         if problem:
-            raise error(f"file name #{i + 1} is refused: it {problem}", code="unsafe-file-name",
+            raise error("file name #{index} is refused: it {problem}", problem=str(problem), code='unsafe-file-name',
                         index=str(i + 1))
         key = name_key(name)
         if key in seen:
-            raise error(f"file name #{i + 1} occurs twice (names are compared without case)",
-                        code="duplicate-file-name", index=str(i + 1))
+            raise error("file name #{index} occurs twice (names are compared without case)",
+                        code='duplicate-file-name', index=str(i + 1))
         seen.add(key)

@@ -46,7 +46,7 @@ class KeyList:
     def check_sender(self, key: sm2.PublicKey, sealed_at: datetime) -> str | None:
         """Return None (no names) when ``key`` is one of the trusted keys; ``UntrustedSender`` otherwise."""
         if key not in self._keys:
-            raise UntrustedSender(f"the signing key {key.key_id().hex()} is not trusted",
+            raise UntrustedSender("the signing key {key_id} is not trusted",
                                   hint="import the sending unit's key into the directory",
                                   key_id=key.key_id().hex())
         return None
@@ -91,8 +91,9 @@ def check_sender_now(trust: TrustStore, key: sm2.PublicKey, signed_at: datetime,
         facts.setdefault("reason", str(exc))
         facts["sealed"] = signed_at.isoformat()
         if not accept_before_revocation:
-            raise SenderNoLongerValid(f"{exc}; the signed item claims the earlier time {signed_at.isoformat()}",
-                                      hint="confirm with the signer, then accept_before_revocation=True",
+            raise SenderNoLongerValid("{exc}; the signed item claims the earlier time {signed_at}", exc=str(exc),
+                                      signed_at=signed_at.isoformat(),
+                                      hint='confirm with the signer, then accept_before_revocation=True',
                                       **facts) from None
         return name, str(exc)
     return name, None

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Union
 
 from shangmi import sm2
-from shangmi.errors import (InvalidArgument, InvalidKey, InvalidSignature, MalformedPackage, SmsealError,
+from shangmi.errors import (InvalidArgument, InvalidKey, InvalidSignature, MalformedReceipt, SmsealError,
                             VerificationError)
 
 from . import armor as _armor
@@ -69,20 +69,20 @@ class Receipt:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Receipt":
-        """Parse binary or armored; raise ``MalformedPackage`` on anything non-canonical."""
+        """Parse binary or armored; raise ``MalformedReceipt`` (a ``MalformedPackage``) on anything non-canonical."""
         data = bytes(data)
         if not data.startswith(RECEIPT_MAGIC):
             if data.lstrip(b" \t\r\n").startswith(b"-----BEGIN"):
                 data = _armor.decode(data, _armor.RECEIPT)
         if data[:7] != RECEIPT_MAGIC[:7]:
-            raise MalformedPackage("this is not an smseal receipt (bad magic)")
+            raise MalformedReceipt("this is not an smseal receipt (bad magic)")
         if data[7:8] != RECEIPT_MAGIC[7:]:
-            raise MalformedPackage("this receipt version is not supported")
+            raise MalformedReceipt("this receipt version is not supported")
         if len(data) < 10:
-            raise MalformedPackage("the receipt is truncated")
+            raise MalformedReceipt("the receipt is truncated")
         (n,) = struct.unpack(">H", data[8:10])
         if len(data) != 10 + n + SIGNATURE_SIZE:
-            raise MalformedPackage("the receipt has the wrong length")
+            raise MalformedReceipt("the receipt has the wrong length")
         obj = unpack(data[10:10 + n], "the receipt", max_len=MAX_RECEIPT_BODY)
         pid, digest, kid, signer, t, status = fields(obj, _SCHEMA, "the receipt")
         check_bin(pid, p.PACKAGE_ID_SIZE, "the package id")
@@ -90,13 +90,13 @@ class Receipt:
         check_bin(kid, KEY_ID_SIZE, "the recipient key id")
         check_bin(signer, PUBLIC_KEY_SIZE, "the signer key")
         if not 0 <= t <= MAX_TIME:
-            raise MalformedPackage("the receipt time is after 9999-12-31T23:59:59Z or negative")
+            raise MalformedReceipt("the receipt time is after 9999-12-31T23:59:59Z or negative")
         if status not in STATUSES:
-            raise MalformedPackage("unknown receipt status")
+            raise MalformedReceipt("unknown receipt status")
         try:
             sm2.PublicKey.from_bytes(signer)
         except InvalidKey:
-            raise MalformedPackage("the signer key is not on the SM2 curve") from None
+            raise MalformedReceipt("the signer key is not on the SM2 curve") from None
         return cls(pid, digest, kid, signer, t, status, data[10 + n:])
 
 
@@ -104,7 +104,8 @@ def make_receipt(res: OpenResult[Any], *, signer: Signer, status: str = "receive
                  when: datetime | None = None) -> Receipt:
     """Sign a receipt for an opened package with the recipient unit's signing key."""
     if status not in STATUSES:
-        raise InvalidArgument(f"status must be one of {', '.join(STATUSES)}", code="bad-receipt-status")
+        raise InvalidArgument("status must be one of {statuses}", statuses=', '.join(STATUSES),
+                              code='bad-receipt-status')
     if when is not None and (when.tzinfo is None or when.utcoffset() is None):
         raise InvalidArgument("naive datetime: give a timezone (e.g. timezone.utc)", code="naive-datetime",
                               field="when")
@@ -141,7 +142,7 @@ def verify_receipt(receipt: Union[Receipt, Src], *, package: Package, trusted: T
     sealing time less ``RECEIPT_CLOCK_SKEW``); and the signer is the addressed unit —
     ``expect_unit`` when given, else the unit the trust store files the addressed key
     under when it can tell (``find(key_id).unit``, as ``Directory`` can).  Raises
-    ``MalformedPackage`` (bad encoding), ``VerificationError`` (another package, a key the
+    ``MalformedReceipt`` (bad encoding), ``VerificationError`` (another package, a key the
     package was not addressed to, a date before sealing, another unit's signature),
     ``InvalidSignature``, or what the trust store raises for the signer.  The signer
     must also still be valid today (a revoked unit could backdate its receipts):
@@ -163,14 +164,16 @@ def verify_receipt(receipt: Union[Receipt, Src], *, package: Package, trusted: T
     when = datetime.fromtimestamp(r.time, timezone.utc)
     limit = not_before if not_before is not None else sealed_at - RECEIPT_CLOCK_SKEW
     if when < limit:
-        raise VerificationError(f"the receipt is dated {when.isoformat()}, before the package was sealed "
-                                f"({sealed_at.isoformat()})", package=pid.hex())
+        raise VerificationError("the receipt is dated {when}, before the package was sealed ({sealed_at})",
+                                when=when.isoformat(), sealed_at=sealed_at.isoformat(),
+                                package=pid.hex())
     trust = as_trust_store(trusted)
     unit, no_longer = check_sender_now(trust, key, when, accept_before_revocation=accept_before_revocation)
     wanted = expect_unit if expect_unit is not None else _owner(trust, r.recipient_key_id)
     if wanted is not None and (unit is None or not _same_name(unit, wanted)):
-        raise VerificationError(f"the receipt is signed by {unit or 'an unnamed key'}, not by the addressed "
-                                f"unit {wanted}", unit=str(wanted), package=pid.hex())
+        raise VerificationError("the receipt is signed by {signer}, not by the addressed unit {unit}",
+                                signer=str(unit or 'an unnamed key'), unit=str(wanted),
+                                package=pid.hex())
     return ReceiptInfo(r.package_id, r.package_digest, r.recipient_key_id, key, unit, when, r.status,
                        signer_no_longer_valid=no_longer)
 

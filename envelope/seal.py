@@ -59,8 +59,7 @@ def _seal(package: Package, *, sender: Signer, to: sm2.PublicKey, cc: Sequence[s
           out: Out, armor: bool, overwrite: bool, chunk_size: int) -> SealResult:
     keys = [(ROLE_TO, to), *((ROLE_CC, k) for k in cc)]
     if len(keys) > MAX_RECIPIENTS:
-        raise InvalidArgument(f"at most {MAX_RECIPIENTS} recipients", code="too-many-recipients",
-                              limit=str(MAX_RECIPIENTS))
+        raise InvalidArgument("at most {limit} recipients", code='too-many-recipients', limit=str(MAX_RECIPIENTS))
     for _, k in keys:
         if not isinstance(k, sm2.PublicKey):
             raise WrongArgumentType("recipients are sm2.PublicKey objects", code="not-a-public-key")

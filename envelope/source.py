@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 from contextlib import contextmanager
-from typing import BinaryIO, Iterator, Union, cast
+from typing import BinaryIO, Iterator, Protocol, Union, cast
 
 from shangmi.errors import MalformedInput, WrongArgumentType
 
@@ -18,7 +18,17 @@ from .format import MAGIC_PREFIX
 #: else is a binary stream read from where it stands.  Armored text held in a ``str`` must be
 #: encoded first (``text.encode()``): a ``str`` that looks like armor is refused with
 #: ``WrongArgumentType`` (code ``text-as-path``), so the text never ends up in an error message.
-Src = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
+class Readable(Protocol):
+    """A binary stream as the library reads it: only ``read(n)`` is required; ``readline``,
+    ``seekable``/``tell``/``seek`` are used when present (an open file, ``io.BytesIO``, a
+    socket's ``makefile("rb")``, a wrapper of one's own such as a progress counter)."""
+
+    def read(self, n: int = -1, /) -> bytes:
+        """Up to ``n`` bytes (all that is left when ``n`` is -1); ``b""`` at the end."""
+        ...
+
+
+Src = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO, Readable]
 _HEAD = 64
 _WS = b" \t\r\n"
 
@@ -74,7 +84,9 @@ def open_source(src: Src, label: str = _armor.PACKAGE) -> Iterator[tuple[BinaryI
         f = open(as_path(src), "rb")
         owned = True
     else:
-        f, owned = src, False
+        # a Readable: the methods beyond read() are only used where present (see _remaining,
+        # _Prefixed.readline), so it is handled as the BinaryIO it may not fully be
+        f, owned = cast(BinaryIO, src), False
     try:
         size = _remaining(f)
         head = b""
@@ -113,7 +125,7 @@ def read_small(src: Src, limit: int, what: str) -> bytes:
     else:
         data = src.read(limit + 1)
     if len(data) > limit:
-        raise MalformedInput(f"{what} is larger than {limit} bytes")
+        raise MalformedInput("{what} is larger than {limit} bytes", what=str(what), limit=str(limit))
     return data
 
 

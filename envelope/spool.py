@@ -161,9 +161,8 @@ class _SpoolSink:
         check_addressees(meta.recipients, self._stanzas)
         check_label(meta.label)
         if self._max is not None and meta.payload_size > self._max:
-            raise SizeLimitExceeded(f"the package's files hold {meta.payload_size} bytes, more than "
-                                    f"the limit of {self._max}", limit=str(self._max),
-                                    size=str(meta.payload_size))
+            raise SizeLimitExceeded("the package's files hold {size} bytes, more than the limit of {limit}",
+                                    limit=str(self._max), size=str(meta.payload_size))
         self.metadata, self._expected = meta, meta.payload_size
         rest, self._prefix = bytes(self._prefix[4 + length:]), bytearray()
         return rest
@@ -185,8 +184,7 @@ def _read_prelude(f: BinaryIO, size: int | None, max_bytes: int | None) -> tuple
         chunks = max(1, -(-ct // (CHUNK_SIZE + TAG_SIZE)))
         least = ct - chunks * TAG_SIZE - 4 - MAX_METADATA_SIZE    # files hold at least this much
         if least > max_bytes:
-            raise SizeLimitExceeded(f"the package is larger than the limit of {max_bytes} bytes",
-                                    limit=str(max_bytes))
+            raise SizeLimitExceeded("the package is larger than the limit of {limit} bytes", limit=str(max_bytes))
     return prelude, header
 
 

@@ -76,7 +76,7 @@ def _decrypt_pieces(key: bytes, job: Job) -> list[Piece]:
     except InvalidTag as exc:
         # Wrong order, duplicated, altered, or a missing/misplaced last flag.
         ctr = job[int(exc.context["index"])][0]
-        raise InvalidTag(f"payload chunk {ctr} failed authentication") from None
+        raise InvalidTag("payload chunk {ctr} failed authentication", ctr=str(ctr)) from None
 
 
 class _Hasher:

@@ -1,6 +1,6 @@
 """The names used in envelope's signatures, exported so callers can annotate their own code.
 
-    from smseal.envelope import Src, Trusted, Keys, Urgency, Role, ReceiptStatus
+    from smseal.envelope import Src, Readable, Trusted, Keys, Urgency, Role, ReceiptStatus
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Literal
 
 from .open import Keys
 from .protocols import Trusted
-from .source import Src
+from .source import Readable, Src
 
 #: 紧急程度: ``normal`` (普通), ``urgent`` (加急), ``extra-urgent`` (特急); visible without decrypting.
 Urgency = Literal["normal", "urgent", "extra-urgent"]
@@ -18,4 +18,4 @@ Role = Literal["to", "cc"]
 #: What a receipt says: ``received`` (已签收) or ``rejected`` (拒收).
 ReceiptStatus = Literal["received", "rejected"]
 
-__all__ = ["Src", "Trusted", "Keys", "Urgency", "Role", "ReceiptStatus"]
+__all__ = ["Src", "Readable", "Trusted", "Keys", "Urgency", "Role", "ReceiptStatus"]

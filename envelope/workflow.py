@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from shangmi import sm2, sm3
-from shangmi.errors import InvalidSignature, MalformedPackage, VerificationError
+from shangmi.errors import InvalidSignature, MalformedPackage, SmsealError, VerificationError
 
 from .format import URGENCIES
 from .encoding import check_bin, check_str, der_to_raw, fields, pack
@@ -65,19 +65,21 @@ class ApprovalError(VerificationError):
     """
 
 
-def check_doc_type(doc_type: str | None, error: type[Exception] = MalformedPackage) -> None:
+def check_doc_type(doc_type: str | None, error: type[SmsealError] = MalformedPackage) -> None:
     """Raise ``error`` unless ``doc_type`` is None or one of the fifteen 文种."""
     if doc_type is not None and doc_type not in DOC_TYPES:
-        raise error(f"document type must be one of {'、'.join(DOC_TYPES)}")
+        raise error("document type must be one of {doc_types}", doc_types='、'.join(DOC_TYPES))
 
 
 def _opt_text(v: Any, max_bytes: int, what: str) -> str | None:
     if v is None:
         return None
     text = check_str(v, max_bytes, what)
+    if not text:
+        raise MalformedPackage("{what} is empty", what=what)
     problem = text_problem(text)
-    if not text or problem:
-        raise MalformedPackage(f"{what} {problem or 'is empty'}")
+    if problem:
+        raise MalformedPackage("{what} {problem}", what=what, problem=problem)
     return text
 
 
@@ -106,12 +108,12 @@ class Addressee:
     def from_obj(cls, obj: Any, i: int) -> "Addressee":
         what = f"recipients item {i}"
         if type(obj) is not list or len(obj) != 5:
-            raise MalformedPackage(f"{what} must be [role, key_id, unit, copy_number, reply]")
+            raise MalformedPackage("recipients item {i} must be [role, key_id, unit, copy_number, reply]", i=str(i))
         role, kid, unit, copy, reply = obj
         if role not in ("to", "cc") or type(role) is not str:
-            raise MalformedPackage(f"{what}: role must be to or cc")
+            raise MalformedPackage("recipients item {i}: role must be to or cc", i=str(i))
         if type(reply) is not bool:
-            raise MalformedPackage(f"{what}: reply must be true or false")
+            raise MalformedPackage("recipients item {i}: reply must be true or false", i=str(i))
         return cls(role, check_bin(kid, 16, f"{what}: key_id"), _opt_text(unit, MAX_UNIT_NAME, f"{what}: unit"),
                    _opt_text(copy, MAX_COPY_NUMBER, f"{what}: copy_number"), reply)
 
@@ -190,7 +192,7 @@ class Approval:
         leader = check_str(leader, MAX_LEADER_NAME, "approval.leader")
         problem = text_problem(leader)
         if not leader.strip() or problem:
-            raise MalformedPackage(f"approval.leader {problem or 'is empty'}")
+            raise MalformedPackage("approval.leader {problem}", problem=str(problem or 'is empty'))
         check_bin(key, 65, "approval.key")
         try:
             pub = sm2.PublicKey.from_bytes(key)
@@ -251,8 +253,9 @@ def check_file_digests(approval: Approval, digests: Sequence[bytes]) -> None:
     for i, (want, got) in enumerate(zip(approval.files, digests)):
         if not hmac.compare_digest(want, got):
             # the file name is confidential: the message names its position, the caller may show it
-            raise ApprovalError(f"file {i + 1} of {len(digests)} differs from the file the leader approved",
-                                code="approval-files-differ", index=str(i))
+            raise ApprovalError("file {number} of {total} differs from the file the leader approved",
+                                number=str(i + 1), total=str(len(digests)), code="approval-files-differ",
+                                index=str(i))
 
 
 LeaderCheck = Callable[[str, sm2.PublicKey, datetime], str]

@@ -141,20 +141,21 @@ def strict_decode(data: bytes, spec: T, what: str, limit: int = MAX_OBJECT_SIZE)
     """
     data = bytes(data)
     if len(data) > limit:
-        raise MalformedInput(f"{what} is too large ({len(data)} bytes, limit {limit})")
+        raise MalformedInput("{what} is too large ({size} bytes, limit {limit})", what=str(what),
+                             size=str(len(data)), limit=str(limit))
     if not data or data[0] != 0x30:
-        raise MalformedInput(f"{what} is not DER (expected a SEQUENCE)")
+        raise MalformedInput("{what} is not DER (expected a SEQUENCE)", what=str(what))
     try:
         value, rest = decoder.decode(data, asn1Spec=spec)
         if rest:
-            raise MalformedInput(f"{what} has trailing bytes")
+            raise MalformedInput("{what} has trailing bytes", what=str(what))
         again = encoder.encode(value)
     except MalformedInput:
         raise
     except (PyAsn1Error, ValueError, TypeError, RecursionError, OverflowError):
-        raise MalformedInput(f"{what} is not valid DER") from None
+        raise MalformedInput("{what} is not valid DER", what=str(what)) from None
     if again != data:
-        raise MalformedInput(f"{what} is not in canonical DER form")
+        raise MalformedInput("{what} is not in canonical DER form", what=str(what))
     return cast(T, value)
 
 
@@ -238,7 +239,7 @@ class Name:
         """The value of the only attribute of type ``kind``; None if absent."""
         values = [v for k, v in self.attributes if k == kind]
         if len(values) > 1:
-            raise MalformedInput(f"the name has {len(values)} {kind} attributes")
+            raise MalformedInput("the name has {n} {kind} attributes", n=str(len(values)), kind=str(kind))
         return values[0] if values else None
 
     @property
@@ -260,7 +261,7 @@ class Name:
 
 def _check_name_value(kind: str, value: str) -> None:
     if not isinstance(value, str) or not value.strip() or len(value) > 64 or _BAD_CHARS.search(value):
-        raise InvalidArgument(f"{kind} must be 1 to 64 printable characters")
+        raise InvalidArgument("{kind} must be 1 to 64 printable characters", kind=str(kind))
     if kind == "C" and not re.fullmatch(r"[A-Z]{2}", value):
         raise InvalidArgument("C must be a two-letter country code such as CN")
 
@@ -305,11 +306,11 @@ def decode_time(value: Time) -> datetime:
         year = int(text[:2])
         text = ("19" if year >= 50 else "20") + text
     elif not (kind == "generalTime" and re.fullmatch(r"\d{14}Z", text)):
-        raise MalformedInput(f"time {text!r} is not in the RFC 5280 form")
+        raise MalformedInput("time {text} is not in the RFC 5280 form", text=repr(text))
     try:
         return datetime.strptime(text, "%Y%m%d%H%M%SZ").replace(tzinfo=timezone.utc)
     except ValueError:
-        raise MalformedInput(f"time {text!r} is not a valid date") from None
+        raise MalformedInput("time {text} is not a valid date", text=repr(text)) from None
 
 
 def sm2_algorithm() -> AlgorithmIdentifier:
@@ -320,14 +321,15 @@ def sm2_algorithm() -> AlgorithmIdentifier:
 
 def check_signature_algorithm(alg: AlgorithmIdentifier, what: str) -> None:
     if str(alg["algorithm"]) != OID_SM2_WITH_SM3:
-        raise MalformedInput(f"{what} is not signed SM2-with-SM3 (algorithm {alg['algorithm']})")
+        raise MalformedInput("{what} is not signed SM2-with-SM3 (algorithm {alg})", what=str(what),
+                             alg=str(alg['algorithm']))
     if alg["parameters"].isValue:
-        raise MalformedInput(f"{what}: SM2-with-SM3 takes no parameters")
+        raise MalformedInput("{what}: SM2-with-SM3 takes no parameters", what=str(what))
 
 
 def signature_bytes(bits: univ.BitString, what: str) -> bytes:
     if len(bits) % 8:
-        raise MalformedInput(f"{what}: the signature BIT STRING has unused bits")
+        raise MalformedInput("{what}: the signature BIT STRING has unused bits", what=str(what))
     return bytes(bits.asOctets())
 
 
@@ -453,9 +455,9 @@ def read_extensions(exts: Extensions, known: frozenset[str], what: str) -> dict[
     for ext in exts:
         oid = str(ext["extnID"])
         if oid in out:
-            raise MalformedInput(f"{what}: extension {oid} appears twice")
+            raise MalformedInput("{what}: extension {oid} appears twice", what=str(what), oid=str(oid))
         if bool(ext["critical"]) and oid not in known:
-            raise MalformedInput(f"{what}: unknown critical extension {oid}")
+            raise MalformedInput("{what}: unknown critical extension {oid}", what=str(what), oid=str(oid))
         out[oid] = bytes(ext["extnValue"])
     return out
 
@@ -480,7 +482,7 @@ def pem_blocks(data: bytes | str, label: str, *, limit: int = 1 << 20) -> list[b
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > limit:
-        raise MalformedInput(f"the PEM input is too large ({len(data)} bytes)")
+        raise MalformedInput("the PEM input is too large ({size} bytes)", size=str(len(data)))
     out = []
     for m in _PEM_RE.finditer(bytes(data)):
         if m.group(1).decode() != label:
@@ -488,7 +490,7 @@ def pem_blocks(data: bytes | str, label: str, *, limit: int = 1 << 20) -> list[b
         try:
             out.append(base64.b64decode(b"".join(m.group(2).split()), validate=True))
         except binascii.Error:
-            raise MalformedInput(f"a {label} PEM block is not valid base64") from None
+            raise MalformedInput("a {label} PEM block is not valid base64", label=str(label)) from None
     return out
 
 
@@ -498,5 +500,5 @@ def pem_decode(data: bytes | str, label: str, *, limit: int = 1 << 20) -> bytes:
         return bytes(data)
     blocks = pem_blocks(data, label, limit=limit)
     if len(blocks) != 1:
-        raise MalformedInput(f"expected one {label} PEM block, found {len(blocks)}")
+        raise MalformedInput("expected one {label} PEM block, found {n}", label=str(label), n=str(len(blocks)))
     return blocks[0]

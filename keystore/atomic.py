@@ -65,7 +65,7 @@ def create_atomic(path: Path, data: bytes) -> None:
     try:
         os.link(tmp, path)
     except FileExistsError:
-        raise DuplicateEntry(f"{path.name} already exists; nothing was overwritten") from None
+        raise DuplicateEntry("{name} already exists; nothing was overwritten", name=str(path.name)) from None
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_dir(path.parent)

@@ -116,7 +116,7 @@ class Authority:
             raise InvalidArgument("the authority key needs a non-empty passphrase")
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         if (home / STATE_FILE).exists() or (home / KEY_FILE).exists():
-            raise DuplicateEntry(f"an authority already exists in {home}")
+            raise DuplicateEntry("an authority already exists in {home}", home=str(home))
         key = sm2.PrivateKey.generate() if signer is None else None
         active: Signer = key if key is not None else signer  # type: ignore[assignment]
         now = now or x509.utcnow()
@@ -163,10 +163,11 @@ class Authority:
                 chain.check_anchor(top)
             chain.build_chain(mine, top, path, at)
         if not mine.valid_at(at):
-            raise PolicyError(f"the authority certificate of {mine.unit_name} is not valid now")
+            raise PolicyError("the authority certificate of {unit_name} is not valid now",
+                              unit_name=str(mine.unit_name))
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         if (home / STATE_FILE).exists() or (home / KEY_FILE).exists():
-            raise DuplicateEntry(f"an authority already exists in {home}")
+            raise DuplicateEntry("an authority already exists in {home}", home=str(home))
         with _locked(home):
             create_atomic(home / KEY_FILE, key.to_pem(password, iterations=iterations))
             create_atomic(home / ROOT_FILE, mine.to_pem())
@@ -201,7 +202,7 @@ class Authority:
         elif signer is None:
             raise InvalidArgument("this authority's key is on a token: give signer=")
         if signer.public_key() != root.public_key:
-            raise KeystoreError(f"the key given is not the key of {root.unit_name}")
+            raise KeystoreError("the key given is not the key of {unit_name}", unit_name=str(root.unit_name))
         return cls(home, root, signer)
 
     # --- issuing ------------------------------------------------------------------------
@@ -221,8 +222,7 @@ class Authority:
         """
         req = bundle.parse_request(request)
         if req.name != unit_name:
-            raise PolicyError(f"the request is for {req.name}, not for {unit_name}",
-                              unit=unit_name)
+            raise PolicyError("the request is for {name}, not for {unit}", name=str(req.name), unit=unit_name)
         return self.certify(req.subject, [(req.signing.public_key, "sign"),
                                           (req.encryption.public_key, "enc")],
                             validity_days=validity_days, now=now, rotate=rotate)
@@ -266,7 +266,8 @@ class Authority:
         if not unit or not person:
             raise PolicyError("a leader's request names the person (CN) and the unit (O)")
         if unit_name is not None and unit != unit_name:
-            raise PolicyError(f"the request is for a leader of {unit}, not of {unit_name}", unit=unit_name)
+            raise PolicyError("the request is for a leader of {requested}, not of {unit}", requested=unit,
+                              unit=unit_name)
         subject = Name.build(person, organization=unit, title=x509.LEADER_TITLE)
         # a unit may have several leaders: a leader's certificate is no rotation of the unit's keys
         (der,) = self._certify(subject, unit, [(req.public_key, "leader")], validity_days=validity_days, now=now,
@@ -279,7 +280,7 @@ class Authority:
         now = now or x509.utcnow()
         not_after = min(now + timedelta(days=validity_days), self.root.not_after)
         if not_after <= now:
-            raise PolicyError(f"the authority certificate of {self.name} has expired")
+            raise PolicyError("the authority certificate of {name} has expired", name=str(self.name))
         with self._transaction() as state:
             records = _records(state)
             for key, usage in keys:
@@ -330,14 +331,15 @@ class Authority:
         matching certificates are already revoked.
         """
         if reason not in x509.revocation_reasons():
-            raise InvalidArgument(f"reason must be one of: {', '.join(x509.revocation_reasons())}")
+            raise InvalidArgument("reason must be one of: {revocation_reasons}",
+                                  revocation_reasons=', '.join(x509.revocation_reasons()))
         now = now or x509.utcnow()
         with self._transaction() as state:
             records = _records(state)
             chosen = _select(records, target, now)
             todo = [r for r in chosen if r.revoked is None]
             if not todo:
-                raise KeyNotFound(f"{target}: already revoked", unit=str(target))
+                raise KeyNotFound("{unit}: already revoked", unit=str(target))
             wanted = {x509.serial_hex(r.serial) for r in todo}
             for entry in state["issued"]:
                 if entry["serial"] in wanted:
@@ -383,7 +385,7 @@ class Authority:
         name = normalize_name(name)
         with self._transaction() as state:
             if name not in state.get("groups", {}):
-                raise KeyNotFound(f"no group named {name}")
+                raise KeyNotFound("no group named {name}", name=str(name))
             del state["groups"][name]
 
     def groups(self) -> dict[str, tuple[str, ...]]:
@@ -443,13 +445,13 @@ def _load(home: Path) -> dict[str, Any]:
         with open(home / STATE_FILE, "rb") as f:
             raw = f.read(_MAX_STATE + 1)
     except FileNotFoundError:
-        raise KeyNotFound(f"no authority in {home} (run 'smseal authority init')") from None
+        raise KeyNotFound("no authority in {home} (run 'smseal authority init')", home=str(home)) from None
     try:
         state = json.loads(raw)
     except ValueError:
-        raise MalformedInput(f"{home / STATE_FILE} is damaged") from None
+        raise MalformedInput("{path} is damaged", path=str(home / STATE_FILE)) from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise MalformedInput(f"{home / STATE_FILE} is not an smseal authority state")
+        raise MalformedInput("{path} is not an smseal authority state", path=str(home / STATE_FILE))
     return state
 
 
@@ -468,7 +470,7 @@ def _records(state: dict[str, Any]) -> list[IssuedCertificate]:
                 cert.serial, datetime.fromisoformat(rev["date"]), rev["reason"])
             out.append(IssuedCertificate(cert, revoked))
     except (KeyError, TypeError, ValueError):
-        raise MalformedInput(f"the authority's {STATE_FILE} is damaged") from None
+        raise MalformedInput("the authority's {state_file} is damaged", state_file=str(STATE_FILE)) from None
     return out
 
 
@@ -478,15 +480,16 @@ def _unit_subject(requested: Name) -> Name:
     fields: dict[str, str] = {}
     for kind, _ in requested.attributes:
         if kind != "CN" and kind not in known:
-            raise PolicyError(f"the request's name has an attribute {kind} the authority does "
-                              "not certify (only C, ST, L, O, OU, CN)")
+            raise PolicyError("the request's name has an attribute {kind} the authority does not certify (only C, "
+                              "ST, L, O, OU, CN)",
+                              kind=str(kind))
         value = requested.get(kind)  # MalformedInput if repeated
         if kind != "CN":
             fields[known[kind]] = value  # type: ignore[assignment]
     try:
         return Name.build(requested.common_name, **fields)
     except ValueError as exc:
-        raise PolicyError(f"the requested name cannot be certified: {exc}") from None
+        raise PolicyError("the requested name cannot be certified: {exc}", exc=str(exc)) from None
 
 
 def _new_serial(taken: set[int]) -> int:
@@ -506,16 +509,16 @@ def _check_key_reuse(records: list[IssuedCertificate], key: sm2.PublicKey, unit:
         if cert.public_key != key:
             continue
         if cert.unit_name != unit or cert.usage != usage:
-            raise PolicyError(f"this key is already certified as the {cert.usage} key of "
-                              f"{cert.unit_name}; each key serves one unit and one purpose",
-                              unit=unit)
+            raise PolicyError("this key is already certified as the {usage} key of {unit_name}; each key serves one "
+                              "unit and one purpose",
+                              usage=str(cert.usage), unit_name=str(cert.unit_name), unit=unit)
         if r.revoked is not None and r.revoked.reason not in x509.TIME_BOUNDED_REASONS:
-            raise PolicyError(f"this key of {unit} was revoked ({r.revoked.reason}); "
-                              "the unit must make a new key", unit=unit, reason=r.revoked.reason)
+            raise PolicyError("this key of {unit} was revoked ({reason}); the unit must make a new key", unit=unit,
+                              reason=r.revoked.reason)
         if r.revoked is None and cert.not_after >= now:
-            raise PolicyError(f"this {usage} key of {unit} already has a valid certificate "
-                              f"(serial {x509.serial_hex(cert.serial)}); revoke it as "
-                              "superseded first, or make new keys", unit=unit)
+            raise PolicyError("this {usage} key of {unit} already has a valid certificate (serial {serial_hex}); "
+                              "revoke it as superseded first, or make new keys",
+                              usage=str(usage), serial_hex=str(x509.serial_hex(cert.serial)), unit=unit)
 
 
 def _live(records: list[IssuedCertificate], unit: str, now: datetime) -> list[Certificate]:
@@ -531,9 +534,9 @@ def _refuse_silent_rotation(records: list[IssuedCertificate], unit: str, keys: l
     live = [c for c in _live(records, unit, now) if c.public_key not in keys]
     if live:
         current = ", ".join(f"{c.usage} {c.public_key.fingerprint().hex()[:16]}" for c in live)
-        raise PolicyError("{unit} already holds valid certificates ({current}); certifying other keys for it "
-                          "is a rotation: check the new keys with the unit, then confirm it with --rotate (rotate=True)",
-                          unit=unit, current=current, code="rotation-not-confirmed")
+        raise PolicyError("{unit} already holds valid certificates ({current}); certifying other keys for it is a "
+                          "rotation: check the new keys with the unit, then confirm it with --rotate (rotate=True)",
+                          unit=unit, current=current, code='rotation-not-confirmed')
 
 
 _SERIAL_RE = re.compile(r"(?:0x)?([0-9a-fA-F]{2}(?::?[0-9a-fA-F]{2})*|[0-9a-fA-F])")
@@ -548,9 +551,9 @@ def _select(records: list[IssuedCertificate], target: str | int,
             return [r for r in by_unit if r.certificate.not_after >= now] or by_unit
         m = _SERIAL_RE.fullmatch(target.strip())
         if m is None:
-            raise KeyNotFound(f"no unit named {target} and not a serial number", unit=target)
+            raise KeyNotFound("no unit named {unit} and not a serial number", unit=target)
         target = int(m.group(1).replace(":", ""), 16)
     found = [r for r in records if r.serial == target]
     if not found:
-        raise KeyNotFound(f"no certificate with serial {x509.serial_hex(target)}")
+        raise KeyNotFound("no certificate with serial {serial_hex}", serial_hex=str(x509.serial_hex(target)))
     return found

@@ -65,5 +65,5 @@ class IdentityInfo:
         keys = self.of_role(role)
         if not keys:
             from shangmi.errors import KeyNotFound
-            raise KeyNotFound(f"identity {self.name} has no {role} key")
+            raise KeyNotFound("identity {name} has no {role} key", name=str(self.name), role=str(role))
         return keys[-1]

@@ -120,8 +120,9 @@ def parse_request(data: bytes | str) -> UnitRequest:
     """
     blocks = x509.pem_blocks(data, "CERTIFICATE REQUEST", limit=_TEXT_LIMIT)
     if len(blocks) != 2:
-        raise MalformedInput(f"a unit request holds two certification requests (one for "
-                             f"signing, one for encryption), this one holds {len(blocks)}")
+        raise MalformedInput("a unit request holds two certification requests (one for signing, one for encryption),"
+                             " this one holds {n}",
+                             n=str(len(blocks)))
     reqs = [CertificationRequest.from_der(b) for b in blocks]
     by_usage: dict[str, CertificationRequest] = {}
     for req in reqs:
@@ -131,8 +132,8 @@ def parse_request(data: bytes | str) -> UnitRequest:
         raise MalformedInput("a unit request needs one signing and one encryption request")
     sign, enc = by_usage["sign"], by_usage["enc"]
     if sign.subject != enc.subject:
-        raise MalformedInput(f"the two requests name different units ({sign.subject} and "
-                             f"{enc.subject})")
+        raise MalformedInput("the two requests name different units ({subject} and {subject2})",
+                             subject=str(sign.subject), subject2=str(enc.subject))
     sign.subject.common_name  # noqa: B018 - refuses a subject without CN
     if sign.public_key == enc.public_key:
         raise MalformedInput("the signing and the encryption request carry the same key")
@@ -186,10 +187,10 @@ def parse_unit_certificates(data: bytes | str, *, pinned_root: Certificate | Non
     for cert in units:
         by_usage[_unit_usage(cert)].append(cert)
     if len(by_usage["sign"]) != 1 or not by_usage["enc"]:
-        raise MalformedInput(f"a certificates file holds one signing and one encryption "
-                             f"certificate of the unit (and its authorities); this one holds "
-                             f"{len(by_usage['sign'])} signing and {len(by_usage['enc'])} "
-                             "encryption certificates")
+        raise MalformedInput("a certificates file holds one signing and one encryption certificate of the unit (and "
+                             "its authorities); this one holds {signing} signing and {encryption} encryption "
+                             "certificates",
+                             signing=str(len(by_usage['sign'])), encryption=str(len(by_usage['enc'])))
     # the newest encryption certificate is the current one; older ones come with a recovery
     enc, *earlier = sorted(by_usage["enc"], key=lambda c: (c.not_before, c.serial), reverse=True)
     sign = by_usage["sign"][0]
@@ -209,9 +210,9 @@ def parse_unit_certificates(data: bytes | str, *, pinned_root: Certificate | Non
             path = chain_mod.build_chain(cert, anchor, cas, at)
         except UntrustedSender:
             top = chain_mod.order_chain(cert, cas)[-1]
-            raise UntrustedSender(f"these certificates were issued by {top.issuer.get('CN')}, "
-                                  f"not by the trusted authority {anchor.unit_name} or a CA under it",
-                                  unit=anchor.unit_name) from None
+            raise UntrustedSender("these certificates were issued by {issuer}, not by the trusted authority {unit} "
+                                  "or a CA under it",
+                                  issuer=str(top.issuer.get('CN')), unit=anchor.unit_name) from None
         x509.check_certificate(cert, at, None, usage=usage)
     if sign.subject != enc.subject:
         raise MalformedInput("the signing and the encryption certificate name different units")
@@ -236,11 +237,12 @@ def load_root(data: bytes | str) -> Certificate:
 def _unit_usage(cert: Certificate) -> Usage:
     usage = cert.usage  # WrongKeyUsage naming the unit for a mixed profile
     if usage == "root":
-        raise x509.WrongKeyUsage(f"the certificate of {cert.unit_name} is an authority "
-                                 "certificate, not a unit certificate", unit=cert.unit_name)
+        raise x509.WrongKeyUsage("the certificate of {unit} is an authority certificate, not a unit certificate",
+                                 unit=cert.unit_name)
     if usage == "leader":       # a leader's key is never a unit's signing key
-        raise x509.WrongKeyUsage(f"the certificate of {cert.person} is a leader's (签发人) certificate "
-                                 f"of {cert.unit_name}, not a unit certificate", unit=cert.unit_name)
+        raise x509.WrongKeyUsage("the certificate of {person} is a leader's (签发人) certificate of {unit}, not a unit "
+                                 "certificate",
+                                 person=str(cert.person), unit=cert.unit_name)
     return usage
 
 
@@ -316,7 +318,7 @@ class VerifiedDirectory:
         unit = self.unit(name)
         certs = unit.signing if usage == "sign" else unit.encryption
         if not certs:
-            raise KeyNotFound(f"the directory has no {usage} certificate for {name}", unit=name)
+            raise KeyNotFound("the directory has no {usage} certificate for {unit}", usage=str(usage), unit=name)
         first: SmsealError | None = None
         for cert in certs:
             try:
@@ -375,7 +377,7 @@ def verify_bundle(data: bytes, root: Certificate, *,
     signed = t.strict_decode(data, t.SignedDirectory(), "directory bundle", MAX_BUNDLE_SIZE)
     tbs = signed["tbsDirectory"]
     if str(tbs["format"]) != FORMAT:
-        raise MalformedInput(f"unknown directory bundle format {str(tbs['format'])[:40]!r}")
+        raise MalformedInput("unknown directory bundle format {found}", found=repr(str(tbs['format'])[:40]))
     x509.check_signature_algorithm(signed["signatureAlgorithm"], "directory bundle")
     if root.usage != "root" or root.subject_key_id is None:
         raise InvalidArgument("the pinned certificate is not an authority certificate")
@@ -390,9 +392,9 @@ def verify_bundle(data: bytes, root: Certificate, *,
     if kid != root.subject_key_id:
         named = [c for c in cas if c.subject_key_id == kid]
         if not named:
-            raise UntrustedSender(f"this directory bundle was published by another authority "
-                                  f"(key id {kid[:8].hex()}), not by the trusted {authority} "
-                                  f"(key id {root.subject_key_id[:8].hex()})", unit=authority)
+            raise UntrustedSender("this directory bundle was published by another authority (key id {kid}), not by "
+                                  "the trusted {unit} (key id {subject_key_id})",
+                                  kid=kid[:8].hex(), subject_key_id=root.subject_key_id[:8].hex(), unit=authority)
         signer = named[0]
         path = (signer, *chain_mod.build_chain(signer, root, cas, issued))
         authority = signer.unit_name
@@ -400,17 +402,19 @@ def verify_bundle(data: bytes, root: Certificate, *,
         signer.public_key.verify(x509.signature_bytes(signed["signature"], "directory bundle"),
                                t.encode(tbs), x509.SIGNER_ID)
     except InvalidSignature:
-        raise InvalidSignature(f"the directory bundle's signature does not verify against "
-                               f"{authority}: it was altered or forged", unit=authority) from None
+        raise InvalidSignature("the directory bundle's signature does not verify against {unit}: it was altered or "
+                               "forged",
+                               unit=authority) from None
 
     # From here on the content is the authority's word.
     version = int(tbs["version"])
     if not 1 <= version <= MAX_VERSION:
         raise MalformedInput("directory bundle version out of range")
     if installed_version is not None and version <= installed_version:
-        raise RollbackRefused(f"directory bundle version {version} (issued {issued:%Y-%m-%d}) "
-                              f"is not newer than the installed version {installed_version}",
-                              unit=authority)
+        raise RollbackRefused("directory bundle version {version} (issued {issued}) is not newer than the installed "
+                              "version {installed_version}",
+                              version=str(version), issued=f'{issued:%Y-%m-%d}',
+                              installed_version=str(installed_version), unit=authority)
     crl = CRL.from_der(bytes(tbs["crl"]))
     crl.verify_signature(signer)
     leaders = tuple(c for c in certs if not c.is_ca and c.is_leader)
@@ -439,10 +443,12 @@ def _groups(tbs: Any, certified: set[str]) -> tuple[tuple[str, tuple[str, ...]],
         except ValueError:
             raise MalformedInput("directory bundle: a group or member name is not a unit name") from None
         if name in out or len(set(members)) != len(members):
-            raise MalformedInput(f"directory bundle: group {name} is listed twice or names a unit twice")
+            raise MalformedInput("directory bundle: group {name} is listed twice or names a unit twice",
+                                 name=str(name))
         stray = [u for u in members if u not in certified]
         if stray:
-            raise MalformedInput(f"directory bundle: group {name} names {stray[0]}, which it does not certify")
+            raise MalformedInput("directory bundle: group {name} names {stray}, which it does not certify",
+                                 name=str(name), stray=str(stray[0]))
         out[name] = members
     return tuple(out.items())
 
@@ -462,14 +468,15 @@ def _units(certs: list[Certificate], root: Certificate, issued: datetime) -> tup
             continue
         usage = _check_unit_cert(cert, root)
         if not cert.valid_at(issued):
-            raise ExpiredCertificate(
-                f"the {x509.USAGE_WORDS[usage]} certificate of {cert.unit_name} (serial "
-                f"{x509.serial_hex(cert.serial)}) is not valid on the bundle's issue date "
-                f"{issued:%Y-%m-%d} (valid {cert.not_before:%Y-%m-%d} to "
-                f"{cert.not_after:%Y-%m-%d})", unit=cert.unit_name)
+            raise ExpiredCertificate("the {usage_words} certificate of {unit} (serial {serial_hex}) is not valid on "
+                                     "the bundle's issue date {issued} (valid {not_before} to {not_after})",
+                                     usage_words=str(x509.USAGE_WORDS[usage]),
+                                     serial_hex=str(x509.serial_hex(cert.serial)), issued=f'{issued:%Y-%m-%d}',
+                                     not_before=f'{cert.not_before:%Y-%m-%d}', not_after=f'{cert.not_after:%Y-%m-%d}',
+                                     unit=cert.unit_name)
         if cert.public_key in keys:
-            raise MalformedInput(f"directory bundle: the key of {cert.unit_name} appears in "
-                                 "two certificates")
+            raise MalformedInput("directory bundle: the key of {unit_name} appears in two certificates",
+                                 unit_name=str(cert.unit_name))
         keys.add(cert.public_key)
         grouped.setdefault(cert.unit_name, {"sign": [], "enc": []})[usage].append(cert)
 

@@ -169,8 +169,9 @@ def _apply_unit(directory: "Directory", db: sqlite3.Connection, unit: "BundleUni
             held = db.execute("SELECT unit_id, role, certificate FROM keys WHERE key_id = ?", (kid,)).fetchone()
             if held is not None and held[0] == unit_id:
                 if held[1] != role:
-                    raise DuplicateEntry(f"the bureau certifies the {role} key of {name} that this "
-                                         f"directory holds as its {held[1]} key")
+                    raise DuplicateEntry("the bureau certifies the {role} key of {name} that this directory holds as"
+                                         " its {held} key",
+                                         role=str(role), name=str(name), held=str(held[1]))
                 if held[2] is None:
                     db.execute("UPDATE keys SET certificate = ?, not_before = ?, not_after = ? "
                                "WHERE key_id = ? AND certificate IS NULL",

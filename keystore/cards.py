@@ -45,7 +45,7 @@ from typing import Any, Sequence
 from shangmi import sm2
 from shangmi.errors import InvalidKey, InvalidSignature, MalformedInput, UnsupportedMechanism
 
-from .base import Signer
+from .base import Decrypter, Signer
 from .errors import MalformedCard
 from .names import from_text, normalize_name, now, to_text
 
@@ -113,7 +113,7 @@ def _sorted_leaders(leaders: Sequence[CardLeader]) -> tuple[CardLeader, ...]:
     return out
 
 
-def make_card(unit: str, signer: Signer, encryption: Signer,
+def make_card(unit: str, signer: Signer, encryption: Signer | Decrypter,
               issued: datetime | None = None, leaders: Sequence[CardLeader] = ()) -> bytes:
     """A card for one's own unit, with its leaders, signed by both of its keys.
 
@@ -121,7 +121,7 @@ def make_card(unit: str, signer: Signer, encryption: Signer,
     current encryption key, which must be able to sign too (``Keystore.decrypter(name)``
     of a software key; ``UnsupportedMechanism`` for a token that only decrypts)."""
     unit = normalize_name(unit)
-    if not callable(getattr(encryption, "sign", None)) or not callable(getattr(encryption, "public_key", None)):
+    if not isinstance(encryption, Signer):     # a Decrypter that cannot sign proves nothing
         raise UnsupportedMechanism(_NO_POSSESSION)
     encryption_key = encryption.public_key()
     if signer.public_key() == encryption_key:
@@ -156,10 +156,11 @@ def parse_card(data: bytes) -> UnitCard:
                             code="old-card-format")
     leaders_doc = doc.pop("leaders", None) if isinstance(doc, dict) else None
     if not isinstance(doc, dict) or set(doc) != _MEMBERS or not all(isinstance(v, str) for v in doc.values()):
-        raise MalformedCard("a unit card has exactly the members " + ", ".join(sorted(_MEMBERS))
-                            + " (and leaders)")
+        raise MalformedCard("a unit card has exactly the members {members} (and leaders)",
+                            members=", ".join(sorted(_MEMBERS)))
     if doc["format"] != FORMAT:
-        raise MalformedCard(f"unknown card format {doc['format'][:40]!r}; this smseal reads {FORMAT}")
+        raise MalformedCard("unknown card format {found}; this smseal reads {format}",
+                            found=repr(doc['format'][:40]), format=str(FORMAT))
     try:
         unit = normalize_name(doc["unit"])
         sign = sm2.PublicKey.from_der(base64.b64decode(doc["signing_key"], validate=True))
@@ -169,7 +170,7 @@ def parse_card(data: bytes) -> UnitCard:
         issued = from_text(doc["issued"])
         leaders = _parse_leaders(leaders_doc)
     except (ValueError, binascii.Error, MalformedInput) as exc:
-        raise MalformedCard(f"a card member is malformed ({exc.__class__.__name__})") from None
+        raise MalformedCard("a card member is malformed ({kind})", kind=str(exc.__class__.__name__)) from None
     card = UnitCard(unit, sign, enc, issued, sig, leaders, enc_sig)
     if card.to_bytes() != data:
         raise MalformedCard("the card is not in canonical form (altered or hand-edited)")

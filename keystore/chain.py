@@ -42,7 +42,7 @@ def read_certificates(data: bytes | str, *, limit: int = 1 << 20) -> list[Certif
         return [Certificate.from_der(bytes(data))]
     blocks = x509.pem_blocks(data, "CERTIFICATE", limit=limit)
     if len(blocks) > MAX_CERTIFICATES:
-        raise MalformedInput(f"too many certificates in one file ({len(blocks)})")
+        raise MalformedInput("too many certificates in one file ({n})", n=str(len(blocks)))
     return [Certificate.from_der(b) for b in blocks]
 
 
@@ -54,18 +54,19 @@ def load_anchor(data: bytes | str) -> Certificate:
     """
     certs = read_certificates(data)
     if len(certs) != 1:
-        raise MalformedInput(f"expected one authority certificate, found {len(certs)}")
+        raise MalformedInput("expected one authority certificate, found {n}", n=str(len(certs)))
     return check_anchor(certs[0])
 
 
 def check_anchor(cert: Certificate) -> Certificate:
     """``cert`` if it can be pinned: an authority (CA, keyCertSign), self-signed if self-issued."""
     if cert.usage != "root":
-        raise MalformedInput(f"{cert.unit_name} is not an authority certificate "
-                             "(basicConstraints CA:TRUE and keyCertSign are needed)")
+        raise MalformedInput("{unit_name} is not an authority certificate (basicConstraints CA:TRUE and keyCertSign "
+                             "are needed)",
+                             unit_name=str(cert.unit_name))
     if cert.subject_key_id is None:
-        raise MalformedInput(f"the authority certificate of {cert.unit_name} has no "
-                             "subjectKeyIdentifier")
+        raise MalformedInput("the authority certificate of {unit_name} has no subjectKeyIdentifier",
+                             unit_name=str(cert.unit_name))
     if cert.issuer == cert.subject:
         cert.verify_signature(cert)
     return cert
@@ -80,9 +81,9 @@ def find_issuer(cert: Certificate, candidates: Iterable[Certificate]) -> Certifi
     """The candidate whose key signed ``cert`` (by name, key id first, then signature)."""
     named = [c for c in candidates if c.subject == cert.issuer and c.is_ca]
     if not named:
-        raise UntrustedSender(f"the issuer of the certificate of {cert.unit_name} "
-                              f"({cert.issuer}) is not among the trusted authorities",
-                              unit=cert.unit_name)
+        raise UntrustedSender("the issuer of the certificate of {unit} ({issuer}) is not among the trusted "
+                              "authorities",
+                              issuer=str(cert.issuer), unit=cert.unit_name)
     aki = cert.authority_key_id
     named.sort(key=lambda c: not (aki is not None and x509.key_id_matches(aki, c)))
     first: InvalidSignature | None = None
@@ -129,19 +130,19 @@ def build_chain(cert: Certificate, anchor: Certificate, pool: Iterable[Certifica
         path.append(issuer)
         current = issuer
     else:
-        raise UntrustedSender(f"the certificate of {cert.unit_name} does not lead to the "
-                              f"trusted {anchor.unit_name} within {MAX_DEPTH} authorities",
-                              unit=cert.unit_name)
+        raise UntrustedSender("the certificate of {unit} does not lead to the trusted {unit_name2} within "
+                              "{max_depth} authorities",
+                              unit_name2=str(anchor.unit_name), max_depth=str(MAX_DEPTH), unit=cert.unit_name)
     for below, ca in enumerate(path):
         if ca.path_len is not None and below > ca.path_len:
-            raise x509.WrongKeyUsage(f"{ca.unit_name} may certify {ca.path_len} sub-authorities "
-                                     f"below it, this chain has {below}", unit=ca.unit_name,
-                                     reason="path length")
+            raise x509.WrongKeyUsage("{unit} may certify {path_len} sub-authorities below it, this chain has {below}",
+                                     path_len=str(ca.path_len), below=str(below),
+                                     unit=ca.unit_name, reason='path length')
         if at is not None and not (ca.not_before - CLOCK_SKEW <= utc(at) <= ca.not_after):
-            raise ExpiredCertificate(f"the authority certificate of {ca.unit_name} is valid "
-                                     f"{ca.not_before:%Y-%m-%d} to {ca.not_after:%Y-%m-%d}, "
-                                     f"not on {utc(at):%Y-%m-%d}", unit=ca.unit_name,
-                                     reason="authority not valid")
+            raise ExpiredCertificate("the authority certificate of {unit} is valid {not_before} to {not_after}, not "
+                                     "on {when}",
+                                     not_before=f'{ca.not_before:%Y-%m-%d}', not_after=f'{ca.not_after:%Y-%m-%d}',
+                                     when=f'{utc(at):%Y-%m-%d}', unit=ca.unit_name, reason='authority not valid')
     return tuple(path)
 
 

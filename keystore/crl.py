@@ -50,7 +50,7 @@ def read_crls(data: bytes | str) -> list[CRL]:
         return [CRL.from_der(bytes(data))]
     blocks = x509.pem_blocks(data, "X509 CRL", limit=t.MAX_CRL_SIZE)
     if len(blocks) > MAX_CRLS:
-        raise MalformedInput(f"too many CRLs in one file ({len(blocks)})")
+        raise MalformedInput("too many CRLs in one file ({n})", n=str(len(blocks)))
     return [CRL.from_der(b) for b in blocks]
 
 
@@ -63,9 +63,9 @@ def verify_crl(crl: CRL, authorities: Iterable[Certificate], now: datetime) -> C
     """
     named = [a for a in authorities if a.subject == crl.issuer]
     if not named:
-        raise UntrustedSender(f"the CRL was issued by {crl.issuer}, which is not a trusted "
-                              "authority here (pin it, or install a certificate chain "
-                              "that contains it first)")
+        raise UntrustedSender("the CRL was issued by {issuer}, which is not a trusted authority here (pin it, or "
+                              "install a certificate chain that contains it first)",
+                              issuer=str(crl.issuer))
     aki = crl.authority_key_id
     named.sort(key=lambda c: not (aki is not None and x509.key_id_matches(aki, c)))
     issuer: Certificate | None = None
@@ -84,9 +84,9 @@ def verify_crl(crl: CRL, authorities: Iterable[Certificate], now: datetime) -> C
         raise first
     if crl.this_update > utc(now) + CLOCK_SKEW:
         when = f"{crl.this_update:%Y-%m-%d %H:%M}"
-        raise PolicyError(f"the CRL of {issuer.unit_name} is dated {when} UTC, in the future: "
-                          "check this computer's clock and the CA's", unit=issuer.unit_name,
-                          reason="CRL from the future")
+        raise PolicyError("the CRL of {unit} is dated {when} UTC, in the future: check this computer's clock and the"
+                          " CA's",
+                          when=str(when), unit=issuer.unit_name, reason='CRL from the future')
     return issuer
 
 

@@ -171,7 +171,8 @@ class Directory:
             self._db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
         (version,) = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if version != SCHEMA_VERSION:
-            raise DuplicateEntry(f"directory schema {version} is newer than this smseal understands")
+            raise DuplicateEntry("directory schema {version} is newer than this smseal understands",
+                                 version=str(version))
         private_file(self.path)       # and the -wal/-shm files WAL mode just made
 
     @property
@@ -252,7 +253,7 @@ class Directory:
             raise DuplicateEntry("the signing and the encryption key must be different keys")
         with self._write() as db:
             if db.execute("SELECT 1 FROM units WHERE name = ?", (name,)).fetchone():
-                raise DuplicateEntry(f"a unit named {name} is already in the directory")
+                raise DuplicateEntry("a unit named {name} is already in the directory", name=str(name))
             refuse_confusable(name, [r[0] for r in db.execute("SELECT name FROM units")])
             unit_id: int = db.execute("INSERT INTO units(name, added_at, source) VALUES (?, ?, ?)",
                                       (name, to_text(now()), source)).lastrowid  # type: ignore[assignment]
@@ -307,9 +308,10 @@ class Directory:
                          "WHERE key_id = ?", (kid,)).fetchone()
         if row is not None:
             if bytes(row[0]) != key.to_bytes():
-                raise KeyIdCollision(f"key id {kid.hex()} already names a different key (of {row[1]}); "
-                                     "refusing a crafted collision")
-            raise DuplicateEntry(f"this key is already registered (to {row[1]})")
+                raise KeyIdCollision("key id {kid} already names a different key (of {unit}); refusing a crafted "
+                                     "collision",
+                                     kid=kid.hex(), unit=str(row[1]))
+            raise DuplicateEntry("this key is already registered (to {unit})", unit=str(row[1]))
         (gen,) = db.execute("SELECT coalesce(max(generation), 0) + 1 FROM keys WHERE unit_id = ? AND role = ?",
                             (unit_id, role)).fetchone()
         db.execute(f"INSERT INTO keys({_KEY_COLS}, unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
@@ -334,7 +336,9 @@ class Directory:
                 table, col, value = "units", "name", normalize_name(key_id_or_name)
             row = db.execute(f"SELECT revoked_at FROM {table} WHERE {col} = ?", (value,)).fetchone()
             if row is None:
-                raise KeyNotFound(f"nothing to revoke: no {'key' if table == 'keys' else 'unit'} {value!r}")
+                if table == "keys":
+                    raise KeyNotFound("nothing to revoke: no key {key_id}", key_id=repr(value))
+                raise KeyNotFound("nothing to revoke: no unit {unit}", unit=repr(value))
             if row[0] is None or from_text(row[0]) > from_text(when):
                 db.execute(f"UPDATE {table} SET revoked_at = ?, revocation_reason = ? WHERE {col} = ?",
                            (when, reason, value))
@@ -381,7 +385,7 @@ class Directory:
                                "FROM keys JOIN units ON units.id = keys.unit_id WHERE key_id = ?",
                                (bytes(key_id),)).fetchone()
         if row is None:
-            raise KeyNotFound(f"no key with id {bytes(key_id).hex()} in the directory")
+            raise KeyNotFound("no key with id {key_id} in the directory", key_id=bytes(key_id).hex())
         return self._key_row(row[0], row[1:])
 
     # -- policy ------------------------------------------------------------------------------
@@ -402,7 +406,7 @@ class Directory:
             raise UntrustedSender("the sender's key only shares a key id with a directory key",
                                   key_id=key.key_id().hex())
         if k.role != "sign":
-            raise UntrustedSender(f"this key of {k.unit} is an encryption key, not a signing key",
+            raise UntrustedSender("this key of {unit} is an encryption key, not a signing key",
                                   key_id=key.key_id().hex(), unit=k.unit)
         unit = self.get(k.unit)
         self._check_valid(unit, k, at)
@@ -430,7 +434,7 @@ class Directory:
         unit = self.get(name)
         keys = unit.of_role(role)
         if not keys:
-            raise KeyNotFound(f"unit {unit.name} has no {role} key")
+            raise KeyNotFound("unit {name} has no {role} key", name=str(unit.name), role=str(role))
         self._check_valid(unit, keys[-1], utc(at) if at is not None else now())
         return keys[-1]
 
@@ -443,18 +447,19 @@ class Directory:
         # unit= and reason= let the command line name both in a translated sentence.
         if unit.revoked_at is not None and unit.revoked_at <= at:
             reason = f"{to_text(unit.revoked_at)}: {unit.revocation_reason}"
-            raise RevokedKey(f"unit {unit.name} was revoked on {reason}", unit=unit.name, reason=reason)
+            raise RevokedKey("unit {unit} was revoked on {reason}", unit=unit.name, reason=reason)
         if k.revoked_at is not None and k.revoked_at <= at:
             reason = f"{to_text(k.revoked_at)}: {k.revocation_reason}"
-            raise RevokedKey(f"this {'signing' if k.role == 'sign' else 'encryption'} key of {unit.name} "
-                             f"was revoked on {reason}", unit=unit.name, reason=reason)
+            if k.role == "sign":
+                raise RevokedKey("this signing key of {unit} was revoked on {reason}", unit=unit.name, reason=reason)
+            raise RevokedKey("this encryption key of {unit} was revoked on {reason}", unit=unit.name, reason=reason)
         # the same small allowance for clock drift as certificates get (x509.CLOCK_SKEW)
         if k.not_before is not None and at < k.not_before - _clock_skew():
-            reason = f"not valid before {to_text(k.not_before)}"
-            raise ExpiredCertificate(f"the key of {unit.name} is {reason}", unit=unit.name, reason=reason)
+            raise ExpiredCertificate("the key of {unit} is not valid before {time}", unit=unit.name,
+                                     time=to_text(k.not_before), reason=f"not valid before {to_text(k.not_before)}")
         if k.not_after is not None and at > k.not_after:
-            reason = f"expired on {to_text(k.not_after)}"
-            raise ExpiredCertificate(f"the key of {unit.name} {reason}", unit=unit.name, reason=reason)
+            raise ExpiredCertificate("the key of {unit} expired on {time}", unit=unit.name,
+                                     time=to_text(k.not_after), reason=f"expired on {to_text(k.not_after)}")
 
 
 def _reopen(home: str | None, path: str, timeout: float) -> Directory:

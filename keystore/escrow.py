@@ -91,8 +91,8 @@ def _parse(data: bytes) -> tuple[bytes, sm2.PublicKey, bytes]:
     env = t.strict_decode(data, SM2EnvelopedKey(), "SM2EnvelopedKey")
     alg = env["symAlgID"]
     if str(alg["algorithm"]) != OID_SM4_ECB or alg["parameters"].isValue:
-        raise MalformedInput(f"SM2EnvelopedKey: unsupported key wrapping {alg['algorithm']} "
-                             "(only SM4-ECB without parameters)")
+        raise MalformedInput("SM2EnvelopedKey: unsupported key wrapping {alg} (only SM4-ECB without parameters)",
+                             alg=str(alg['algorithm']))
     point = t.signature_bytes(env["sm2PublicKey"], "SM2EnvelopedKey public key")
     wrapped = t.signature_bytes(env["sm2EncryptedPrivateKey"], "SM2EnvelopedKey private key")
     if len(wrapped) != 32:

@@ -125,7 +125,8 @@ class Keystore:
                 raise ValueError("bad role")
             return IdentityInfo(name=normalize_name(doc["name"]), keys=keys)
         except (ValueError, KeyError, TypeError, InvalidKey) as exc:
-            raise KeystoreError(f"identity manifest {path} is damaged ({exc.__class__.__name__})") from None
+            raise KeystoreError("identity manifest {path} is damaged ({kind})", path=str(path),
+                                kind=str(exc.__class__.__name__)) from None
 
     def _write(self, folder: Path, ident: IdentityInfo) -> None:
         doc = {"format": _FORMAT, "name": ident.name,
@@ -159,7 +160,7 @@ class Keystore:
         try:
             return self._read(self._dir(name))
         except KeyNotFound:
-            raise KeyNotFound(f"no identity named {name}") from None
+            raise KeyNotFound("no identity named {name}", name=str(name)) from None
 
     # -- making keys ---------------------------------------------------------------------
     def _new_key(self, folder: Path, name: str, role: Role, generation: int, location: str,
@@ -210,7 +211,7 @@ class Keystore:
         try:
             folder.mkdir(mode=0o700)
         except FileExistsError:
-            raise DuplicateEntry(f"an identity named {name} already exists") from None
+            raise DuplicateEntry("an identity named {name} already exists", name=str(name)) from None
         made: list[KeyInfo] = []
         try:
             with self._locked(folder):
@@ -279,7 +280,7 @@ class Keystore:
                 if attempt == self._attempts:
                     raise
         if key.public_key() != info.public_key:
-            raise InvalidKey(f"key file {info.ref[5:]} does not hold the key the identity records")
+            raise InvalidKey("key file {ref} does not hold the key the identity records", ref=str(info.ref[5:]))
         return key
 
     def _open(self, ident: IdentityInfo, info: KeyInfo) -> sm2.PrivateKey | TokenKey:
@@ -341,7 +342,7 @@ class Keystore:
         if generation is not None:
             keys = [k for k in keys if k.generation == generation]
         if not keys:
-            raise KeyNotFound(f"identity {ident.name} has no such encryption key")
+            raise KeyNotFound("identity {name} has no such encryption key", name=str(ident.name))
         return self._open(ident, keys[-1])
 
     def encryption_keys(self) -> dict[bytes, tuple[str, KeyInfo]]:
@@ -369,7 +370,7 @@ class Keystore:
         ident = self.get(name)
         keys = [k for k in ident.of_role(role) if generation is None or k.generation == generation]
         if not keys:
-            raise KeyNotFound(f"identity {ident.name} has no such {role} key")
+            raise KeyNotFound("identity {name} has no such {role} key", name=str(ident.name), role=str(role))
         info = keys[-1]
         if info.on_token:
             raise UnsupportedMechanism("this key lives on a token and cannot leave it (non-extractable)")

@@ -66,7 +66,7 @@ def issue_escrowed(auth: Authority, request: bytes | str, *, escrow_key: sm2.Pub
     ``rotate=True``, as ``Authority.issue``)."""
     req = bundle.parse_request(request)  # both proofs of possession checked
     if req.name != unit_name:
-        raise PolicyError(f"the request is for {req.name}, not for {unit_name}", unit=unit_name)
+        raise PolicyError("the request is for {name}, not for {unit}", name=str(req.name), unit=unit_name)
     now = now or x509.utcnow()
     enc_key = sm2.PrivateKey.generate()
 
@@ -93,7 +93,7 @@ def recover(auth: Authority, escrow_private: escrow._Decrypter, unit: str, reque
     authority never escrowed a key of ``unit``."""
     req = bundle.parse_request(request)
     if req.name != unit:
-        raise PolicyError(f"the request is for {req.name}, not for {unit}", unit=unit)
+        raise PolicyError("the request is for {name}, not for {unit}", name=str(req.name), unit=unit)
     if revoke_reason not in x509.revocation_reasons():
         raise ValueError(f"reason must be one of: {', '.join(x509.revocation_reasons())}")
     now = now or x509.utcnow()
@@ -108,11 +108,12 @@ def recover(auth: Authority, escrow_private: escrow._Decrypter, unit: str, reque
         sign, enc = certs
         records = _escrow_records(state, unit)
         if not records:
-            raise KeyNotFound(f"no encryption key of {unit} was escrowed here", unit=unit)
+            raise KeyNotFound("no encryption key of {unit} was escrowed here", unit=unit)
         for rec in records:
             key = escrow.open_key(rec.escrowed, escrow_private)
             if key.public_key() != rec.public_key or rec.serial not in issued:
-                raise InvalidKey(f"the escrow record of {unit} (serial {rec.serial:x}) is damaged")
+                raise InvalidKey("the escrow record of {unit} (serial {serial}) is damaged", unit=str(unit),
+                                 serial=f'{rec.serial:x}')
             past.append((issued[rec.serial], key))
         new = {c.serial for c in certs}
         revoked = []

@@ -102,7 +102,8 @@ class Leaders:
                                from_text(e["removed"]) if e.get("removed") else None)
                     for e in doc["leaders"]]
         except (ValueError, KeyError, TypeError, InvalidKey) as exc:
-            raise KeystoreError(f"leader manifest {path} is damaged ({exc.__class__.__name__})") from None
+            raise KeystoreError("leader manifest {path} is damaged ({kind})", path=str(path),
+                                kind=str(exc.__class__.__name__)) from None
 
     def _write(self, leaders: list[LeaderInfo]) -> None:
         doc = {"format": _FORMAT, "leaders": [
@@ -133,7 +134,7 @@ class Leaders:
         for e in self.list():
             if e.name == name:
                 return e
-        raise KeyNotFound(f"no leader named {name} in this unit")
+        raise KeyNotFound("no leader named {name} in this unit", name=str(name))
 
     def only(self) -> LeaderInfo:
         """The unit's only active leader; ``KeyNotFound`` if there is none or several."""
@@ -151,7 +152,7 @@ class Leaders:
         name = normalize_name(name)
         with self._locked() as leaders:
             if any(e.name == name and e.active for e in leaders):
-                raise DuplicateEntry(f"a leader named {name} already exists")
+                raise DuplicateEntry("a leader named {name} already exists", name=str(name))
             if token is None:
                 key = key or sm2.PrivateKey.generate()
                 password = ask(self._callback, Prompt(f"New passphrase for the key of leader {name}",
@@ -184,7 +185,7 @@ class Leaders:
                     if e.ref.startswith("file:"):
                         (self.root / e.ref[5:]).unlink(missing_ok=True)
                     return gone
-        raise KeyNotFound(f"no leader named {name} in this unit")
+        raise KeyNotFound("no leader named {name} in this unit", name=str(name))
 
     # -- using keys ----------------------------------------------------------------------
     def _pin(self, prompt: Prompt) -> bytes:
@@ -206,7 +207,7 @@ class Leaders:
         try:
             key = software.load_key(self.root / filename, password)
         except WrongPassphrase:
-            raise WrongPassphrase(f"wrong passphrase for the key of leader {info.name}") from None
+            raise WrongPassphrase("wrong passphrase for the key of leader {name}", name=str(info.name)) from None
         if key.public_key() != info.public_key:
             raise InvalidKey("the leader's key file does not hold the key the manifest records")
         return key

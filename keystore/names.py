@@ -25,7 +25,8 @@ def normalize_name(name: str) -> str:
     n = unicodedata.normalize("NFKC", name).strip()
     if (not n or len(n) > MAX_NAME or any(unicodedata.category(ch)[0] == "C" for ch in n)
             or any(ch in _INVISIBLE for ch in n)):
-        raise InvalidArgument(f"a unit name is 1–{MAX_NAME} printable characters", code="bad-unit-name")
+        raise InvalidArgument("a unit name is 1–{max_name} printable characters", max_name=str(MAX_NAME),
+                              code='bad-unit-name')
     return n
 
 

@@ -49,7 +49,7 @@ def private_file(path: Path) -> Path:
         except FileNotFoundError:
             continue
         if stat.S_ISLNK(st.st_mode):
-            raise KeystoreError(f"{p} is a symbolic link; refusing to use it", path=str(p))
+            raise KeystoreError("{path} is a symbolic link; refusing to use it", path=str(p))
         if stat.S_IMODE(st.st_mode) != 0o600:
             os.chmod(p, 0o600)
     return path

@@ -67,7 +67,7 @@ def resolve_module(uri: Pkcs11Uri | None = None, module_path: str | None = None)
             if path:
                 break
         if not path:
-            raise ModuleNotFound(f"PKCS#11 module {name!r} not found in the usual folders")
+            raise ModuleNotFound("PKCS#11 module {name} not found in the usual folders", name=repr(name))
     path = path or os.environ.get(ENV_MODULE)
     if not path:
         raise ModuleNotFound("no PKCS#11 module configured",
@@ -82,12 +82,13 @@ def load_module(path: str) -> PyKCS11.PyKCS11Lib:
         if lib is not None:
             return lib
         if not os.path.isfile(path):
-            raise ModuleNotFound(f"PKCS#11 module {path} does not exist")
+            raise ModuleNotFound("PKCS#11 module {path} does not exist", path=str(path))
         lib = PyKCS11.PyKCS11Lib()
         try:
             lib.load(path)
         except PyKCS11Error as exc:
-            raise ModuleNotFound(f"cannot load PKCS#11 module {path}: {_ckr(exc)}") from None
+            raise ModuleNotFound("cannot load PKCS#11 module {path}: {ckr}",
+                                 path=str(path), ckr=str(_ckr(exc))) from None
         _libs[path] = lib
         return lib
 
@@ -113,7 +114,7 @@ def list_tokens(module_path: str) -> list[TokenInfo]:
             out.append(TokenInfo(slot, ti.label.rstrip(" \0"), ti.manufacturerID.rstrip(" \0"),
                                  ti.model.rstrip(" \0"), ti.serialNumber.rstrip(" \0")))
     except PyKCS11Error as exc:
-        raise TokenError(f"cannot list tokens: {_ckr(exc)}") from None
+        raise TokenError("cannot list tokens: {ckr}", ckr=str(_ckr(exc))) from None
     return out
 
 
@@ -136,16 +137,18 @@ class TokenSession:
         tokens = [t for t in list_tokens(self.module_path) if _matches(t, self.uri)]
         what = f"token {self.uri.token!r}" if self.uri.token else "token"
         if not tokens:
-            raise TokenNotFound(f"no {what} found in {os.path.basename(self.module_path)}")
+            raise TokenNotFound("no {what} found in {basename}", what=str(what),
+                                basename=str(os.path.basename(self.module_path)))
         if len(tokens) > 1:
-            raise TokenNotFound(f"{len(tokens)} tokens match; name one with token= or serial=")
+            raise TokenNotFound("{n} tokens match; name one with token= or serial=", n=str(len(tokens)))
         self.token = tokens[0]
         self.lock = threading.RLock()
         try:
             self.session = self.lib.openSession(self.token.slot,
                                                 PyKCS11.CKF_SERIAL_SESSION | PyKCS11.CKF_RW_SESSION)
         except PyKCS11Error as exc:
-            raise TokenError(f"cannot open a session on token {self.token.label!r}: {_ckr(exc)}") from None
+            raise TokenError("cannot open a session on token {label}: {ckr}", label=repr(self.token.label),
+                             ckr=str(_ckr(exc))) from None
         try:
             self._login(passphrase)
         except BaseException:
@@ -163,10 +166,11 @@ class TokenSession:
             if exc.value == PyKCS11.CKR_USER_ALREADY_LOGGED_IN:
                 return  # this process already unlocked the token
             if exc.value in (PyKCS11.CKR_PIN_INCORRECT, PyKCS11.CKR_PIN_INVALID, PyKCS11.CKR_PIN_LEN_RANGE):
-                raise WrongPin(f"wrong PIN for token {self.token.label!r}") from None
+                raise WrongPin("wrong PIN for token {label}", label=repr(self.token.label)) from None
             if exc.value == PyKCS11.CKR_PIN_LOCKED:
-                raise PinLocked(f"the user PIN of token {self.token.label!r} is locked") from None
-            raise TokenError(f"login to token {self.token.label!r} failed: {_ckr(exc)}") from None
+                raise PinLocked("the user PIN of token {label} is locked", label=repr(self.token.label)) from None
+            raise TokenError("login to token {label} failed: {ckr}", label=repr(self.token.label),
+                             ckr=str(_ckr(exc))) from None
         finally:
             del pin
 
@@ -202,13 +206,15 @@ class TokenSession:
             try:
                 found = self.session.findObjects(tmpl)
             except PyKCS11Error as exc:
-                raise TokenError(f"object search failed: {_ckr(exc)}") from None
+                raise TokenError("object search failed: {ckr}", ckr=str(_ckr(exc))) from None
         kind = "private key" if cls == PyKCS11.CKO_PRIVATE_KEY else "public key"
         desc = ", ".join(p for p in (label and f"label {label!r}", key_id and f"id {key_id.hex()}") if p)
         if not found:
-            raise KeyNotFound(f"no {kind} with {desc} on token {self.token.label!r}")
+            raise KeyNotFound("no {kind} with {desc} on token {label}", kind=str(kind), desc=str(desc),
+                              label=repr(self.token.label))
         if len(found) > 1:
-            raise AmbiguousKey(f"{len(found)} {kind}s with {desc} on token {self.token.label!r}")
+            raise AmbiguousKey("{n} {kind}s with {desc} on token {label}", n=str(len(found)), kind=str(kind),
+                               desc=str(desc), label=repr(self.token.label))
         handle: int = found[0]
         return handle
 
@@ -219,7 +225,7 @@ class TokenSession:
             try:
                 (point,) = self.session.getAttributeValue(handle, [PyKCS11.CKA_EC_POINT], allAsBinary=True)
             except PyKCS11Error as exc:
-                raise TokenError(f"cannot read the public point: {_ckr(exc)}") from None
+                raise TokenError("cannot read the public point: {ckr}", ckr=str(_ckr(exc))) from None
         if point is None:
             raise TokenError("the token did not return CKA_EC_POINT")
         return prof.decode_ec_point(bytes(point))
@@ -272,10 +278,10 @@ class TokenSession:
             except PyKCS11Error as exc:
                 if exc.value in (PyKCS11.CKR_MECHANISM_INVALID, PyKCS11.CKR_CURVE_NOT_SUPPORTED,
                                  PyKCS11.CKR_DOMAIN_PARAMS_INVALID):
-                    raise UnsupportedMechanism(
-                        f"token {self.token.label!r} cannot generate SM2 keys with profile "
-                        f"{profile.name!r}: {_ckr(exc)}") from None
-                raise TokenError(f"key generation failed: {_ckr(exc)}") from None
+                    raise UnsupportedMechanism("token {label} cannot generate SM2 keys with profile {name}: {ckr}",
+                                               label=repr(self.token.label),
+                                               name=repr(profile.name), ckr=str(_ckr(exc))) from None
+                raise TokenError("key generation failed: {ckr}", ckr=str(_ckr(exc))) from None
             (point,) = self.session.getAttributeValue(pub_h, [PyKCS11.CKA_EC_POINT], allAsBinary=True)
         return prof.decode_ec_point(bytes(point)), self._located(label, key_id)
 
@@ -303,7 +309,7 @@ class TokenSession:
                     self.session.destroyObject(priv_h)
                     raise
             except PyKCS11Error as exc:
-                raise TokenError(f"key import failed: {_ckr(exc)}") from None
+                raise TokenError("key import failed: {ckr}", ckr=str(_ckr(exc))) from None
             finally:
                 priv_t.clear()
         return key.public_key(), self._located(label, key_id)
@@ -358,15 +364,17 @@ class TokenKey:
                 out = bytes(self._session.session.sign(self._handle, payload, PyKCS11.Mechanism(mech, None)))
             except PyKCS11Error as exc:
                 if exc.value == PyKCS11.CKR_MECHANISM_INVALID:
-                    raise UnsupportedMechanism(f"the token does not know mechanism {mech:#x} "
-                                               f"(profile {self.profile.name!r})") from None
-                raise TokenError(f"signing on the token failed: {_ckr(exc)}") from None
+                    raise UnsupportedMechanism("the token does not know mechanism {mech} (profile {name})",
+                                               mech=f'{mech:#x}',
+                                               name=repr(self.profile.name)) from None
+                raise TokenError("signing on the token failed: {ckr}", ckr=str(_ckr(exc))) from None
         try:
             sig = self.profile.signature_to_der(out)
             self._public.verify(sig, data)
         except InvalidSignature:
-            raise TokenError(f"the token returned a signature that does not verify; profile "
-                             f"{self.profile.name!r} may not fit this token") from None
+            raise TokenError("the token returned a signature that does not verify; profile {name} may not fit this "
+                             "token",
+                             name=repr(self.profile.name)) from None
         return sig
 
     def decrypt(self, wrapped: bytes) -> bytes:
@@ -381,7 +389,7 @@ class TokenKey:
                     from shangmi.errors import DecryptionError
                     if exc.value in (PyKCS11.CKR_ENCRYPTED_DATA_INVALID, PyKCS11.CKR_ENCRYPTED_DATA_LEN_RANGE):
                         raise DecryptionError() from None
-                    raise TokenError(f"decryption on the token failed: {_ckr(exc)}") from None
+                    raise TokenError("decryption on the token failed: {ckr}", ckr=str(_ckr(exc))) from None
         c1, _, _ = sm2.decode_ciphertext(wrapped)   # checks C1 is on the curve first
         point = b"\x04" + c1[0].to_bytes(32, "big") + c1[1].to_bytes(32, "big")
         return prof.finish_derive_decrypt(wrapped, self._derive_x(point))
@@ -398,8 +406,9 @@ class TokenKey:
             except PyKCS11Error as exc:
                 if exc.value in (PyKCS11.CKR_MECHANISM_INVALID, PyKCS11.CKR_KEY_TYPE_INCONSISTENT,
                                  PyKCS11.CKR_KEY_FUNCTION_NOT_PERMITTED):
-                    raise UnsupportedMechanism(f"the token cannot ECDH-derive with this key: {_ckr(exc)}") from None
-                raise TokenError(f"ECDH derive on the token failed: {_ckr(exc)}") from None
+                    raise UnsupportedMechanism("the token cannot ECDH-derive with this key: {ckr}",
+                                               ckr=str(_ckr(exc))) from None
+                raise TokenError("ECDH derive on the token failed: {ckr}", ckr=str(_ckr(exc))) from None
             try:
                 (value,) = s.getAttributeValue(secret, [PyKCS11.CKA_VALUE], allAsBinary=True)
             finally:

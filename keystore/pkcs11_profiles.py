@@ -98,7 +98,7 @@ class VendorProfile:
         try:
             r, s = sm2.decode_signature(token_output, fmt)
         except InvalidSignature as exc:
-            raise InvalidSignature(f"the token returned a bad signature ({exc})") from None
+            raise InvalidSignature("the token returned a bad signature ({exc})", exc=str(exc)) from None
         return sm2.encode_signature(r, s)
 
     def ciphertext_for_token(self, ciphertext_der: bytes) -> bytes:
@@ -108,10 +108,10 @@ class VendorProfile:
 
     def require_sign(self) -> int:
         if self.sign_mechanism is None:
-            raise UnsupportedMechanism(
-                f"PKCS#11 profile {self.name!r} has no SM2 signing mechanism: this token "
-                "cannot make SM2 signatures. Keep the signing key in a software key file "
-                "(encryption key on the token), or use a token whose vendor profile signs.")
+            raise UnsupportedMechanism("PKCS#11 profile {name} has no SM2 signing mechanism: this token cannot make "
+                                       "SM2 signatures. Keep the signing key in a software key file (encryption key "
+                                       "on the token), or use a token whose vendor profile signs.",
+                                       name=repr(self.name))
         return self.sign_mechanism
 
 
@@ -155,8 +155,8 @@ def get_profile(name: str | None) -> VendorProfile:
     try:
         return PROFILES[key]
     except KeyError:
-        raise UnsupportedMechanism(
-            f"unknown PKCS#11 vendor profile {name!r}; known: {', '.join(sorted(PROFILES))}") from None
+        raise UnsupportedMechanism("unknown PKCS#11 vendor profile {name}; known: {known}", name=repr(name),
+                                   known=', '.join(sorted(PROFILES))) from None
 
 
 def decode_ec_point(value: bytes) -> sm2.PublicKey:

@@ -44,12 +44,12 @@ def _pct_decode(text: str, what: str, *, in_query: bool = False) -> bytes:
         if b == 0x25:  # '%'
             h = raw[i + 1:i + 3]
             if len(h) != 2 or not all(c in b"0123456789abcdefABCDEF" for c in h):
-                raise InvalidPkcs11Uri(f"bad percent-escape in {what}")
+                raise InvalidPkcs11Uri("bad percent-escape in {what}", what=str(what))
             out.append(int(h, 16))
             i += 3
         else:
             if b < 0x21 or b in b"\"<>\\^`{|}#" or b >= 0x80 or (b in b"/?" and not in_query):
-                raise InvalidPkcs11Uri(f"character not allowed unescaped in {what}")
+                raise InvalidPkcs11Uri("character not allowed unescaped in {what}", what=str(what))
             out.append(b)
             i += 1
     return bytes(out)
@@ -63,7 +63,7 @@ def _text(value: bytes, what: str) -> str:
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidPkcs11Uri(f"{what} is not UTF-8") from None
+        raise InvalidPkcs11Uri("{what} is not UTF-8", what=str(what)) from None
 
 
 @dataclass(frozen=True)
@@ -105,18 +105,20 @@ class Pkcs11Uri:
             for item in part_list.split(seps):
                 name, eq, raw = item.partition("=")
                 if not eq or not _NAME_RE.match(name):
-                    raise InvalidPkcs11Uri(f"malformed attribute {name[:40]!r}")
+                    raise InvalidPkcs11Uri("malformed attribute {name}", name=repr(name[:40]))
                 if name in values or any(n == name for n, _ in vendor):
-                    raise InvalidPkcs11Uri(f"attribute {name!r} appears twice")
+                    raise InvalidPkcs11Uri("attribute {name} appears twice", name=repr(name))
                 value = _pct_decode(raw, name, in_query=seps == "&")
                 if name in known:
                     values[name] = value
                 elif name in _PATH_ALL or name in _QUERY:
-                    raise InvalidPkcs11Uri(f"{name!r} belongs in the {'query' if seps == ';' else 'path'}")
+                    if seps == ";":
+                        raise InvalidPkcs11Uri("{name} belongs in the query (after ?)", name=repr(name))
+                    raise InvalidPkcs11Uri("{name} belongs in the path (before ?)", name=repr(name))
                 elif name.startswith("x-"):
                     vendor.append((name, _text(value, name)))
                 else:
-                    raise InvalidPkcs11Uri(f"unknown attribute {name!r}")
+                    raise InvalidPkcs11Uri("unknown attribute {name}", name=repr(name))
         kw: dict[str, object] = {}
         for name, value in values.items():
             assert isinstance(value, bytes)
@@ -133,7 +135,7 @@ class Pkcs11Uri:
             else:
                 text = _text(value, name)
                 if name == "type" and text not in _TYPES:
-                    raise InvalidPkcs11Uri(f"type must be one of {', '.join(_TYPES)}")
+                    raise InvalidPkcs11Uri("type must be one of {types}", types=', '.join(_TYPES))
                 kw[key] = text
         return cls(vendor=tuple(vendor), **kw)  # type: ignore[arg-type]
 

@@ -53,7 +53,7 @@ def env_passphrase(environ: Mapping[str, str] | None = None) -> PassphraseCallba
         name = ENV_PIN if getattr(prompt, "purpose", None) is Purpose.PIN else ENV_PASSPHRASE
         value = env.get(name)
         if not value:
-            raise PassphraseUnavailable(f"{name} is not set", hint=f"set {name} or run interactively")
+            raise PassphraseUnavailable("{name} is not set", name=str(name), hint=f'set {name} or run interactively')
         return value.encode("utf-8")
 
     return answer
@@ -62,8 +62,11 @@ def env_passphrase(environ: Mapping[str, str] | None = None) -> PassphraseCallba
 def ask(callback: PassphraseCallback | None, prompt: Prompt) -> bytes:
     """Ask ``callback``; refuse a missing callback or an empty answer."""
     if callback is None:
-        raise PassphraseUnavailable(f"{'a PIN' if prompt.purpose is Purpose.PIN else 'a passphrase'}"
-                                    f" is needed ({prompt}) but no way to ask for it was given")
+        if prompt.purpose is Purpose.PIN:
+            raise PassphraseUnavailable("a PIN is needed ({prompt}) but no way to ask for it was given",
+                                        prompt=str(prompt))
+        raise PassphraseUnavailable("a passphrase is needed ({prompt}) but no way to ask for it was given",
+                                    prompt=str(prompt))
     value = callback(prompt)
     if isinstance(value, str):
         value = value.encode("utf-8")

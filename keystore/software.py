@@ -34,7 +34,8 @@ def kdf_iterations(explicit: int | None = None) -> int | None:
     try:
         n = int(value)
     except ValueError:
-        raise InvalidArgument(f"{ENV_ITERATIONS} must be a whole number", code="bad-kdf-iterations") from None
+        raise InvalidArgument("{variable} must be a whole number", variable=str(ENV_ITERATIONS),
+                              code='bad-kdf-iterations') from None
     if not 1 <= n <= 50_000_000:
         raise InvalidArgument("the PBKDF2 iteration count must be between 1 and 50,000,000",
                               code="bad-kdf-iterations")
@@ -46,9 +47,9 @@ def read_key_file(path: Path) -> bytes:
         with open(path, "rb") as f:
             data = f.read(MAX_KEY_FILE + 1)
     except FileNotFoundError:
-        raise KeyNotFound(f"key file {path.name} is missing") from None
+        raise KeyNotFound("key file {name} is missing", name=str(path.name)) from None
     if len(data) > MAX_KEY_FILE:
-        raise InvalidKey(f"key file {path.name} is too large to be a key")
+        raise InvalidKey("key file {name} is too large to be a key", name=str(path.name))
     return data
 
 
@@ -58,9 +59,9 @@ def load_key(path: Path, password: bytes) -> sm2.PrivateKey:
     try:
         return sm2.PrivateKey.from_pem(data, password=password)
     except WrongPassphrase:
-        raise WrongPassphrase(f"wrong passphrase for {path.name}, or the file is damaged") from None
+        raise WrongPassphrase("wrong passphrase for {name}, or the file is damaged", name=str(path.name)) from None
     except (MalformedInput, ValueError) as exc:
-        raise InvalidKey(f"key file {path.name} is damaged or not an SM2 key") from exc
+        raise InvalidKey("key file {name} is damaged or not an SM2 key", name=str(path.name)) from exc
     except SmsealError:
         raise
 

@@ -88,7 +88,7 @@ def _ensure(d: Directory) -> sqlite3.Connection:
 def _unit_id(db: sqlite3.Connection, name: str) -> int:
     row = db.execute("SELECT id FROM units WHERE name = ?", (normalize_name(name),)).fetchone()
     if row is None:
-        raise KeyNotFound(f"no unit named {name} in the directory")
+        raise KeyNotFound("no unit named {name} in the directory", name=str(name))
     return int(row[0])
 
 
@@ -157,13 +157,13 @@ def check_leader(d: Directory, unit: str, key: sm2.PublicKey, at: datetime) -> D
                 _check_leader_certificate(x, when)
             u = d.get(unit)
             if u.revoked_at is not None and u.revoked_at <= when:
-                raise RevokedKey(f"unit {u.name} was revoked", unit=u.name, reason=str(u.revocation_reason))
+                raise RevokedKey("unit {unit} was revoked", unit=u.name, reason=str(u.revocation_reason))
             if x.revoked_at is not None and x.revoked_at <= when:
                 reason = f"{to_text(x.revoked_at)}: {x.revocation_reason}"
-                raise RevokedKey(f"the key of leader {x.name} of {u.name} was revoked on {reason}",
-                                 unit=u.name, reason=reason, leader=x.name)
+                raise RevokedKey("the key of leader {leader} of {unit} was revoked on {reason}", unit=u.name,
+                                 reason=reason, leader=x.name)
             return x
-    raise UntrustedSender(f"the approving key is not a leader key of {normalize_name(unit)}")
+    raise UntrustedSender("the approving key is not a leader key of {unit}", unit=str(normalize_name(unit)))
 
 
 def _check_leader_certificate(x: DirectoryLeader, when: datetime) -> None:
@@ -172,8 +172,8 @@ def _check_leader_certificate(x: DirectoryLeader, when: datetime) -> None:
 
     cert = Certificate.from_der(x.certificate or b"")
     if not cert.valid_at(when):
-        raise RevokedKey(f"the leader certificate of {x.name} of {x.unit} is not valid at that time",
-                         unit=x.unit, reason="certificate not valid then", leader=x.name)
+        raise RevokedKey("the leader certificate of {leader} of {unit} is not valid at that time", unit=x.unit,
+                         reason='certificate not valid then', leader=x.name)
 
 
 def add_certified_leader(d: Directory, cert: Any) -> DirectoryLeader:
@@ -187,11 +187,11 @@ def add_certified_leader(d: Directory, cert: Any) -> DirectoryLeader:
     from .x509 import LEADER_TITLE
 
     if cert.usage != "leader":
-        raise WrongKeyUsage(f"the certificate of {cert.unit_name} is not a leader's (签发人) certificate",
-                            unit=cert.unit_name, reason="key usage")
+        raise WrongKeyUsage("the certificate of {unit} is not a leader's (签发人) certificate", unit=cert.unit_name,
+                            reason='key usage')
     if cert.subject.get("title") != LEADER_TITLE or not cert.person:
-        raise WrongKeyUsage(f"the leader certificate for {cert.unit_name} does not name a person with "
-                            f"the role {LEADER_TITLE}", unit=cert.unit_name, reason="role")
+        raise WrongKeyUsage("the leader certificate for {unit} does not name a person with the role {leader_title}",
+                            leader_title=str(LEADER_TITLE), unit=cert.unit_name, reason='role')
     db = _ensure(d)
     with d._write():
         _insert(db, _unit_id(db, cert.unit_name), cert.person, cert.public_key, "bureau", cert.der)
@@ -252,12 +252,14 @@ def card_changes(d: Directory, card: UnitCard | bytes) -> CardChanges:
 def _changes_of_known(db: sqlite3.Connection, d: Directory, unit: Unit, card: UnitCard) -> CardChanges:
     signing = unit.of_role("sign")
     if not signing or signing[-1].public_key != card.signing_key:
-        raise DuplicateEntry(f"a unit named {unit.name} is already in the directory with another signing key; "
-                             "a card can update a unit only when signed by the unit's own signing key")
+        raise DuplicateEntry("a unit named {name} is already in the directory with another signing key; a card can "
+                             "update a unit only when signed by the unit's own signing key",
+                             name=str(unit.name))
     last = _last_issued(db, _unit_id(db, unit.name))
     if last is not None and card.issued < last:
-        raise RollbackRefused(f"this card of {unit.name} ({to_text(card.issued)}) is older than the one "
-                              f"applied ({to_text(last)})")
+        raise RollbackRefused("this card of {name} ({issued}) is older than the one applied ({applied})",
+                              name=str(unit.name), issued=str(to_text(card.issued)),
+                              applied=str(to_text(last)))
     enc = unit.of_role("enc")
     new_enc = None if enc and enc[-1].public_key == card.encryption_key else card.encryption_key
     if new_enc is not None and any(k.certificate is not None for k in unit.keys):
@@ -270,7 +272,7 @@ def _changes_of_known(db: sqlite3.Connection, d: Directory, unit: Unit, card: Un
     removed = tuple(x.name for k, x in known.items() if k not in on_card and x.source == "card")
     unchanged = not (new_enc or added or removed)
     if unchanged and (last is None or card.issued == last):
-        raise DuplicateEntry(f"a unit named {unit.name} is already in the directory with this card")
+        raise DuplicateEntry("a unit named {name} is already in the directory with this card", name=str(unit.name))
     return CardChanges(unit.name, False, new_enc, added, removed, card.issued, unchanged=unchanged)
 
 

@@ -135,7 +135,7 @@ class UnlockedIdentity:
         """The current signing key (``KeyNotFound`` if it was not unlocked: ``signing=False``)."""
         self._check()
         if self._signer is None:
-            raise KeyNotFound(f"the signing key of {self.name} was not unlocked (signing=False)")
+            raise KeyNotFound("the signing key of {name} was not unlocked (signing=False)", name=str(self.name))
         return self._signer
 
     @property
@@ -149,7 +149,7 @@ class UnlockedIdentity:
         """The newest encryption key."""
         keys = self.decrypters
         if not keys:
-            raise KeyNotFound(f"no encryption key of {self.name} was unlocked (decryption=False)")
+            raise KeyNotFound("no encryption key of {name} was unlocked (decryption=False)", name=str(self.name))
         return keys[0]
 
     @property

@@ -133,7 +133,7 @@ def _public_key(spki: t.SubjectPublicKeyInfo, what: str) -> PublicKey:
     try:
         return PublicKey.from_der(t.encode(spki))
     except InvalidKey as exc:
-        raise InvalidKey(f"{what}: {exc}") from None
+        raise InvalidKey("{what}: {exc}", what=str(what), exc=str(exc)) from None
 
 
 def _spki(public_key: PublicKey) -> t.SubjectPublicKeyInfo:
@@ -143,7 +143,7 @@ def _spki(public_key: PublicKey) -> t.SubjectPublicKeyInfo:
 def _positive_serial(value: univ.Integer, what: str) -> int:
     n = int(value)
     if n <= 0 or n.bit_length() > 159:
-        raise MalformedInput(f"{what}: the serial number must be positive and at most 20 octets")
+        raise MalformedInput("{what}: the serial number must be positive and at most 20 octets", what=str(what))
     return n
 
 
@@ -283,8 +283,9 @@ def classify_usage(key_usage: frozenset[str], is_ca: bool, holder: str,
     if OID_KP_LEADER_APPROVAL in purposes:
         if not is_ca and key_usage and key_usage <= PROFILE_USAGE["leader"] and "digitalSignature" in key_usage:
             return "leader"
-        raise WrongKeyUsage(f"the {what} of {holder} names the leader's (签发人) purpose with the key "
-                            f"usage of another kind of key", unit=holder, reason="key usage")
+        raise WrongKeyUsage("the {what} of {unit} names the leader's (签发人) purpose with the key usage of another "
+                            "kind of key",
+                            what=str(what), unit=holder, reason='key usage')
     if is_ca:
         if key_usage >= {"keyCertSign"}:
             return "root"
@@ -293,16 +294,17 @@ def classify_usage(key_usage: frozenset[str], is_ca: bool, holder: str,
     elif key_usage and key_usage <= PROFILE_USAGE["enc"] and "keyEncipherment" in key_usage:
         return "enc"
     shown = ", ".join(sorted(key_usage)) or "none"
-    raise WrongKeyUsage(f"the {what} of {holder} has key usage ({shown}), which is "
-                        "neither a signing key, an encryption key nor an authority",
-                        unit=holder, reason="key usage")
+    raise WrongKeyUsage("the {what} of {unit} has key usage ({shown}), which is neither a signing key, an encryption"
+                        " key nor an authority",
+                        what=str(what), shown=str(shown), unit=holder, reason='key usage')
 
 
 def _check_issued_by(issuer_name: Name, issuer: Certificate, what: str) -> None:
     if issuer_name != issuer.subject:
-        raise InvalidSignature(f"the {what} was issued by {issuer_name}, not by {issuer.subject}")
+        raise InvalidSignature("the {what} was issued by {issuer_name}, not by {subject}", what=str(what),
+                               issuer_name=str(issuer_name), subject=str(issuer.subject))
     if not issuer.is_ca or "keyCertSign" not in issuer.key_usage:
-        raise InvalidSignature(f"the {what} claims an issuer that is not an authority")
+        raise InvalidSignature("the {what} claims an issuer that is not an authority", what=str(what))
 
 
 def _verify_signed(issuer: Certificate, signature: bytes, tbs: bytes, aki: bytes | None,
@@ -324,16 +326,14 @@ def _verify_signed(issuer: Certificate, signature: bytes, tbs: bytes, aki: bytes
     except InvalidSignature:
         pass
     else:
-        raise EmptySignerId(
-            f"the {what} was signed by {issuer.unit_name} without the standard SM2 ID "
-            f"{SIGNER_ID.decode()} (OpenSSL's default is an empty ID): re-sign it with "
-            f"-sigopt distid:{SIGNER_ID.decode()}", unit=issuer.unit_name, reason="signer id")
+        raise EmptySignerId("the {what} was signed by {unit} without the standard SM2 ID {signer_id} (OpenSSL's "
+                            "default is an empty ID): re-sign it with -sigopt distid:{signer_id}",
+                            what=str(what), signer_id=SIGNER_ID.decode(), unit=issuer.unit_name, reason='signer id')
     if aki is not None and not key_id_matches(aki, issuer):
-        raise InvalidSignature(f"the {what} was issued by another key of {issuer.unit_name} "
-                               f"(key id {aki.hex()})", unit=issuer.unit_name)
-    raise InvalidSignature(f"the signature on the {what} does not verify against "
-                           f"{issuer.unit_name}: it was altered or forged",
-                           unit=issuer.unit_name) from None
+        raise InvalidSignature("the {what} was issued by another key of {unit} (key id {aki})", what=str(what),
+                               aki=aki.hex(), unit=issuer.unit_name)
+    raise InvalidSignature("the signature on the {what} does not verify against {unit}: it was altered or forged",
+                           what=str(what), unit=issuer.unit_name) from None
 
 
 def key_id_matches(key_id: bytes, cert: Certificate) -> bool:
@@ -460,8 +460,9 @@ class CertificationRequest:
         otherwise."""
         holder = self.subject.get("CN") or str(self.subject)
         if self.key_usage is None:
-            raise WrongKeyUsage(f"the request of {holder} does not say whether its key is for "
-                                "signing or for encryption (no keyUsage requested)")
+            raise WrongKeyUsage("the request of {holder} does not say whether its key is for signing or for "
+                                "encryption (no keyUsage requested)",
+                                holder=str(holder))
         profile = classify_usage(self.key_usage, False, holder, "request", purposes=self.purposes)
         assert profile != "root"
         return profile
@@ -471,8 +472,8 @@ class CertificationRequest:
         try:
             self.public_key.verify(self.signature, self.info_der, SIGNER_ID)
         except InvalidSignature:
-            raise InvalidSignature(f"the self-signature of the request from {self.subject} "
-                                   "does not verify") from None
+            raise InvalidSignature("the self-signature of the request from {subject} does not verify",
+                                   subject=str(self.subject)) from None
 
 
 def build_request(signer: Signer, subject: Name, usage: Profile) -> CertificationRequest:
@@ -546,7 +547,7 @@ class CRL:
         for item in (tbs["revokedCertificates"] if tbs["revokedCertificates"].isValue else ()):
             entry = _parse_entry(item)
             if entry.serial in entries:
-                raise MalformedInput(f"CRL lists serial {serial_hex(entry.serial)} twice")
+                raise MalformedInput("CRL lists serial {serial_hex} twice", serial_hex=str(serial_hex(entry.serial)))
             entries[entry.serial] = entry
         next_update = decode_time(tbs["nextUpdate"]) if tbs["nextUpdate"].isValue else None
         return cls(der=bytes(data), tbs_der=t.encode(tbs), issuer=Name.from_asn1(tbs["issuer"]),
@@ -591,7 +592,7 @@ def _parse_entry(item: univ.Sequence) -> RevokedEntry:
     if OID_REASON_CODE in exts:
         code = only_element(exts[OID_REASON_CODE], 0x0A)
         if len(code) != 1 or code[0] not in _REASON_NAMES:
-            raise MalformedInput(f"CRL entry {serial_hex(serial)}: unknown reason code")
+            raise MalformedInput("CRL entry {serial_hex}: unknown reason code", serial_hex=str(serial_hex(serial)))
         reason = _REASON_NAMES[code[0]]
     return RevokedEntry(serial, decode_time(item["revocationDate"]), reason)
 
@@ -610,7 +611,8 @@ def issue_crl(signer: Signer, issuer: Certificate, *, number: int, this_update: 
         seq = tbs["revokedCertificates"]
         for e in entries:
             if e.reason not in REASONS or e.reason in ("certificateHold", "removeFromCRL"):
-                raise InvalidArgument(f"reason must be one of {', '.join(revocation_reasons())}")
+                raise InvalidArgument("reason must be one of {revocation_reasons}",
+                                      revocation_reasons=', '.join(revocation_reasons()))
             # made in place by the list: pyasn1-modules types this entry's extensions
             # with an Extensions instance made before the class got its size constraint,
             # so a separately built entry would not be accepted
@@ -660,24 +662,26 @@ def check_certificate(cert: Certificate, at: datetime, crl: CRL | None, *,
     label = f"the {kind}certificate of {cert.unit_name} (serial {serial_hex(cert.serial)})"
     if crl is not None:
         if crl.issuer != cert.issuer:
-            raise MalformedInput(f"the CRL is from {crl.issuer}, not from the issuer of {label}")
+            raise MalformedInput("the CRL is from {issuer}, not from the issuer of {label}", issuer=str(crl.issuer),
+                                 label=str(label))
         entry = crl.lookup(cert.serial)
         if entry is not None and entry.applies_at(at):
-            raise RevokedKey(f"{label} was revoked on {entry.date:%Y-%m-%d %H:%M} UTC "
-                             f"(reason: {entry.reason})", unit=cert.unit_name,
+            raise RevokedKey("{label} was revoked on {date} UTC (reason: {reason})", label=str(label),
+                             date=f'{entry.date:%Y-%m-%d %H:%M}', unit=cert.unit_name,
                              reason=entry.reason, serial=serial_hex(cert.serial))
     if at < cert.not_before - CLOCK_SKEW:
-        raise ExpiredCertificate(f"{label} is not valid before {cert.not_before:%Y-%m-%d %H:%M} UTC",
-                                 unit=cert.unit_name, reason="not yet valid",
-                                 serial=serial_hex(cert.serial))
+        raise ExpiredCertificate("{label} is not valid before {not_before} UTC", label=str(label),
+                                 not_before=f'{cert.not_before:%Y-%m-%d %H:%M}', unit=cert.unit_name,
+                                 reason='not yet valid', serial=serial_hex(cert.serial))
     if at > cert.not_after:
-        raise ExpiredCertificate(f"{label} expired on {cert.not_after:%Y-%m-%d %H:%M} UTC",
-                                 unit=cert.unit_name, reason="expired",
-                                 serial=serial_hex(cert.serial))
+        raise ExpiredCertificate("{label} expired on {not_after} UTC", label=str(label),
+                                 not_after=f'{cert.not_after:%Y-%m-%d %H:%M}', unit=cert.unit_name,
+                                 reason='expired', serial=serial_hex(cert.serial))
     if usage is not None and cert.usage != usage:
-        raise WrongKeyUsage(f"{label} is not valid for {USAGE_WORDS[usage]} "
-                            f"(its key usage is {', '.join(sorted(cert.key_usage))})",
-                            unit=cert.unit_name, reason="key usage")
+        raise WrongKeyUsage("{label} is not valid for {usage_words} (its key usage is {key_usage})",
+                            label=str(label), usage_words=str(USAGE_WORDS[usage]),
+                            key_usage=', '.join(sorted(cert.key_usage)), unit=cert.unit_name,
+                            reason='key usage')
 
 
 def utcnow() -> datetime:

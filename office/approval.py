@@ -98,7 +98,7 @@ def check_own_approval(office: Office, draft: Draft) -> None:
     if a.urgency != draft.urgency:
         raise ApprovalError("the urgency was changed after the document was approved", code="approval-urgency")
     if not any(x.public_key == a.key for x in office.leaders.list()):
-        raise ApprovalError(f"{a.leader} is no longer a leader of this unit")
+        raise ApprovalError("{leader} is no longer a leader of this unit", leader=str(a.leader))
 
 
 # -- recipient side ---------------------------------------------------------------------------
@@ -178,10 +178,10 @@ def enforce(office: Office, result: OpenResult[Any], status: ApprovalStatus) -> 
         return
     what = result.metadata.doc_type or _("documents")
     if status.state == MISSING:
-        raise ApprovalRequired(f"this unit requires 签发 for {what} and the package carries none",
-                               doc_type=what, reason=_("the package carries none"))
-    raise ApprovalRequired(f"this unit requires 签发 for {what}; the approval is invalid: {status.reason}",
-                           doc_type=what, reason=status.reason or "")
+        raise ApprovalRequired("this unit requires 签发 for {doc_type} and the package carries none", doc_type=what,
+                               reason=_('the package carries none'))
+    raise ApprovalRequired("this unit requires 签发 for {doc_type}; the approval is invalid: {reason}", doc_type=what,
+                           reason=status.reason or '')
 
 
 def policy_hook(office: Office) -> tuple[Callable[[OpenResult[Any]], None], list[ApprovalStatus]]:

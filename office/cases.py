@@ -171,7 +171,7 @@ def new_case(office: Office, template_name: str, *, unit: str, title: str | None
     if package_id is not None:
         record = office.ledger.sent_record(package_id)
         if record is None:
-            raise KeyNotFound(f"no package {package_id} was sent from here")
+            raise KeyNotFound("no package {package_id} was sent from here", package_id=str(package_id))
         _digest, sealed_at, recipients = record
         if unit_name not in {u for u, _r, _k in recipients}:
             raise UsageError(_("Package {pid} was not sent to {unit}.").format(pid=package_id, unit=unit_name))
@@ -222,7 +222,7 @@ def complete_reply_stage(office: Office, original_id: str, unit: str, on: date |
 def get_case(office: Office, case_id: int) -> Case:
     rows = office.store.query("SELECT * FROM wf_cases WHERE id = ?", (int(case_id),))
     if not rows:
-        raise KeyNotFound(f"no case {case_id}")
+        raise KeyNotFound("no case {case_id}", case_id=str(case_id))
     return _case(office, rows[0], templates(office))
 
 

@@ -51,8 +51,8 @@ def install_certificates(office: Any, data: bytes) -> Installed:
     refuse_revoked_chain(trust, (certs.signing, *certs.chain))
     ident = office.keystore.get(office.unit)
     if certs.name != ident.name:
-        raise UsageError(_("These certificates are for {other}, not for {unit}: install them in the "
-                           "keystore of {other}.").format(other=certs.name, unit=ident.name))
+        raise UsageError(_("These certificates are for {other}, not for {unit}: install them with the "
+                           "smseal of {other}, on its computer.").format(other=certs.name, unit=ident.name))
     mine = {k.public_key for k in ident.keys}
     envelopes = escrow.read_envelopes(data)
     delivered = []

@@ -1,36 +1,9 @@
 """The configuration file ``config.ini`` in SMSEAL_HOME.
 
-    [delivery]
-    via = outbox                  ; outbox (default) or smtp
-
-    [outbox]
-    root = /mnt/share/smseal      ; a shared folder; default: SMSEAL_HOME/outbox
-
-    [smtp]
-    host = mail.example.gov.cn
-    port = 587
-    security = starttls           ; starttls, tls (implicit TLS) or none (127.0.0.1 only)
-    username = bgs
-    ; the password comes from $SMSEAL_SMTP_PASSWORD, or password = ... in this file (kept 0600)
-    from = bgs@example.gov.cn
-    cafile = /etc/ssl/certs/gov-ca.pem   ; optional: trust this CA for the server certificate
-
-    [addresses]
-    财政局 = czj@example.gov.cn    ; where each unit receives packages and receipts by e-mail
-
-    [imap]                        ; where `smseal fetch` picks up packages, receipts and notices
-    host = mail.example.gov.cn
-    port = 993
-    security = tls                ; tls (implicit, 993), starttls (143) or none (127.0.0.1 only)
-    username = bgs                ; the password comes from $SMSEAL_IMAP_PASSWORD (or password = ...)
-    folder = INBOX
-    processed = $SmsealDone       ; a keyword flag (default $SmsealDone), or folder:NAME to move mail there
-    cafile = /etc/ssl/certs/gov-ca.pem
-
-    [reminders]                   ; 催领: first reminder after this long without a receipt, then again
-    extra-urgent = 30m            ; 特急
-    urgent = 4h                   ; 加急
-    max = 3                       ; reminders per recipient at most
+Every section and key it accepts is in ``SCHEMA`` below; the README's configuration example
+shows each of them with its default and meaning (tests/test_config_schema.py keeps the schema,
+the example and the code that reads the options in step).  Inline comments start with ``;``
+or ``#`` after a space; a ``%`` is a plain character.
 """
 
 from __future__ import annotations
@@ -78,6 +51,37 @@ class IMAPSettings:
         return f"imap://{self.username}@{self.host}:{self.port}/{self.folder}"
 
 
+# Every section and key config.ini accepts (the README's configuration example shows each one;
+# tests/test_config_schema.py keeps the two, and the code that reads them, in step).
+# ``ANY_KEY``: the keys are names chosen by the office (unit names under [addresses]);
+# a section ending in " *" is a family ([template 督办件], [template 议案] ...).
+ANY_KEY = "*"
+SCHEMA: dict[str, frozenset[str]] = {
+    "unit": frozenset({"name"}),                        # written by smseal init
+    "delivery": frozenset({"via"}),
+    "outbox": frozenset({"root"}),
+    "smtp": frozenset({"host", "port", "security", "username", "password", "from", "cafile"}),
+    "addresses": frozenset({ANY_KEY}),
+    "imap": frozenset({"host", "port", "security", "username", "password", "folder", "processed", "cafile"}),
+    "reminders": frozenset({"extra-urgent", "urgent", "max"}),
+    "pkcs11": frozenset({"module"}),
+    "authority": frozenset({"token_identity"}),         # written by smseal authority init --token
+    "policy": frozenset({"require_approval"}),
+    "display": frozenset({"timezone"}),
+    "template *": frozenset({"stages", "reply_stage", "meeting_stage"}),
+}
+
+
+def schema_section(section: str) -> str | None:
+    """The ``SCHEMA`` entry that governs ``section`` (``"template *"`` for ``[template 督办件]``), or None."""
+    if section in SCHEMA:
+        return section
+    for family in (k for k in SCHEMA if k.endswith(" *")):
+        if section.startswith(family[:-1]) and section[len(family) - 1:].strip():
+            return family
+    return None
+
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -112,7 +116,21 @@ class Config:
                                   .format(path=self.path, why=str(exc).splitlines()[0])) from None
 
     def get(self, section: str, key: str, default: str | None = None) -> str | None:
+        """The value of ``key`` in ``[section]``, or ``default``."""
         return self._cp.get(section, key, fallback=default)
+
+    def unknown(self) -> list[str]:
+        """``[section] key`` of every entry this file has that ``SCHEMA`` does not know (a typo,
+        or an option of another version): smseal ignores them."""
+        out = []
+        for section in self._cp.sections():
+            known = SCHEMA.get(schema_section(section) or "")
+            if known is None:
+                out.append(f"[{section}]")
+                continue
+            out += [f"[{section}] {key}" for key in self._cp.options(section)
+                    if ANY_KEY not in known and key not in known]
+        return out
 
     @property
     def via(self) -> str:

@@ -10,7 +10,7 @@ is recorded in the 发文登记.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from smseal.envelope import Addressee
 from smseal.envelope.workflow import number_copies
@@ -75,7 +75,7 @@ def copy_range(numbers: Sequence[str | None]) -> str | None:
     return given[0] if len(given) == 1 else f"{given[0]}–{given[-1]}"
 
 
-def copies_of(office: Office) -> dict[tuple[str, str], dict[str, object]]:
+def copies_of(office: Office) -> dict[tuple[str, str], dict[str, Any]]:
     """Every copy sent from here, by (package id, unit): role, 份号 and whether a reply is assigned."""
     return {(r["package_id"], r["unit"]): r
             for r in office.store.query("SELECT package_id, unit, role, copy_number, reply, pos FROM wf_copies")}

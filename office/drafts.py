@@ -156,12 +156,12 @@ def load_draft(path: str | os.PathLike[str]) -> Draft:
         with zipfile.ZipFile(path) as zf:
             return _read(path, zf)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
-        raise MalformedDraft(f"not a draft, or damaged ({exc.__class__.__name__})") from None
+        raise MalformedDraft("not a draft, or damaged ({kind})", kind=str(exc.__class__.__name__)) from None
 
 
 def _small(zf: zipfile.ZipFile, name: str) -> bytes:
     if zf.getinfo(name).file_size > _MAX_SMALL:
-        raise MalformedDraft(f"{name} is too large")
+        raise MalformedDraft("{name} is too large", name=str(name))
     return zf.read(name)
 
 
@@ -171,7 +171,7 @@ def _read(path: Path, zf: zipfile.ZipFile) -> Draft:
         raise MalformedDraft("draft members must be stored uncompressed")
     head = json.loads(_small(zf, "draft.json").decode("utf-8"))
     if not isinstance(head, dict) or head.get("format") != FORMAT:
-        raise MalformedDraft(f"not a {FORMAT} draft")
+        raise MalformedDraft("not a {format} draft", format=str(FORMAT))
     meta = Metadata.parse(_small(zf, "metadata.msgpack"))
     n = len(meta.files)
     expected = {"draft.json", "metadata.msgpack", *(f"files/{i}" for i in range(n))}
@@ -196,7 +196,12 @@ def _read(path: Path, zf: zipfile.ZipFile) -> Draft:
         files.append(DraftFile(entry.name, entry.size, h.digest()))
     if not meta.recipients or any(a.unit is None for a in meta.recipients):
         raise MalformedDraft("a draft names every recipient unit")
-    created = parse_stored(str(head["created"]))
+    try:
+        created = parse_stored(str(head["created"]))
+    except ValueError:
+        created = None
+    if created is None:
+        raise MalformedDraft("the draft has no valid creation time")
     meta = replace(meta, approval=approval)
     if approval is not None and len(approval.files) != n:
         raise MalformedDraft("the approval must list one digest per file")

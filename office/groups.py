@@ -53,7 +53,7 @@ def get_group(office: Office, name: str) -> Group:
     rows = office.store.query("SELECT unit FROM wf_bureau_groups WHERE name = ? ORDER BY pos", (name,))
     if rows:
         return Group(name, tuple(r["unit"] for r in rows), "bureau")
-    raise KeyNotFound(f"no group named {name}")
+    raise KeyNotFound("no group named {name}", name=str(name))
 
 
 def list_groups(office: Office) -> list[Group]:
@@ -83,7 +83,7 @@ def remove_group(office: Office, name: str, units: Sequence[str] = ()) -> Group 
             for u in units:
                 n = normalize_name(u)
                 if n not in group.units:
-                    raise KeyNotFound(f"{n} is not in group {group.name}")
+                    raise KeyNotFound("{n} is not in group {name}", n=str(n), name=str(group.name))
                 db.execute("DELETE FROM wf_groups WHERE name = ? AND unit = ?", (group.name, n))
         else:
             db.execute("DELETE FROM wf_groups WHERE name = ?", (group.name,))

@@ -43,8 +43,9 @@ def resolve(explicit: str | None = None, *, create: bool = True) -> Path:
     home = locate(explicit)
     if not create:
         if not home.is_dir():
-            raise NoHome(_("There is no keystore at {home}: run 'smseal init --unit NAME' first, or name "
-                           "another folder with --home.").format(home=home), home=str(home))
+            raise NoHome(_("{home} is not an smseal folder yet (it keeps an office's keys and records): "
+                           "run 'smseal init --unit NAME' first, or name another folder with --home.").format(
+                home=home), home=str(home))
         return secure(home)
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     return secure(home)
@@ -60,8 +61,8 @@ def secure(home: Path) -> Path:
         raise HomeNotPrivate(_("{home} is not a folder; name a folder with --home or SMSEAL_HOME.").format(
             home=home), home=str(home))
     if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
-        raise HomeNotPrivate(_("{home} belongs to another user (uid {uid}); smseal keeps its keys and "
-                               "ledger only in a folder of your own: name one with --home or "
+        raise HomeNotPrivate(_("{home} belongs to another user (uid {uid}); smseal keeps an office's keys "
+                               "and records only in a folder of your own: name one with --home or "
                                "SMSEAL_HOME.").format(home=home, uid=st.st_uid), home=str(home))
     _narrow(home, st, 0o700)
     for entry in _entries(home):
@@ -100,5 +101,5 @@ def _narrow(path: Path, st: os.stat_result, private: int) -> None:
         still = 1
     if still:
         raise HomeNotPrivate(_("{path} is readable by other users (mode {mode:o}) and smseal could not make "
-                               "it private; run 'chmod -R go= {path}' or keep the home on a disk with "
+                               "it private; run 'chmod -R go= {path}' or keep the smseal folder on a disk with "
                                "Unix permissions.").format(path=path, mode=mode), path=str(path))

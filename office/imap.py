@@ -75,7 +75,7 @@ class IMAPMailbox:
         try:
             ctx = ssl.create_default_context(cafile=s.cafile) if s.security != "none" else None
         except (OSError, ssl.SSLError) as exc:
-            raise MailError(f"cafile {s.cafile}: {exc}") from None
+            raise MailError("cafile {cafile}: {exc}", cafile=str(s.cafile), exc=str(exc)) from None
         try:
             try:
                 if s.security == "tls":
@@ -90,7 +90,8 @@ class IMAPMailbox:
             conn.sock.settimeout(DATA_TIMEOUT)
             if s.security == "starttls":
                 if "STARTTLS" not in conn.capabilities:
-                    raise MailError(f"{s.host}:{s.port} offers no STARTTLS (993 = tls, 143 = starttls)")
+                    raise MailError("{host}:{port} offers no STARTTLS (993 = tls, 143 = starttls)", host=str(s.host),
+                                    port=str(s.port))
                 conn.starttls(ssl_context=ctx)
             conn.login(s.username, s.password or "")
             self._select(conn)
@@ -104,8 +105,8 @@ class IMAPMailbox:
     def _select(self, conn: imaplib.IMAP4) -> None:
         typ, _data = conn.select(_quote(self.settings.folder))
         if typ != "OK":
-            raise MailError(f"the folder {self.settings.folder} does not exist on {self.settings.host}: "
-                            "check folder under [imap]")
+            raise MailError("the folder {folder} does not exist on {host}: check folder under [imap]",
+                            folder=str(self.settings.folder), host=str(self.settings.host))
         _t, vals = conn.response("UIDVALIDITY")
         self.uidvalidity = (vals[0] or b"0").decode() if vals and vals[0] else "0"
         self._capabilities = {c.upper() for c in _capabilities(conn)}
@@ -136,7 +137,8 @@ class IMAPMailbox:
         except (imaplib.IMAP4.error, OSError, ssl.SSLError) as exc:
             raise self._fail(exc) from None
         if typ != "OK":
-            raise MailError(f"{self.settings.host}: {args[0]} refused: {_text(data)}")
+            raise MailError("{host}: {command} refused: {answer}", host=str(self.settings.host),
+                            command=str(args[0]), answer=_text(data))
         return data
 
     def candidates(self) -> list[int]:
@@ -239,7 +241,7 @@ class IMAPMailbox:
             while True:
                 line = conn.readline()
                 if not line:
-                    raise MailError(f"{self.settings.host} closed the connection during IDLE")
+                    raise MailError("{host} closed the connection during IDLE", host=str(self.settings.host))
                 if line.startswith(tag):
                     break
                 news = news or b"EXISTS" in line

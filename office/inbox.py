@@ -370,7 +370,8 @@ class Inbox:
             raise VerificationError("the reminder is for a package that has not arrived here")
         check_notice_package(info, n.package_id, bytes(row[0]))
         if info.signer_unit != row[1]:
-            raise VerificationError(f"the reminder is signed by {info.signer_unit}, not by the sender {row[1]}")
+            raise VerificationError("the reminder is signed by {signer_unit}, not by the sender {sender}",
+                                    signer_unit=str(info.signer_unit), sender=str(row[1]))
         seen = ReminderSeen(n.sequence, info.signer_unit, info.time.isoformat(), now().isoformat())
         with self._write() as db:
             cur = db.execute("INSERT OR IGNORE INTO reminders_received VALUES (?,?,?,?,?,?,?,?)",

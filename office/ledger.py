@@ -13,6 +13,8 @@ Texts that came from other units are stored through ``textsafe.printable``.
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal
 
+from smseal.envelope.results import SealResult
 from smseal.keystore.paths import private_file
 
 from . import sqlitedb
@@ -30,7 +33,8 @@ CREATE TABLE IF NOT EXISTS sent (
     package_id TEXT PRIMARY KEY,
     sealed_at TEXT NOT NULL,
     title TEXT, doc_number TEXT, urgency TEXT, due TEXT, label TEXT,
-    path TEXT, digest BLOB, transport TEXT
+    path TEXT, digest BLOB, transport TEXT,
+    seal_result TEXT    -- since schema 3: SealResult.to_dict() as JSON, what seal() returned
 );
 CREATE TABLE IF NOT EXISTS sent_recipients (
     package_id TEXT NOT NULL REFERENCES sent(package_id),
@@ -72,7 +76,7 @@ CREATE TABLE IF NOT EXISTS received_packages (
 );
 CREATE INDEX IF NOT EXISTS received_packages_id ON received_packages(package_id);
 """
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _migrate(db: sqlite3.Connection) -> None:
@@ -83,7 +87,34 @@ def _migrate(db: sqlite3.Connection) -> None:
                    "title, doc_number, urgency, due, opened_at, out_dir, receipt_sent_at) "
                    "SELECT package_id, NULL, sender_unit, sender_key_id, title, doc_number, urgency, due, "
                    "opened_at, out_dir, receipt_sent_at FROM received")
+    if version < 3:
+        if "seal_result" not in {r[1] for r in db.execute("PRAGMA table_info(sent)")}:
+            db.execute("ALTER TABLE sent ADD COLUMN seal_result TEXT")
+        # Packages sent before: their result rebuilt from what was recorded, the size from the
+        # copy kept at ``path`` (the only fact the ledger did not have).
+        for (pid,) in db.execute("SELECT package_id FROM sent WHERE seal_result IS NULL").fetchall():
+            rebuilt = _rebuilt_result(db, pid)
+            if rebuilt is not None:
+                db.execute("UPDATE sent SET seal_result = ? WHERE package_id = ?", (json.dumps(rebuilt), pid))
+    if version < SCHEMA_VERSION:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _rebuilt_result(db: sqlite3.Connection, package_id: str) -> dict[str, Any] | None:
+    """``SealResult.to_dict()`` of a package recorded without one: ids, digest, time and
+    recipients (in the order they were sealed to) from the ledger; the size of the kept copy,
+    or 0 when that file is gone.  None when the ledger lacks the digest."""
+    row = db.execute("SELECT sealed_at, digest, path FROM sent WHERE package_id = ?", (package_id,)).fetchone()
+    if row is None or row[1] is None:
+        return None
+    try:
+        size = os.stat(row[2]).st_size if row[2] else 0
+    except OSError:
+        size = 0
+    recips = db.execute("SELECT role, key_id FROM sent_recipients WHERE package_id = ? ORDER BY rowid",
+                        (package_id,)).fetchall()
+    return {"package_id": package_id, "package_digest": bytes(row[1]).hex(), "sealed_at": row[0],
+            "recipients": [{"role": r, "key_id": bytes(k).hex()} for r, k in recips], "size": size}
 
 
 @dataclass(frozen=True)
@@ -196,16 +227,37 @@ class Ledger:
     # -- sending ---------------------------------------------------------------------
     def record_sent(self, *, package_id: str, sealed_at: datetime, title: str | None, doc_number: str | None,
                     urgency: str | None, due: date | None, label: str | None, path: str, digest: bytes,
-                    transport: str, recipients: list[tuple[str, str, bytes]]) -> None:
-        """``recipients`` is a list of (unit, role 'to'|'cc', key_id)."""
+                    transport: str, recipients: list[tuple[str, str, bytes]],
+                    result: SealResult | None = None) -> None:
+        """``recipients`` is a list of (unit, role 'to'|'cc', key_id); ``result`` what ``seal``
+        returned, kept whole (``seal_result``); without it, it is rebuilt from the other facts
+        and the size of the file at ``path``."""
+        if result is not None and (result.package_id.hex() != package_id or result.package_digest != digest):
+            raise ValueError("result is not the package recorded")
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO sent VALUES (?,?,?,?,?,?,?,?,?,?)",
+            db.execute("INSERT OR REPLACE INTO sent (package_id, sealed_at, title, doc_number, urgency, due, label, "
+                       "path, digest, transport, seal_result) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                        (package_id, sealed_at.isoformat(), printable_or_none(title), printable_or_none(doc_number),
                         urgency, due.isoformat() if due else None, printable_or_none(label),
-                        printable_or_none(path), digest, transport))
+                        printable_or_none(path), digest, transport,
+                        json.dumps(result.to_dict()) if result is not None else None))
             for unit, role, key_id in recipients:
                 db.execute("INSERT OR IGNORE INTO sent_recipients (package_id, unit, role, key_id) VALUES (?,?,?,?)",
                            (package_id, printable_or_none(unit), role, key_id))
+            if result is None:
+                rebuilt = _rebuilt_result(db, package_id)
+                if rebuilt is not None:
+                    db.execute("UPDATE sent SET seal_result = ? WHERE package_id = ?",
+                               (json.dumps(rebuilt), package_id))
+
+    def seal_result(self, package_id: str) -> SealResult | None:
+        """What ``seal`` returned for a package sent from here (``SealResult.from_dict`` of the
+        record), or None when this office did not send it."""
+        with self._connect() as db:
+            row = db.execute("SELECT seal_result FROM sent WHERE package_id = ?", (package_id,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return SealResult.from_dict(json.loads(row[0]))
 
     def sent_record(self, package_id: str) -> tuple[bytes, str, list[tuple[str, str, bytes]]] | None:
         """(package digest, sealed_at, [(unit, role, key_id)]) of a package we sent, or None."""

@@ -22,8 +22,12 @@ ERRORS: dict[str, str] = {
                      "Nothing was written; ask the sender to send it again."),
     "DecryptionError": N_("The package cannot be decrypted: it is damaged or was altered. "
                           "Nothing was written; ask the sender to send it again."),
-    "MalformedPackage": N_("This is not a valid smseal package, or it is damaged ({detail}). "
-                           "Nothing was written; ask the sender to send it again."),
+    "MalformedPackage": N_("This is not a valid smseal package, or it is damaged ({detail}). Nothing was "
+                           "written. Check that you chose the package (.smx, or the e-mail it came in); if "
+                           "you did, ask the sender to send it again."),
+    "MalformedReceipt": N_("This is not a valid smseal receipt, or it is damaged ({detail}). Nothing was "
+                           "recorded. Check that you chose the receipt (.receipt, or the e-mail it came in); if "
+                           "you did, ask the unit that signed it for a new copy."),
     "InvalidKey": N_("The key or card is damaged or not an SM2 key ({detail}). Ask for a fresh copy."),
     "MalformedInput": N_("The file is damaged or in the wrong format ({detail}). Check that you chose the right file."),
     "NoMatchingKey": N_("This package is not addressed to your unit, so it cannot be opened here "
@@ -48,7 +52,7 @@ ERRORS: dict[str, str] = {
     "TokenError": N_("The security token could not be used ({detail}). Check that it is plugged in and "
                      "that the module path in the configuration is right."),
     "UnsupportedMechanism": N_("The security token cannot do this ({detail})."),
-    "KeystoreError": N_("Keystore problem: {detail}. Nothing was changed."),
+    "KeystoreError": N_("A problem with this office's keys: {detail}. Nothing was changed."),
     "ApprovalRequired": N_("Refused: this unit requires a leader's approval (签发) for {doc_type}, and {reason}. "
                            "Nothing was written; ask the sending unit to have it approved by its leader and send "
                            "it again."),
@@ -78,6 +82,7 @@ DETAILS: dict[str, str] = {
     "MalformedInput": N_("not well-formed"),
     "InvalidKey": N_("not a valid SM2 key"),
     "MalformedPackage": N_("not a well-formed package"),
+    "MalformedReceipt": N_("not a well-formed receipt"),
     "MalformedCard": N_("not a well-formed unit card"),
     "InvalidPkcs11Uri": N_("not a valid pkcs11: address"),
     "NoMatchingKey": N_("no key of this unit opens it"),
@@ -86,7 +91,7 @@ DETAILS: dict[str, str] = {
     "RevokedKey": N_("revoked"),
     "ExpiredCertificate": N_("outside its validity period"),
     "RollbackRefused": N_("older than the installed bundle"),
-    "KeystoreError": N_("a keystore problem"),
+    "KeystoreError": N_("a problem with the keys"),
     "WrongPassphrase": N_("wrong passphrase"),
     "WrongPin": N_("wrong PIN"),
     "PinLocked": N_("the token's PIN is locked"),
@@ -135,8 +140,11 @@ def detail(exc: shangmi.SmsealError) -> str:
     if template:
         translated = _(template)
         if translated != template:
+            # {what} names the thing checked ("the certificate"): the library's descriptions
+            # are in the catalog too (scripts/i18n_library.py).
+            values = {k: (_(v) if k == "what" and isinstance(v, str) and v else v) for k, v in context.items()}
             try:
-                return translated.format(**context)
+                return translated.format(**values)
             except (KeyError, IndexError, ValueError):
                 pass
     words = _(_by_class(DETAILS, exc, "SmsealError"))

@@ -24,9 +24,10 @@ def _sent_here(office: Office, pid: str) -> tuple[bytes, str, list[tuple[str, st
     """The ledger's record of package ``pid``; ``NotSentHere`` when this home never sent it."""
     record = office.ledger.sent_record(pid)
     if record is None:
-        raise NotSentHere(_("This receipt is for package {pid}, which was not sent from this keystore "
-                            "({home}): it is not damaged, it belongs elsewhere. Import it with the smseal "
-                            "of the unit that sent the package (check --home or SMSEAL_HOME).").format(
+        raise NotSentHere(_("This receipt is for package {pid}, which this office did not send: the receipt is "
+                            "not damaged, it belongs to the office that sent the package, and is imported "
+                            "there. If this computer keeps the records of more than one office, check "
+                            "--home or SMSEAL_HOME (now {home}).").format(
             pid=pid, home=office.home), package=pid)
     return record
 
@@ -71,14 +72,15 @@ def import_receipt(office: Office, data: bytes, *, accept_before_revocation: boo
     says why).  Refused with ``VerificationError`` (or ``MalformedPackage``,
     ``InvalidSignature``, what the directory raises), or ``NotSentHere``.
     """
-    from smseal.envelope import Receipt, RecipientInfo, SealResult, verify_receipt
+    from smseal.envelope import Receipt, verify_receipt
 
     r = Receipt.from_bytes(data)
     pid = r.package_id.hex()
-    record = _sent_here(office, pid)
-    digest, sealed_at, recips = record
-    sealed = SealResult(r.package_id, digest, datetime.fromisoformat(sealed_at),
-                        tuple(RecipientInfo(role, kid) for _u, role, kid in recips), 0)
+    _digest, _sealed_at, recips = _sent_here(office, pid)
+    sealed = office.ledger.seal_result(pid)         # what seal() returned, kept in the ledger
+    if sealed is None:
+        raise NotSentHere(_("This office's records do not say how package {pid} was sealed; its receipts "
+                            "cannot be checked here.").format(pid=pid), package=pid)
     addressed = {bytes(kid): u for u, _role, kid in recips}
     unit = addressed.get(r.recipient_key_id)
     if unit is None:
@@ -119,6 +121,7 @@ def import_rejection(office: Office, data: bytes) -> RejectionReason:
     if not units:
         raise VerificationError("the 拒收 names a key the package was not addressed to")
     if info.signer_unit != units[0]:
-        raise VerificationError(f"the 拒收 is signed by {info.signer_unit}, not by {units[0]}")
+        raise VerificationError("the 拒收 is signed by {signer_unit}, not by {units}",
+                                signer_unit=str(info.signer_unit), units=str(units[0]))
     new = office.ledger.record_rejection_reason(pid, units[0], info.text, info.time, n.to_bytes())
     return RejectionReason(pid, units[0], info.text, info.time, new)

@@ -15,12 +15,18 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Union
 
 from .errors import UsageError
 from .fsutil import refuse_existing, write_atomic
 from .i18n import _
+from .transport import Transport
 from .transport import make as make_transport
+
+if TYPE_CHECKING:
+    from smseal.envelope import OpenResult, PackageInfo, Readable
+
+    from .context import Office
 
 SEND = "send"          # the receipt goes back through the configured transport (the default)
 NO_RECEIPT = "none"    # no receipt now
@@ -35,7 +41,7 @@ class Opened:
     and what the ledger knew (``replay.conflict``: a *different* package with this id was
     received before — one of them squats the other's id)."""
 
-    result: Any
+    result: OpenResult[Path]
     receipt_where: str | None
     earlier: str | None
     approval: Any = None          # approval.ApprovalStatus: the 签发 verdict (verified / missing / invalid)
@@ -116,7 +122,7 @@ class ReadOnce:
 
 def open_file(office: Any, src: Source, out_dir: Path | Callable[[str], Path] | None = None, *,
               receipt: str | Path = SEND, via: str | None = None, overwrite: bool = False,
-              accept_before_revocation: bool = False, reader: Callable[[BinaryIO], BinaryIO] | None = None,
+              accept_before_revocation: bool = False, reader: Callable[[Readable], Readable] | None = None,
               warn: Callable[[str], None] | None = None) -> Opened:
     """Open the package ``src`` (a path, or a binary stream) into ``out_dir`` (a folder,
     a function of the package id giving one, or ``None``: a new folder here, named after the
@@ -139,12 +145,15 @@ def open_file(office: Any, src: Source, out_dir: Path | Callable[[str], Path] | 
         info = inspect(once)         # to pick our key and check the way back; verified below
         once.rewind()
         _kid, decrypter = office.keystore.find_decrypter([r.key_id for r in info.recipients])
-        receipt_file = None if receipt in (SEND, NO_RECEIPT) else Path(receipt)
-        if receipt_file is not None:
-            refuse_existing(receipt_file)
-        transport = make_transport(office.config, via) if receipt == SEND else None
-        if transport is not None:
-            transport.check([sender_unit(office, info)])
+        # Where the receipt goes, decided (and checked) before anything is opened: a file, the
+        # configured transport back to the sender, or nowhere now.
+        back: Path | Transport | None = None
+        if receipt == SEND:
+            back = make_transport(office.config, via)
+            back.check([sender_unit(office, info)])
+        elif receipt != NO_RECEIPT:
+            back = Path(receipt)
+            refuse_existing(back)
         staged = out_dir is None
         accept, verdicts = policy_hook(office)    # 签发 policy: a refused package leaves nothing written
         if callable(out_dir):
@@ -152,7 +161,7 @@ def open_file(office: Any, src: Source, out_dir: Path | Callable[[str], Path] | 
         else:
             out = Path(out_dir) if out_dir is not None else new_private_folder(Path.cwd())
         try:
-            res = open_package(reader(once) if reader else once, key=decrypter, trusted=office.directory,  # type: ignore[arg-type]
+            res = open_package(reader(once) if reader else once, key=decrypter, trusted=office.directory,
                                out_dir=out, overwrite=overwrite, accept=accept,
                                accept_before_revocation=accept_before_revocation)
         except BaseException:
@@ -183,13 +192,13 @@ def open_file(office: Any, src: Source, out_dir: Path | Callable[[str], Path] | 
     Inbox(office).mark_opened(pid, title=meta.title, doc_number=meta.doc_number, out_dir=str(out.resolve()))
     link = record_opened(office, res, out, verdicts[0])      # 收文登记, and the reply link if it is one
     where = None
-    if receipt != NO_RECEIPT:
+    if back is not None:
         data = make_receipt(res, signer=office.keystore.signer(office.unit)).to_bytes()
-        if receipt_file is not None:
-            write_atomic(receipt_file, data)
-            where = str(receipt_file)
+        if isinstance(back, Path):
+            write_atomic(back, data)
+            where = str(back)
         else:
-            where = send_answer(office, transport, data, res.sender or "", pid)
+            where = send_answer(office, back, data, res.sender or "", pid)
         office.ledger.mark_receipt_sent(pid, res.package_digest)
         mark_receipt(office, res)
     return Opened(res, where, replay.first_opened_at if replay.repeat else None, verdicts[0], link, replay)
@@ -228,7 +237,7 @@ def is_email(path: Path) -> bool:
         return bool(looks_like_email(f.read(4096)))
 
 
-def sender_unit(office: Any, info: Any) -> str:
+def sender_unit(office: Office, info: PackageInfo) -> str:
     """The sender's unit name as the directory knows it ('' if unknown: open refuses it anyway)."""
     from shangmi import KeyNotFound
 

@@ -90,9 +90,9 @@ def outgoing(office: Office, start: date | None = None, end: date | None = None)
     now = office.now()
     sent = {s.package_id: s for s in office.ledger.sent_status(today=clock.local_date(now, office.tz))}
     replies: dict[tuple[str, str], str] = {}
-    for r in office.store.query("SELECT original_id, unit, min(replied_at) AS at FROM wf_replies "
-                                "GROUP BY original_id, unit"):
-        replies[(r["original_id"], r["unit"])] = r["at"]
+    for row in office.store.query("SELECT original_id, unit, min(replied_at) AS at FROM wf_replies "
+                                  "GROUP BY original_id, unit"):
+        replies[(row["original_id"], row["unit"])] = row["at"]
     copies = copies_of(office)
     rows = []
     for w in office.store.query("SELECT * FROM wf_out ORDER BY sealed_at"):

@@ -33,7 +33,7 @@ def original_of(office: Office, package_id: str) -> dict[str, Any]:
     rows = office.store.query("SELECT package_id, package_digest, sender_unit, title, doc_number, reply_by "
                               "FROM wf_in WHERE package_id LIKE ? ORDER BY opened_at", (pid + "%",))
     if not rows:
-        raise KeyNotFound(f"no received package {pid}")
+        raise KeyNotFound("no received package {pid}", pid=str(pid))
     if len({(r["package_id"], bytes(r["package_digest"])) for r in rows}) > 1:
         raise UsageError(_("Several received packages match {pid}; give more digits.").format(pid=pid))
     if not rows[0]["sender_unit"]:

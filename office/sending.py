@@ -131,7 +131,8 @@ def _record(office: Office, outgoing: Outgoing, res: SealResult, path: Path, tra
                               doc_number=meta.doc_number, urgency=outgoing.package.urgency, due=meta.due,
                               label=meta.label, path=str(path.resolve()), digest=res.package_digest,
                               transport=transport,
-                              recipients=[(u, role, k.key_id()) for (u, role), k in zip(recipients, keys)])
+                              recipients=[(u, role, k.key_id()) for (u, role), k in zip(recipients, keys)],
+                              result=res)
     office.store.insert("wf_out", {
         "package_id": res.package_id.hex(), "package_digest": res.package_digest,
         "sealed_at": res.sealed_at.isoformat(), "title": meta.title, "doc_number": meta.doc_number,

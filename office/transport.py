@@ -74,7 +74,8 @@ class OutboxTransport:
                     out.write(data)
             return str(dest)
         except OSError as exc:
-            raise TransportError(f"cannot write to {folder}: {exc.strerror}") from None
+            raise TransportError("cannot write to {folder}: {strerror}", folder=str(folder),
+                                 strerror=str(exc.strerror)) from None
 
     def check(self, units: list[str]) -> None:
         """The shared folder exists (or can be made) and is writable."""

@@ -74,7 +74,7 @@ def pem_decode(data: bytes | str, labels: tuple[str, ...]) -> tuple[str, bytes]:
             return label, base64.b64decode(b"".join(body.split()), validate=True)
         except binascii.Error:
             raise InvalidKey("PEM body is not valid base64") from None
-    raise InvalidKey("no PEM block labelled " + " or ".join(labels))
+    raise InvalidKey("no PEM block labelled {labels}", labels=" or ".join(labels))
 
 
 # --- public keys -------------------------------------------------------------------
@@ -86,7 +86,7 @@ def _check_alg(rd: der.Reader) -> None:
         if alg.oid() != OID_SM2_CURVE:
             raise InvalidKey("the EC key is not on the SM2 curve")
     elif oid != OID_SM2_CURVE:
-        raise InvalidKey(f"not an SM2 key (algorithm {oid})")
+        raise InvalidKey("not an SM2 key (algorithm {oid})", oid=str(oid))
     alg.done()
 
 
@@ -173,7 +173,7 @@ def _pbkdf2(prf: type, password: bytes, salt: bytes, iterations: int) -> bytes:
 def encrypt_pkcs8(plain: bytes, password: bytes, *, prf: str = "hmac-sm3",
                   iterations: int | None = None) -> bytes:
     if prf not in PRFS:
-        raise UnsupportedAlgorithm(f"unknown PRF {prf!r}; choose one of {', '.join(PRFS)}")
+        raise UnsupportedAlgorithm("unknown PRF {prf}; choose one of {prfs}", prf=repr(prf), prfs=', '.join(PRFS))
     if not password:
         raise InvalidArgument("an empty password does not protect a key")
     oid, h = PRFS[prf]
@@ -221,7 +221,7 @@ def decrypt_pkcs8(data: bytes, password: bytes) -> bytes:
             p.null()
         p.done()
         if poid not in _PRF_BY_OID:
-            raise UnsupportedAlgorithm(f"unsupported PBKDF2 PRF {poid}")
+            raise UnsupportedAlgorithm("unsupported PBKDF2 PRF {poid}", poid=str(poid))
         prf = _PRF_BY_OID[poid]  # type: ignore[type-abstract]  # the table holds concrete classes
     kp.done()
     if prf is hashes.SHA1:

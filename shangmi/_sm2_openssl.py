@@ -177,7 +177,7 @@ class OpenSSLBackend:
         try:
             if getattr(lib, init)(ctx) != 1:
                 lib.ERR_clear_error()
-                raise BackendError(f"libcrypto: {init} failed")
+                raise BackendError("libcrypto: {function} failed", function=str(init))
             buf = ctypes.create_string_buffer(cap)
             n = _SZ(cap)
             if getattr(lib, op)(ctx, buf, ctypes.byref(n), data, len(data)) != 1:

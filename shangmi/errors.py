@@ -111,6 +111,11 @@ class MalformedPackage(MalformedInput):
     """The sealed package is not well-formed."""
 
 
+class MalformedReceipt(MalformedPackage):
+    """A signed receipt (签收回执, 拒收) or notice (催领, a 拒收's reason) is not well-formed.
+    A ``MalformedPackage`` too, so code written before it existed still catches it."""
+
+
 class NoMatchingKey(VerificationError):
     """None of the keys held can open this package (it is not addressed to us)."""
 
@@ -217,7 +222,7 @@ class TransportError(SmsealError):
 # Spelled out (not computed) so type checkers see the names; a test checks nothing is missing.
 __all__ = ["SmsealError", "ArgumentError", "InvalidArgument", "WrongArgumentType",
            "VerificationError", "InvalidSignature", "InvalidTag", "DecryptionError",
-           "MalformedInput", "InvalidKey", "MalformedPackage", "NoMatchingKey", "UntrustedSender",
+           "MalformedInput", "InvalidKey", "MalformedPackage", "MalformedReceipt", "NoMatchingKey", "UntrustedSender",
            "RevokedKey", "ExpiredCertificate", "RollbackRefused", "SenderNoLongerValid", "KeystoreError",
            "WrongPassphrase", "KeyNotFound", "UnknownUnit", "DuplicateEntry", "TokenError",
            "UnsupportedMechanism", "PolicyError", "SizeLimitExceeded", "UnsupportedAlgorithm",

@@ -14,6 +14,7 @@ from __future__ import annotations
 from shangmi.errors import (ArgumentError, BackendError, DecryptionError, DuplicateEntry,
                             ExpiredCertificate, InvalidArgument, InvalidKey, InvalidSignature,
                             InvalidTag, KeyNotFound, KeystoreError, MalformedInput, MalformedPackage,
+                            MalformedReceipt,
                             NoMatchingKey, OutputExists, PolicyError, RevokedKey, RollbackRefused,
                             SizeLimitExceeded, SmsealError, TokenError, TransportError, UnknownUnit,
                             UnsupportedAlgorithm, UnsupportedMechanism, UntrustedSender,
@@ -26,7 +27,7 @@ from smseal.office.errors import ConfigError, SenderNoLongerValid, UsageError
 __all__ = [
     "SmsealError", "ArgumentError", "InvalidArgument", "WrongArgumentType",
     "VerificationError", "InvalidSignature", "EmptySignerId", "InvalidTag", "DecryptionError", "MalformedInput",
-    "InvalidKey", "MalformedPackage", "MalformedCard", "NoMatchingKey", "UntrustedSender",
+    "InvalidKey", "MalformedPackage", "MalformedReceipt", "MalformedCard", "NoMatchingKey", "UntrustedSender",
     "RevokedKey", "ExpiredCertificate", "RollbackRefused", "SenderNoLongerValid",
     "KeystoreError", "WrongPassphrase", "WrongPin", "PinLocked", "PassphraseUnavailable",
     "KeyNotFound", "UnknownUnit", "DuplicateEntry", "KeyIdCollision", "AmbiguousKey", "TokenError",

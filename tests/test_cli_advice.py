@@ -16,10 +16,10 @@ def test_receipt_imported_at_the_wrong_unit(units, monkeypatch):  # noqa: F811
     r = b("receipts", "import", "r.receipt")                 # the receiver imports its own receipt
     assert r.code == 2
     assert "send it again" not in r.err and "damaged" not in r.err.replace("not damaged", "")
-    assert "not sent from this keystore" in r.err
+    assert "which this office did not send" in r.err and "keystore" not in r.err
     monkeypatch.setenv("LANGUAGE", "zh_CN")
     r = b("receipts", "import", "r.receipt")
-    assert r.code == 2 and "不是从本密钥库" in r.err and not english_runs(r.err), r.err
+    assert r.code == 2 and "不是本单位发出的" in r.err and "密钥库" not in r.err and not english_runs(r.err), r.err
     monkeypatch.delenv("LANGUAGE")
     assert a("receipts", "import", "r.receipt").code == 0  # at the sender it is fine
 
@@ -124,3 +124,19 @@ def test_status_into_a_closed_pipe_is_not_an_error(units, tmp_path):  # noqa: F8
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, err
     assert "Broken pipe" not in err and "refused" not in err, err
+
+
+def test_a_wrong_file_is_named_for_what_was_expected(units, monkeypatch):  # noqa: F811
+    """A plain file given to open or to receipts import: the message names a package or a receipt
+    and says to check the choice of file first (not only 'ask the sender to send it again')."""
+    a, b, desk, _ = units
+    r = b("open", "附件1.txt", "-o", "x")
+    assert r.code == 1 and "not a valid smseal package" in r.err and "Check that you chose the package" in r.err
+    r = a("receipts", "import", "附件1.txt")
+    assert r.code == 1 and "not a valid smseal receipt" in r.err and "package" not in r.err.split("(")[0]
+    monkeypatch.setenv("LANGUAGE", "zh_CN")
+    r = a("receipts", "import", "附件1.txt")
+    assert r.code == 1 and "不是有效的 smseal 回执" in r.err and not english_runs(r.err), r.err
+    import smseal
+
+    assert issubclass(smseal.MalformedReceipt, smseal.MalformedPackage)   # older callers still catch it

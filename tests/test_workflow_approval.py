@@ -168,6 +168,25 @@ def test_draft_is_private_and_strict(pair):
         drafts.load_draft(d.path)
 
 
+@pytest.mark.parametrize("created", ["", "yesterday"])
+def test_draft_without_a_valid_creation_time_is_malformed(pair, created):
+    """A draft.json whose creation time is empty or not a time is a damaged draft (MalformedDraft),
+    never a crash and never a draft without a creation time."""
+    import json
+
+    d = _draft(pair)
+    with zipfile.ZipFile(d.path) as zf:
+        members = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    head = json.loads(members["draft.json"])
+    head["created"] = created
+    members["draft.json"] = json.dumps(head).encode()
+    with zipfile.ZipFile(d.path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    with pytest.raises(drafts.MalformedDraft, match="creation time"):
+        drafts.load_draft(d.path)
+
+
 def test_open_stream_checks_approvals_like_open_package(pair):
     """A service opening into memory gets the same file digests and the same policy hook."""
     from smseal.envelope import open_stream
