@@ -68,9 +68,9 @@ def read_mail(mailbox: "IMAPMailbox", inbox: "Inbox", mail: "Mail") -> list[Mail
                 if not keep:
                     path.unlink(missing_ok=True)
     except BaseException:
-        for item in found:
-            if isinstance(item, SpooledItem):
-                item.path.unlink(missing_ok=True)
+        for spooled in found:
+            if isinstance(spooled, SpooledItem):
+                spooled.path.unlink(missing_ok=True)
         raise
     return found
 

@@ -72,12 +72,12 @@ class MailTemplate:
             f.seek(offset)
             left = length
             while left > 0:
-                block = f.read(min(left, BLOCK // per_line * per_line))
-                if not block:
-                    raise MailError(f"{path} became shorter while it was being sent")
-                left -= len(block)
-                yield b"".join(base64.b64encode(block[i:i + per_line]) + b"\r\n"
-                               for i in range(0, len(block), per_line))
+                piece = f.read(min(left, BLOCK // per_line * per_line))
+                if not piece:
+                    raise MailError("{path} became shorter while it was being sent", path=str(path))
+                left -= len(piece)
+                yield b"".join(base64.b64encode(piece[i:i + per_line]) + b"\r\n"
+                               for i in range(0, len(piece), per_line))
         if self.armor:
             from smseal.envelope.armor import PACKAGE, end
 

@@ -116,7 +116,12 @@ def test_many_recipients_hostile_names_and_reasons(monkeypatch):
     s = SentState("ab" * 16, "2026-01-30T01:00:00+00:00", LONG, None, "urgent", "2026-02-10", [*signed, *odd])
     out = _Tty()
     console = Console(out=out)
-    cmd_receipts._sent_table(console, [s], {}, {}, zone("Asia/Shanghai"), 2026)
+    from types import SimpleNamespace
+
+    views = [SimpleNamespace(copy_number=None, replied=False, replied_at=None, reply_overdue=False,
+                             expects_reply=False) for _r in s.recipients]
+    view = SimpleNamespace(recipients=views, reply_by=None, doc_type=None, signer=None)
+    cmd_receipts._sent_table(console, [(s, view)], zone("Asia/Shanghai"), 2026)
     text = out.getvalue()
     lines = text.splitlines()
     assert "\x1b[2J" not in text and "\\x1b[2J" in text and "\x07" not in text
