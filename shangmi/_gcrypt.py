@@ -115,7 +115,8 @@ def check_version(version: str) -> None:
     parsed = version_tuple(version)
     if parsed is None or parsed < _MIN_VERSION:
         minimum = ".".join(map(str, _MIN_VERSION))
-        raise BackendError(f"libgcrypt {version} is older than {minimum} (no SM4, or CVE-2021-3345)")
+        raise BackendError("libgcrypt {version} is older than {minimum} (no SM4, or CVE-2021-3345)",
+                           version=str(version), minimum=str(minimum))
 
 
 def _mismatch(index: int) -> InvalidTag:
