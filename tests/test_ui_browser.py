@@ -203,6 +203,7 @@ def test_send_fetch_open_download_receipt_status(offices, shots):
     page = a.go("/status")
     row = page.inner_text(f"#pkg-{urgent} tbody")
     assert UNIT_B in row and "已签收" in row
+    assert page.inner_text(f"#pkg-{urgent} tbody td.copy-number") == "000001"     # 份号 of B's copy
     assert "非本单位职责范围" in page.inner_text(f"#pkg-{normal} tbody")
     assert page.query_selector("svg.chart") is not None
     a.shot("status")

@@ -4,6 +4,7 @@ security headers, no third-party assets, and a clean stop on Ctrl-C."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import httpx
@@ -169,3 +170,71 @@ def test_uploaded_file_names_cannot_escape_and_uploads_are_removed(server, clien
     uploads = server.home / "ui" / "uploads"
     assert uploads.is_dir() and (uploads.stat().st_mode & 0o777) == 0o700
     assert list(uploads.iterdir()) == []          # each request's folder is gone once it is answered
+
+
+def test_compose_offers_reply_from_and_bureau_groups_and_status_shows_copies(tmp_path):
+    """Issue 12 on the page: 抄送 groups the bureau published are offered beside the unit's own
+    (marked, read-only); 需答复的抄送单位 (reply_from) goes to the same library call as
+    ``--reply-from``; the status view shows each recipient's 份号 and whether a reply is owed."""
+    from smseal.office.context import Office
+    from smseal.office.groups import add_group, replace_bureau_groups
+
+    from tests.ui_server import ENV, smseal
+
+    a, _b, shared = make_homes(tmp_path)
+    c, desk = tmp_path / "C", tmp_path / "desk"
+    c.mkdir(mode=0o700)
+    (c / "config.ini").write_text(f"[outbox]\nroot = {shared}\n", encoding="utf-8")
+    saved = {k: os.environ.get(k) for k in ENV}
+    os.environ.update(ENV)
+    try:
+        smseal(c, "init", "--unit", "审计局", cwd=desk)
+        smseal(c, "keys", "export", "--public", "-o", "c.card", cwd=desk)
+        smseal(a, "keys", "import", "c.card", "--yes", cwd=desk)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k)
+            else:
+                os.environ[k] = v
+    with Office(a) as office:
+        add_group(office, "本办常用", [UNIT_B])
+        # what installing a verified directory bundle with groups does (office.bureau.install_bundle)
+        replace_bureau_groups(office, [("各委办局", [UNIT_B, "审计局"])])
+    srv = start(a)
+    try:
+        with httpx.Client(base_url=srv.base, follow_redirects=False, timeout=60) as cl:
+            assert cl.get(srv.login_url).status_code == 303
+            page = cl.get("/compose").text
+            assert "需答复的抄送单位" in page and 'name="reply_from" value="审计局"' in page
+            own, bureau = page.index('value="本办常用"'), page.index('value="各委办局"')
+            assert own < bureau and "保密局发布" in page[bureau:bureau + 200]
+            assert "保密局发布" not in page[own:bureau]
+            directory = cl.get("/directory").text
+            assert "各委办局" in directory and "保密局发布" in directory
+            token = _csrf(cl)
+            fields = {"to": UNIT_B, "cc_group": "各委办局", "reply_from": "审计局", "title": "关于报送材料的通知",
+                      "urgency": "normal", "passphrase": PASSPHRASE}
+            doc = {"main": ("通知.txt", "请于月底前报送。".encode(), "text/plain")}
+            # a reply asked without a deadline is refused
+            r = cl.post(f"/compose/send?csrf={token}", data=fields, files=doc, headers={"origin": srv.base})
+            assert r.status_code == 400 and 'role="alert"' in r.text and "须填写答复期限" in r.text
+            fields["reply_by"] = "2099-12-31"
+            r = cl.post(f"/compose/send?csrf={token}", data=fields, files=doc, headers={"origin": srv.base})
+            assert r.status_code == 200, r.text
+            status = cl.get("/status").text
+            rows = re.findall(r"<tr class=\"[a-z]+\">(.*?)</tr>", status, re.S)
+            assert len(rows) == 2
+            main, copy = rows
+            assert "000001" in main and UNIT_B in main and "应答复，尚未答复" in main
+            assert "000002" in copy and "审计局" in copy and "应答复，尚未答复" in copy
+            # without reply_from only the main recipient owes the reply
+            del fields["reply_from"]
+            r = cl.post(f"/compose/send?csrf={token}", data=fields, files=doc, headers={"origin": srv.base})
+            assert r.status_code == 200
+            rows = re.findall(r"<tr class=\"[a-z]+\">(.*?)</tr>", cl.get("/status").text, re.S)
+            text = "".join(rows)
+            assert len(rows) == 4 and text.count("无需答复") == 1 and text.count("应答复，尚未答复") == 3
+    finally:
+        code, err = srv.stop()
+    assert code == 0 and "Traceback" not in err

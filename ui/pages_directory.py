@@ -46,7 +46,7 @@ def workflow_view(office: Any) -> dict[str, Any]:
     from smseal.office.groups import list_groups
 
     return {"leaders": [x.name for x in office.leaders.list()],
-            "groups": [(g.name, g.units) for g in list_groups(office)]}
+            "groups": list_groups(office)}
 
 
 async def directory(request: Request) -> Response:

@@ -48,7 +48,8 @@ def compose_view(office: Any) -> dict[str, Any]:
     for path in sorted(drafts_dir(office.home).glob("*.smd")):
         drafts.append({"name": path.name, **approval_summary(load_draft(path))})
     return {"units": [u.name for u in office.directory.list() if u.revoked_at is None],
-            "groups": [g.name for g in list_groups(office)], "doc_types": DOC_TYPES,
+            # the unit's own groups first, then the bureau's (from its signed directory bundle)
+            "groups": sorted(list_groups(office), key=lambda g: g.source == "bureau"), "doc_types": DOC_TYPES,
             "leaders": [x.name for x in office.leaders.list()], "drafts": drafts}
 
 
@@ -81,11 +82,14 @@ def package_fields(form: Upload) -> tuple[Path, list[Path], dict[str, Any]]:
     if not form.get("to"):
         raise UsageError(_("Choose the main recipient (主送)."))
     fields = {"to": form.get("to"), "cc": form.getlist("cc"), "cc_groups": form.getlist("cc_group"),
+              "reply_from": form.getlist("reply_from"),
               "title": form.get("title") or None, "doc_number": form.get("doc_number") or None,
               "doc_type": form.get("doc_type") or None, "urgency": urgency, "due": _date(form.get("due")),
               "reply_by": _date(form.get("reply_by")), "label": form.get("label") or None,
               "remarks": form.get("remarks") or None, "signer_name": form.get("signer_name") or None,
               "copy_number": form.get("copy_number") or None}
+    if fields["reply_from"] and fields["reply_by"] is None:    # the library says so too, naming --reply-by
+        raise UsageError(_("Copy recipients that owe a reply need a reply deadline (答复期限) too."))
     return main, attachments, fields
 
 
