@@ -126,6 +126,9 @@ def _sent_table(console, sent, tz, year: int) -> None:
 
     rows, compact, red, notes = [], [], [], []
     whole = not table.is_terminal(console.out)       # piped: every row complete, for grep
+    headers = [_("package"), _("document"), _("due"), _("recipient"), _("role"), _("copy"), _("state"), _("reply")]
+    if whole:                   # plain rows need no widths: written as read (status --all: a million rows)
+        console.print("  " + "  ".join(headers))
     for s, w in sent:
         views = dict(zip((r.unit for r in s.recipients), w.recipients))
         pid = s.package_id[:12]
@@ -163,8 +166,12 @@ def _sent_table(console, sent, tz, year: int) -> None:
                              w and w.signer and _("approved by (签发人) {name}").format(name=w.signer)) if x]
         if facts:
             notes.append(f"{pid} " + " · ".join(facts))
-    headers = [_("package"), _("document"), _("due"), _("recipient"), _("role"), _("copy"), _("state"), _("reply")]
-    console.table(headers, rows, compact=compact, shrink=(1, 3), last=(6, 7), hide_empty=(2, 5, 7), red=red)
+        if whole:
+            for cells in rows:
+                console.print(("  " + "  ".join(cells)).rstrip())
+            rows.clear(), compact.clear(), red.clear()
+    if not whole:
+        console.table(headers, rows, compact=compact, shrink=(1, 3), last=(6, 7), hide_empty=(2, 5, 7), red=red)
     for line in notes:
         console.print("  " + line)
 

@@ -150,3 +150,28 @@ def test_console_red_lines_are_colour_on_a_terminal_only(monkeypatch):
     tty = _Tty()
     Console(out=tty).print("逾期", red=True)
     assert tty.getvalue() == "逾期\n"
+
+
+def test_status_piped_writes_each_package_as_it_is_read(sent_two, monkeypatch):
+    """Piped, a row needs no column widths, so the rows are written while the ledger's cursor is
+    read: ``status --all | grep`` over a million recipient rows holds one package, not all."""
+    from smseal.office.ledger import Ledger
+
+    a, b, late, ok = sent_two
+    out = io.StringIO()
+    real = Ledger.iter_sent_status
+    seen: list[str] = []
+
+    def watched(self, *args, **kw):
+        for s in real(self, *args, **kw):
+            if seen:     # the package read before this one is already on stdout
+                assert seen[-1][:12] in out.getvalue(), "status held the rows back"
+            seen.append(s.package_id)
+            yield s
+
+    monkeypatch.setattr(Ledger, "iter_sent_status", watched)
+    monkeypatch.setattr(sys, "stdout", out)
+    assert main(["--home", str(a.home), "status", "--all", "--now", "2026-03-01T09:00"]) == 0
+    assert sorted(seen) == sorted([late, ok])
+    rows = [line for line in out.getvalue().splitlines() if "财政局" in line]
+    assert len(rows) == 2 and all(not line.endswith(" ") for line in rows)
