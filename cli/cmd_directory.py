@@ -95,7 +95,8 @@ def _untrusted_notes(console, untrusted, leaders) -> None:
 
 def _untrusted_json(untrusted) -> list[dict[str, str]]:
     return [{"unit": k.unit, "role": k.role, "key_id": k.key_id.hex(), "fingerprint": k.fingerprint.hex(),
-             "source": k.source} for k in untrusted]
+             "source": k.source, "certified_as": k.certified_as, "certified_role": k.certified_role}
+            for k in untrusted]
 
 
 def _update_from_pem(app: App, trust: Trust, data: bytes, args, console) -> int:

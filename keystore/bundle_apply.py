@@ -12,16 +12,25 @@ What the bureau's word does to the directory, in one transaction:
   bundle does not certify is revoked for everything it ever signed (from 1970-01-01, as
   keyCompromise): it may be a forger's card imported under the unit's name, and a forger
   backdates.  The leaders such a card named go the same way.  ``BundleApplied.untrusted``
-  lists them, so the command can show their fingerprints.
+  lists them, so the command can show their fingerprints.  This runs for every unit the
+  bundle names, also when the unit itself could not be applied (a conflict never keeps a
+  card's keys trusted).
+- A key the bundle certifies that the directory holds *without* a certificate under another
+  unit, or for the other use (an old card claiming someone's public key as its encryption
+  key, a key added by hand), is taken from that holder and recorded as the bureau says:
+  the holder's claim is listed in ``untrusted`` (``certified_as`` names the new owner), and
+  if the claim was the holder's signing key, the leaders its card named go too.  So a card
+  can neither block a unit from the bundle nor survive it by claiming the unit's key.
 - Revocations (the bundle's CRL).  The key-compromise rule: affiliationChanged,
   superseded, cessationOfOperation and privilegeWithdrawn count from their date
   (``x509.TIME_BOUNDED_REASONS``); every other reason counts from the certificate's
   notBefore, since a thief can backdate a package.  CRL serials are matched against every
   certificate the directory has seen in a bundle (kept in the ``certificate_serials``
   table), because bundles carry only current certificates.
-- Conflicts never block revocations: a unit whose key is already registered to another
-  unit (a card claimed it) or for the other use is skipped and reported in ``conflicts``,
-  and the revocations are applied all the same.
+- Conflicts never block revocations: a unit whose key is already *certified* to another
+  unit or for the other use (two certificates disagree) is skipped and reported in
+  ``conflicts``, and the untrusting above and the revocations are applied all the same.
+  ``units`` counts a new unit only once it is really in.
 
 A revocation is never undone or moved later (``Directory.revoke``), so applying an older
 bundle again changes nothing; refusing older bundles (rollback) is ``verify_bundle``'s job.
@@ -37,6 +46,7 @@ from typing import TYPE_CHECKING, Protocol, Sequence
 from shangmi.errors import DuplicateEntry
 
 from .base import Role
+from .errors import KeyIdCollision
 from .names import from_text, normalize_name, now, to_text
 
 if TYPE_CHECKING:
@@ -75,6 +85,10 @@ class UntrustedKey:
     key_id: bytes
     fingerprint: bytes
     source: str
+    #: set when the bureau certifies this very key for another unit or use: the unit that
+    #: now holds it (the claim, ``unit``'s ``role`` key, is what is no longer trusted)
+    certified_as: str | None = None
+    certified_role: Role | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,13 @@ class _Counts:
         self.leaders: list[str] = []
         self.conflicts: list[str] = []
 
+    def mark(self) -> tuple[int, int, int, int]:
+        return self.keys, self.certified, len(self.untrusted), len(self.leaders)
+
+    def back_to(self, mark: tuple[int, int, int, int]) -> None:
+        self.keys, self.certified = mark[0], mark[1]
+        del self.untrusted[mark[2]:], self.leaders[mark[3]:]
+
 
 def apply(directory: "Directory", content: BundleContent) -> BundleApplied:
     """``Directory.apply_bundle``: see the module docstring."""
@@ -131,12 +152,19 @@ def apply(directory: "Directory", content: BundleContent) -> BundleApplied:
                            (f"{cert.serial:x}", cert.public_key.key_id(), to_text(cert.not_before)))
         for unit in content.units:
             db.execute("SAVEPOINT bundle_unit")
+            before = counts.mark()
             try:
-                _apply_unit(directory, db, unit, counts)
+                new = _apply_unit(directory, db, unit, counts)
             except DuplicateEntry as exc:
                 db.execute("ROLLBACK TO bundle_unit")
+                counts.back_to(before)   # what the rolled-back unit counted did not happen
                 counts.conflicts.append(f"{unit.name}: {exc}")
+                new = False
             db.execute("RELEASE bundle_unit")
+            counts.units += new          # only once the unit is really in
+            # outside the savepoint: a conflict never keeps a card's keys trusted
+            _untrust_uncertified(db, normalize_name(unit.name),
+                                 {c.public_key.key_id() for c in (*unit.signing, *unit.encryption)}, counts)
         held: dict[int, tuple[bytes, str]] | None = None
         for entry in content.revocations:
             found = db.execute("SELECT key_id, not_before FROM certificate_serials WHERE serial = ?",
@@ -150,44 +178,89 @@ def apply(directory: "Directory", content: BundleContent) -> BundleApplied:
                          tuple(counts.untrusted), tuple(counts.leaders), tuple(counts.conflicts))
 
 
-def _apply_unit(directory: "Directory", db: sqlite3.Connection, unit: "BundleUnit", counts: _Counts) -> None:
+def _apply_unit(directory: "Directory", db: sqlite3.Connection, unit: "BundleUnit", counts: _Counts) -> bool:
+    """Add ``unit``'s certified keys; True if the unit is new to the directory.  Raises
+    ``DuplicateEntry`` when a key it certifies is already certified to another unit or use."""
     name = normalize_name(unit.name)
     row = db.execute("SELECT id FROM units WHERE name = ?", (name,)).fetchone()
     if row is None:
         unit_id = int(db.execute("INSERT INTO units(name, added_at, source) VALUES (?, ?, 'bundle')",
                                  (name, to_text(now()))).lastrowid or 0)
-        counts.units += 1
         known = False
     else:
         unit_id, known = int(row[0]), True
-    certified: set[bytes] = set()
     by_role: tuple[tuple[Role, Sequence["Certificate"]], ...] = (("sign", unit.signing), ("enc", unit.encryption))
     for role, certs in by_role:
         for cert in sorted(certs, key=generation_order):
             kid = cert.public_key.key_id()
-            certified.add(kid)
             held = db.execute("SELECT unit_id, role, certificate FROM keys WHERE key_id = ?", (kid,)).fetchone()
-            if held is not None and held[0] == unit_id:
-                if held[1] != role:
-                    raise DuplicateEntry("the bureau certifies the {role} key of {name} that this directory holds as"
-                                         " its {held} key",
-                                         role=str(role), name=str(name), held=str(held[1]))
+            if held is not None and held[0] == unit_id and held[1] == role:
                 if held[2] is None:
                     db.execute("UPDATE keys SET certificate = ?, not_before = ?, not_after = ? "
                                "WHERE key_id = ? AND certificate IS NULL",
                                (cert.der, to_text(cert.not_before), to_text(cert.not_after), kid))
                     counts.certified += 1
                 continue
-            directory._insert_key(db, unit_id, name, role, cert.public_key, cert.der, cert.not_before, cert.not_after, "bundle")
+            if held is not None and held[2] is not None:
+                holder = _unit_name(db, int(held[0]))
+                raise DuplicateEntry("the bureau certifies the {role} key of {name} that is already"
+                                     " certified as the {held} key of {holder}",
+                                     role=str(role), name=str(name), held=str(held[1]), holder=holder)
+            if held is not None:    # held without a certificate: the bureau's word wins
+                _displace(db, kid, unit_id, name, role, cert, counts)
+            else:
+                directory._insert_key(db, unit_id, name, role, cert.public_key, cert.der, cert.not_before,
+                                      cert.not_after, "bundle")
             counts.keys += known
-    _untrust_uncertified(db, unit_id, name, certified, counts)
+    return not known
 
 
-def _untrust_uncertified(db: sqlite3.Connection, unit_id: int, name: str, certified: set[bytes],
-                         counts: _Counts) -> None:
-    """Revoke, from the start, the keys of a certified unit that the bureau did not certify."""
+def _unit_name(db: sqlite3.Connection, unit_id: int) -> str:
+    return str(db.execute("SELECT name FROM units WHERE id = ?", (unit_id,)).fetchone()[0])
+
+
+def _displace(db: sqlite3.Connection, kid: bytes, unit_id: int, owner: str, role: Role,
+              cert: "Certificate", counts: _Counts) -> None:
+    """Give key ``kid`` to ``owner`` as its ``role`` key, as the bureau's ``cert`` says, taking it
+    from the uncertified holder (a card, a hand-added key) that claims it for another unit or use.
+
+    The key id is the directory's primary key, so the claim cannot stay beside the certified
+    key: the row moves to ``owner`` with the certificate and its dates, and the holder's claim
+    is reported in ``untrusted`` (with ``certified_as``).  If it was the holder's signing key,
+    the leaders its card named are no longer trusted either.  A revocation of the key itself
+    (``Directory.revoke``) stays, never undone; an earlier "not certified" mark was about the
+    claim, not the key, and goes."""
     from shangmi import sm2
 
+    holder_id, holder_role, public, source, reason = db.execute(
+        "SELECT unit_id, role, public_key, source, revocation_reason FROM keys WHERE key_id = ?",
+        (kid,)).fetchone()
+    if bytes(public) != cert.public_key.to_bytes():
+        raise KeyIdCollision("key id {kid} already names a different key; refusing a crafted collision",
+                             kid=kid.hex())
+    holder = _unit_name(db, int(holder_id))
+    counts.untrusted.append(UntrustedKey(holder, holder_role, kid, sm2.PublicKey.from_bytes(bytes(public)).fingerprint(),
+                                         source, certified_as=owner, certified_role=role))
+    (gen,) = db.execute("SELECT coalesce(max(generation), 0) + 1 FROM keys WHERE unit_id = ? AND role = ?",
+                        (unit_id, role)).fetchone()
+    db.execute("UPDATE keys SET unit_id = ?, role = ?, generation = ?, certificate = ?, not_before = ?, "
+               "not_after = ?, source = 'bundle' WHERE key_id = ?",
+               (unit_id, role, gen, cert.der, to_text(cert.not_before), to_text(cert.not_after), kid))
+    if reason == NOT_CERTIFIED:
+        db.execute("UPDATE keys SET revoked_at = NULL, revocation_reason = NULL WHERE key_id = ?", (kid,))
+    if holder_role == "sign":
+        _untrust_card_leaders(db, int(holder_id), holder, counts)
+
+
+def _untrust_uncertified(db: sqlite3.Connection, name: str, certified: set[bytes], counts: _Counts) -> None:
+    """Revoke, from the start, the keys of unit ``name`` (named by the bundle) that the bureau
+    did not certify, and the leaders its card named if its signing key is among them."""
+    from shangmi import sm2
+
+    row = db.execute("SELECT id FROM units WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        return
+    unit_id = int(row[0])
     start = to_text(FROM_THE_START)
     signing_untrusted = False
     for kid, role, public, source, revoked in db.execute(
@@ -203,10 +276,16 @@ def _untrust_uncertified(db: sqlite3.Connection, unit_id: int, name: str, certif
                    (start, NOT_CERTIFIED, kid))
         fingerprint = sm2.PublicKey.from_bytes(bytes(public)).fingerprint()
         counts.untrusted.append(UntrustedKey(name, role, kid, fingerprint, source))
-    has_leaders = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'leaders'").fetchone()
-    if not (signing_untrusted and has_leaders):
+    if signing_untrusted:
+        _untrust_card_leaders(db, unit_id, name, counts)
+
+
+def _untrust_card_leaders(db: sqlite3.Connection, unit_id: int, name: str, counts: _Counts) -> None:
+    """A card's leaders are vouched for by the card's signing key alone: when that key is no
+    longer trusted, neither are they."""
+    start = to_text(FROM_THE_START)
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'leaders'").fetchone():
         return
-    # a card's leaders are vouched for by the card's signing key alone
     for lkid, lname in db.execute("SELECT key_id, name FROM leaders WHERE unit_id = ? AND source = 'card' "
                                   "AND (revoked_at IS NULL OR revoked_at > ?)", (unit_id, start)).fetchall():
         db.execute("UPDATE leaders SET revoked_at = ?, revocation_reason = ? WHERE key_id = ?",

@@ -95,6 +95,11 @@ def untrusted_key_warning(key: Any) -> str:
     h = key.fingerprint.hex().upper()
     words = " ".join(h[i:i + 4] for i in range(0, len(h), 4))
     role = _("signing") if key.role == "sign" else _("encryption")
+    if getattr(key, "certified_as", None):
+        return _("Warning: the {role} key of {unit} from a card ({words}) is certified by the bureau as the "
+                 "{new_role} key of {owner}: the card's claim is no longer trusted.").format(
+            role=role, unit=key.unit, words=words, owner=key.certified_as,
+            new_role=_("signing") if key.certified_role == "sign" else _("encryption"))
     return _("Warning: the {role} key of {unit} from a card ({words}) is not certified by the bureau, which "
              "certifies the unit with other keys: it is no longer trusted, for anything it signed.").format(
         role=role, unit=key.unit, words=words)
