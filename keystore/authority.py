@@ -48,11 +48,12 @@ from typing import Any, Callable, Iterator
 
 from shangmi import sm2
 from shangmi.errors import (DuplicateEntry, InvalidArgument, KeyNotFound, KeystoreError, MalformedInput,
-                            PolicyError, UnknownUnit, WrongPassphrase)
+                            PolicyError, SmsealError, UnknownUnit, WrongPassphrase)
 
 from . import audit as audit_log
 from . import bundle, chain, skeleton, x509
 from .atomic import create_atomic, write_atomic
+from .names import comparable_name, normalize_name
 from .suggest import closest
 from .x509 import CRL, Certificate, Name, RevokedEntry, Signer
 
@@ -78,7 +79,8 @@ class IssuedCertificate:
 
     @property
     def unit(self) -> str:
-        return self.certificate.unit_name
+        """The unit's name as offices compare it (``names.normalize_name``)."""
+        return comparable_name(self.certificate.unit_name)
 
 
 class Authority:
@@ -221,7 +223,7 @@ class Authority:
         stay valid until they expire or are revoked.
         """
         req = bundle.parse_request(request)
-        if req.name != unit_name:
+        if comparable_name(req.name) != comparable_name(unit_name):
             raise PolicyError("the request is for {name}, not for {unit}", name=str(req.name), unit=unit_name)
         return self.certify(req.subject, [(req.signing.public_key, "sign"),
                                           (req.encryption.public_key, "enc")],
@@ -229,7 +231,7 @@ class Authority:
 
     def current_certificates(self, unit: str, *, now: datetime | None = None) -> list[Certificate]:
         """The unit's certificates that are neither revoked nor expired ``now``, in issue order."""
-        return _live(_records(_load(self.home)), unit, now or x509.utcnow())
+        return _live(_records(_load(self.home)), comparable_name(unit), now or x509.utcnow())
 
     def certify(self, requested: Name, keys: list[tuple[sm2.PublicKey, str]], *,
                 validity_days: int = UNIT_VALIDITY_DAYS, now: datetime | None = None, rotate: bool = False,
@@ -243,6 +245,7 @@ class Authority:
         (escrow records and audit entries: ``keystore.kmc``).
         """
         subject = _unit_subject(requested)
+        require_normal_form(subject.common_name)
         return self._certify(subject, subject.common_name, keys, validity_days=validity_days, now=now,
                              rotate=rotate, record=record)
 
@@ -265,9 +268,11 @@ class Authority:
         unit, person = req.subject.get("O"), req.subject.get("CN")
         if not unit or not person:
             raise PolicyError("a leader's request names the person (CN) and the unit (O)")
-        if unit_name is not None and unit != unit_name:
+        if unit_name is not None and comparable_name(unit) != comparable_name(unit_name):
             raise PolicyError("the request is for a leader of {requested}, not of {unit}", requested=unit,
                               unit=unit_name)
+        require_normal_form(unit)
+        require_normal_form(person)
         subject = Name.build(person, organization=unit, title=x509.LEADER_TITLE)
         # a unit may have several leaders: a leader's certificate is no rotation of the unit's keys
         (der,) = self._certify(subject, unit, [(req.public_key, "leader")], validity_days=validity_days, now=now,
@@ -474,6 +479,25 @@ def _records(state: dict[str, Any]) -> list[IssuedCertificate]:
     return out
 
 
+def require_normal_form(unit: str) -> None:
+    """Refuse to certify a common name offices would read as another name (``PolicyError``).
+
+    Offices compare unit names after NFKC with outer spaces removed, so a certificate for
+    ``⾦融局`` (Kangxi radical U+2FA6) is one for ``金融局``: certifying such a variant would
+    give the unit a second set of live certificates without the rotation check.  Only names
+    already in that form are certified."""
+    try:
+        normal = normalize_name(unit)
+    except SmsealError:
+        raise PolicyError("the unit name {unit} cannot be certified: a unit name is printable "
+                          "characters without control or invisible ones", unit=unit,
+                          code="unit-name-not-normalised") from None
+    if normal != unit:
+        raise PolicyError("the unit name {unit} is not in normalised form (NFKC, no outer spaces); "
+                          "offices read it as {normal}: certify it under that name", unit=unit, normal=normal,
+                          code="unit-name-not-normalised")
+
+
 def _unit_subject(requested: Name) -> Name:
     known = {"C": "country", "ST": "province", "L": "locality", "O": "organization",
              "OU": "unit"}
@@ -508,7 +532,7 @@ def _check_key_reuse(records: list[IssuedCertificate], key: sm2.PublicKey, unit:
         cert = r.certificate
         if cert.public_key != key:
             continue
-        if cert.unit_name != unit or cert.usage != usage:
+        if comparable_name(cert.unit_name) != unit or cert.usage != usage:
             raise PolicyError("this key is already certified as the {usage} key of {unit_name}; each key serves one "
                               "unit and one purpose",
                               usage=str(cert.usage), unit_name=str(cert.unit_name), unit=unit)
@@ -546,7 +570,7 @@ def _select(records: list[IssuedCertificate], target: str | int,
             now: datetime) -> list[IssuedCertificate]:
     """A unit name selects its unexpired certificates; otherwise a serial selects one."""
     if isinstance(target, str):
-        by_unit = [r for r in records if r.unit == target]
+        by_unit = [r for r in records if r.unit == comparable_name(target)]
         if by_unit:
             return [r for r in by_unit if r.certificate.not_after >= now] or by_unit
         m = _SERIAL_RE.fullmatch(target.strip())

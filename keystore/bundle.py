@@ -71,6 +71,7 @@ from shangmi.sm2 import PublicKey
 from . import asn1_types as t
 from . import chain as chain_mod
 from . import x509
+from .names import comparable_name
 from .suggest import closest
 from .x509 import CRL, Certificate, CertificationRequest, Name, Signer, Usage
 
@@ -479,6 +480,14 @@ def _units(certs: list[Certificate], root: Certificate, issued: datetime) -> tup
                                  unit_name=str(cert.unit_name))
         keys.add(cert.public_key)
         grouped.setdefault(cert.unit_name, {"sign": [], "enc": []})[usage].append(cert)
+
+    seen: dict[str, str] = {}
+    for name in grouped:
+        same = seen.setdefault(comparable_name(name), name)
+        if same != name:
+            raise MalformedInput("directory bundle: the units {first} and {second} are one name for offices "
+                                 "(equal after NFKC); it is refused, as one of them could pose as the other",
+                                 first=same, second=name)
 
     def newest_first(certs: list[Certificate]) -> tuple[Certificate, ...]:
         return tuple(sorted(certs, key=lambda c: (c.not_before, c.serial), reverse=True))

@@ -30,6 +30,7 @@ from shangmi.errors import InvalidKey, KeyNotFound, PolicyError
 
 from . import bundle, escrow, x509
 from .authority import UNIT_VALIDITY_DAYS, Authority
+from .names import comparable_name
 from .x509 import Certificate
 
 
@@ -45,7 +46,7 @@ class EscrowIssue:
 
 def _escrow_records(state: dict[str, Any], unit: str) -> list[escrow.EscrowRecord]:
     return [r for r in (escrow.EscrowRecord.from_json(d) for d in state.get("escrow", []))
-            if r.unit == unit]
+            if comparable_name(r.unit) == unit]
 
 
 def _escrow(state: dict[str, Any], unit: str, cert: Certificate, key: sm2.PrivateKey,
@@ -65,7 +66,7 @@ def issue_escrowed(auth: Authority, request: bytes | str, *, escrow_key: sm2.Pub
     ``unit_name`` (the request must name it; a unit with valid certificates only with
     ``rotate=True``, as ``Authority.issue``)."""
     req = bundle.parse_request(request)  # both proofs of possession checked
-    if req.name != unit_name:
+    if comparable_name(req.name) != comparable_name(unit_name):
         raise PolicyError("the request is for {name}, not for {unit}", name=str(req.name), unit=unit_name)
     now = now or x509.utcnow()
     enc_key = sm2.PrivateKey.generate()
@@ -92,8 +93,9 @@ def recover(auth: Authority, escrow_private: escrow._Decrypter, unit: str, reque
     """The recovery file for ``unit`` (see the module docstring); ``KeyNotFound`` if the
     authority never escrowed a key of ``unit``."""
     req = bundle.parse_request(request)
-    if req.name != unit:
+    if comparable_name(req.name) != comparable_name(unit):
         raise PolicyError("the request is for {name}, not for {unit}", name=str(req.name), unit=unit)
+    unit = comparable_name(unit)
     if revoke_reason not in x509.revocation_reasons():
         raise ValueError(f"reason must be one of: {', '.join(x509.revocation_reasons())}")
     now = now or x509.utcnow()
@@ -118,7 +120,7 @@ def recover(auth: Authority, escrow_private: escrow._Decrypter, unit: str, reque
         new = {c.serial for c in certs}
         revoked = []
         for entry in state["issued"]:
-            if entry["unit"] == unit and entry["revoked"] is None and int(entry["serial"], 16) not in new:
+            if comparable_name(entry["unit"]) == unit and entry["revoked"] is None and int(entry["serial"], 16) not in new:
                 entry["revoked"] = {"date": now.isoformat(), "reason": revoke_reason}
                 revoked.append(entry["serial"])
         _escrow(state, unit, enc, enc_key, escrow_public, now)

@@ -30,6 +30,15 @@ def normalize_name(name: str) -> str:
     return n
 
 
+def comparable_name(name: str) -> str:
+    """``name`` as offices compare unit names (``normalize_name``); a name that cannot be a
+    unit name at all (a legacy certificate's) is compared as it is."""
+    try:
+        return normalize_name(name)
+    except (InvalidArgument, WrongArgumentType):
+        return name
+
+
 def utc(dt: datetime) -> datetime:
     """``dt`` in UTC; naive datetimes are refused (their zone would be a guess)."""
     if not isinstance(dt, datetime):
