@@ -303,6 +303,11 @@ class VerifiedDirectory:
     def revocations(self) -> tuple[x509.RevokedEntry, ...]:
         return self.crl.revoked
 
+    @property
+    def revocations_issuer(self) -> Name:
+        """The issuer of the bundle's CRL (its entries are serials of that issuer)."""
+        return self.crl.issuer
+
     def unit(self, name: str) -> Unit:
         for u in self.units:
             if u.name == name:

@@ -24,9 +24,10 @@ What the bureau's word does to the directory, in one transaction:
 - Revocations (the bundle's CRL).  The key-compromise rule: affiliationChanged,
   superseded, cessationOfOperation and privilegeWithdrawn count from their date
   (``x509.TIME_BOUNDED_REASONS``); every other reason counts from the certificate's
-  notBefore, since a thief can backdate a package.  CRL serials are matched against every
-  certificate the directory has seen in a bundle (kept in the ``certificate_serials``
-  table), because bundles carry only current certificates.
+  notBefore, since a thief can backdate a package.  CRL entries are matched, by the CRL's
+  issuer *and* serial (serials are unique only per issuer), against every certificate the
+  directory has seen in a bundle (kept in the ``certificate_serials`` table), because
+  bundles carry only current certificates.
 - Conflicts never block revocations: a unit whose key is already *certified* to another
   unit or for the other use (two certificates disagree) is skipped and reported in
   ``conflicts``, and the untrusting above and the revocations are applied all the same.
@@ -43,7 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol, Sequence
 
-from shangmi.errors import DuplicateEntry
+from shangmi.errors import DuplicateEntry, InvalidArgument
 
 from .base import Role
 from .errors import KeyIdCollision
@@ -52,16 +53,21 @@ from .names import from_text, normalize_name, now, to_text
 if TYPE_CHECKING:
     from .bundle import Unit as BundleUnit
     from .directory import Directory
+    from .asn1_types import Name
     from .x509 import Certificate, RevokedEntry
 
 #: "Everything the key ever signed": the revocation time of untrusted card keys.
 FROM_THE_START = datetime(1970, 1, 1, tzinfo=timezone.utc)
 NOT_CERTIFIED = "not certified by the bureau, which certifies this unit with other keys"
 
+#: Every certificate seen in a bundle, by its issuer's name (DER) and serial: serials are
+#: only unique per issuer (sequential ``openssl ca`` serials of two sub-CAs collide).
 _SCHEMA = """CREATE TABLE IF NOT EXISTS certificate_serials(
-    serial TEXT PRIMARY KEY,
+    issuer BLOB NOT NULL,
+    serial TEXT NOT NULL,
     key_id BLOB NOT NULL CHECK (length(key_id) = 16),
-    not_before TEXT NOT NULL)"""
+    not_before TEXT NOT NULL,
+    PRIMARY KEY (issuer, serial))"""
 
 
 class BundleContent(Protocol):
@@ -74,6 +80,11 @@ class BundleContent(Protocol):
 
     @property
     def revocations(self) -> Sequence["RevokedEntry"]: ...
+
+    @property
+    def revocations_issuer(self) -> "Name | None":
+        """The issuer of the CRL the revocations come from (None when there are none): a
+        CRL entry names a serial *of that issuer*."""
 
 
 @dataclass(frozen=True)
@@ -144,12 +155,15 @@ class _Counts:
 def apply(directory: "Directory", content: BundleContent) -> BundleApplied:
     """``Directory.apply_bundle``: see the module docstring."""
     counts = _Counts()
+    issuer = content.revocations_issuer
+    if content.revocations and issuer is None:
+        raise InvalidArgument("revocations without their CRL's issuer cannot be matched", code="crl-issuer-missing")
     with directory._write() as db:
-        db.execute(_SCHEMA)
+        _serials_table(db)
         for unit in content.units:
             for cert in (*unit.signing, *unit.encryption):
-                db.execute("INSERT OR IGNORE INTO certificate_serials VALUES (?, ?, ?)",
-                           (f"{cert.serial:x}", cert.public_key.key_id(), to_text(cert.not_before)))
+                db.execute("INSERT OR IGNORE INTO certificate_serials VALUES (?, ?, ?, ?)",
+                           (cert.issuer.der, f"{cert.serial:x}", cert.public_key.key_id(), to_text(cert.not_before)))
         for unit in content.units:
             db.execute("SAVEPOINT bundle_unit")
             before = counts.mark()
@@ -165,13 +179,14 @@ def apply(directory: "Directory", content: BundleContent) -> BundleApplied:
             # outside the savepoint: a conflict never keeps a card's keys trusted
             _untrust_uncertified(db, normalize_name(unit.name),
                                  {c.public_key.key_id() for c in (*unit.signing, *unit.encryption)}, counts)
-        held: dict[int, tuple[bytes, str]] | None = None
+        held: dict[tuple[bytes, int], tuple[bytes, str]] | None = None
         for entry in content.revocations:
-            found = db.execute("SELECT key_id, not_before FROM certificate_serials WHERE serial = ?",
-                               (f"{entry.serial:x}",)).fetchone()
+            assert issuer is not None
+            found = db.execute("SELECT key_id, not_before FROM certificate_serials WHERE issuer = ? AND serial = ?",
+                               (issuer.der, f"{entry.serial:x}")).fetchone()
             if found is None:
                 held = _directory_serials(db) if held is None else held
-                found = held.get(entry.serial)
+                found = held.get((issuer.der, entry.serial))
             if found is not None:   # else: a certificate this office never saw, nothing to revoke
                 counts.revoked += _apply_revocation(db, entry, bytes(found[0]), from_text(found[1]))
     return BundleApplied(counts.units, counts.keys, counts.certified, counts.revoked,
@@ -304,13 +319,41 @@ def _apply_revocation(db: sqlite3.Connection, entry: "RevokedEntry", kid: bytes,
     return 1
 
 
-def _directory_serials(db: sqlite3.Connection) -> dict[int, tuple[bytes, str]]:
-    """Serial -> (key id, notBefore) of every certificate the directory holds (also those added
-    before ``certificate_serials`` existed)."""
+def _directory_serials(db: sqlite3.Connection) -> dict[tuple[bytes, int], tuple[bytes, str]]:
+    """(Issuer name DER, serial) -> (key id, notBefore) of every certificate the directory
+    holds (also those added before ``certificate_serials`` existed)."""
     from .x509 import Certificate
 
-    out: dict[int, tuple[bytes, str]] = {}
+    out: dict[tuple[bytes, int], tuple[bytes, str]] = {}
     for kid, der in db.execute("SELECT key_id, certificate FROM keys WHERE certificate IS NOT NULL"):
         cert = Certificate.from_der(bytes(der))
-        out.setdefault(cert.serial, (bytes(kid), to_text(cert.not_before)))
+        out.setdefault((cert.issuer.der, cert.serial), (bytes(kid), to_text(cert.not_before)))
     return out
+
+
+def _serials_table(db: sqlite3.Connection) -> None:
+    """Create ``certificate_serials``, or migrate the first version (keyed by serial alone).
+
+    An old row is kept when the directory still holds its key with the certificate of that
+    serial, which names the issuer; a row whose key now has another certificate cannot be
+    given an issuer and goes: a serial alone would match the wrong issuer's revocation, the
+    very confusion the migration removes.  Every certificate the directory holds is then
+    recorded by its issuer and serial (``_directory_serials``), also one whose serial the
+    old table had given to another issuer's certificate."""
+    columns = [r[1] for r in db.execute("PRAGMA table_info(certificate_serials)")]
+    if not columns or "issuer" in columns:
+        db.execute(_SCHEMA)
+        return
+    old = db.execute("SELECT serial, key_id, not_before FROM certificate_serials").fetchall()
+    db.execute("DROP TABLE certificate_serials")
+    db.execute(_SCHEMA)
+    certified = _directory_serials(db)
+    held = {(kid, serial): issuer for (issuer, serial), (kid, _nb) in certified.items()}
+    for serial, kid, not_before in old:
+        issuer_der = held.get((bytes(kid), int(serial, 16)))
+        if issuer_der is not None:
+            db.execute("INSERT OR IGNORE INTO certificate_serials VALUES (?, ?, ?, ?)",
+                       (issuer_der, serial, bytes(kid), not_before))
+    # and every certificate the directory holds, also those whose serial another issuer's took
+    db.executemany("INSERT OR IGNORE INTO certificate_serials VALUES (?, ?, ?, ?)",
+                   [(issuer_der, f"{serial:x}", kid, nb) for (issuer_der, serial), (kid, nb) in certified.items()])

@@ -149,6 +149,7 @@ class _Verified:
 
     units: tuple[Any, ...]
     revocations: tuple[Any, ...] = ()
+    revocations_issuer: Any = None
 
 
 def import_certificates(directory: Any, trust: Trust, data: bytes, now: datetime) -> ImportResult:
