@@ -43,7 +43,7 @@ def run_add(args, console) -> int:
     with App(args, console) as app:
         office = office_of(app)
         app.unit  # noqa: B018  (a unit must exist first)
-        info = office.leaders.add(args.name, token=args.token, profile=args.profile)
+        info = office.leaders.add(args.name, token=args.token, profile=args.profile, unit=app.unit)
         console.print(_("Made the signing key of leader {name} of {unit}.").format(name=info.name, unit=app.unit))
         console.print(_("  fingerprint: {fp}").format(fp=fingerprint_words(info.public_key)))
         _next_step(console)

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 #: "Everything the key ever signed": the revocation time of untrusted card keys.
 FROM_THE_START = datetime(1970, 1, 1, tzinfo=timezone.utc)
 NOT_CERTIFIED = "not certified by the bureau, which certifies this unit with other keys"
+CARD_NOT_CERTIFIED = "named by a card whose signing key the bureau does not certify"
 
 #: Every certificate seen in a bundle, by its issuer's name (DER) and serial: serials are
 #: only unique per issuer (sequential ``openssl ca`` serials of two sub-CAs collide).
@@ -304,7 +305,7 @@ def _untrust_card_leaders(db: sqlite3.Connection, unit_id: int, name: str, count
     for lkid, lname in db.execute("SELECT key_id, name FROM leaders WHERE unit_id = ? AND source = 'card' "
                                   "AND (revoked_at IS NULL OR revoked_at > ?)", (unit_id, start)).fetchall():
         db.execute("UPDATE leaders SET revoked_at = ?, revocation_reason = ? WHERE key_id = ?",
-                   (start, "named by a card whose signing key the bureau does not certify", lkid))
+                   (start, CARD_NOT_CERTIFIED, lkid))
         counts.leaders.append(f"{name}: {lname}")
 
 

@@ -8,9 +8,14 @@ A card is one line of canonical JSON (UTF-8, keys sorted, no spaces) and a newli
      "signing_fingerprint":"<hex SM3>","signing_key":"<base64 SPKI DER>","unit":"赤峰市人民政府办公室"}
 
 A unit with leaders (签发人, ``keystore.leaders``) adds one more member,
-``"leaders":[{"key":"<base64 SPKI DER>","name":"张三"},…]`` sorted by name,
-absent when the unit has none.  The unit's signature covers it, so a card
-binds each leader's personal key to the unit.
+``"leaders":[{"key":"<base64 SPKI DER>","name":"张三","proof":"<base64 DER SM2>"},…]``
+sorted by name, absent when the unit has none.  The unit's signatures cover it, so a
+card binds each leader's personal key to the unit; ``proof`` is the *leader's own*
+signature (signer ID 1234567812345678) over the leader statement
+``{"format":"smseal-leader/1","key":"<base64 SPKI DER>","name":"张三","unit":"<unit>"}``
+(canonical JSON, ``leader_statement``), so a unit cannot name another unit's leader key
+as its own and lock that unit's leaders out (a leader key belongs to one unit).
+``CardLeader.proof`` carries it; ``prove_leader`` makes it with the leader's key.
 
 The *body* is the canonical JSON without ``signature`` and ``encryption_signature``
 (leaders included).  ``signature`` is the SM2 signature (signer ID 1234567812345678) of
@@ -27,7 +32,10 @@ on paper before trusting a card (``fingerprint_words`` prints it in groups of
 four hex digits).
 
 Cards of format ``smseal-card/1`` (signed by the signing key alone, made by
-smseal before this rule) are refused with a message asking for a new card.
+smseal before this rule) are refused with a message asking for a new card, and so
+are ``smseal-card/2`` cards that name leaders (their leaders prove nothing); a
+``smseal-card/2`` card without leaders is read as it is.  Cards are made as
+``smseal-card/3``.
 
 Parsing is strict: size limit, exact member set, canonical form
 (``make_card(parse_card(x)) == x``), fingerprints and both signatures must match.
@@ -38,7 +46,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
@@ -49,8 +57,11 @@ from .base import Decrypter, Signer
 from .errors import MalformedCard
 from .names import from_text, normalize_name, now, to_text
 
-FORMAT = "smseal-card/2"
+FORMAT = "smseal-card/3"
 OLD_FORMATS = ("smseal-card/1",)
+#: read when the card names no leaders (the body is the same otherwise)
+NO_LEADER_FORMATS = ("smseal-card/2",)
+LEADER_FORMAT = "smseal-leader/1"
 MAX_CARD = 16 * 1024
 _MEMBERS = {"format", "unit", "signing_key", "encryption_key", "signing_fingerprint",
             "encryption_fingerprint", "issued", "signature", "encryption_signature"}
@@ -65,6 +76,8 @@ class CardLeader:
 
     name: str
     key: sm2.PublicKey
+    #: the leader's own signature over ``leader_statement(unit, name, key)`` (see the module doc)
+    proof: bytes = field(default=b"", repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,8 @@ class UnitCard:
     leaders: tuple[CardLeader, ...] = ()
     #: the body's signature by the encryption key (proof of possession)
     encryption_signature: bytes = b""
+    #: the card's format as read (``smseal-card/2`` cards without leaders are still read)
+    format: str = FORMAT
 
     def to_bytes(self) -> bytes:
         """The card as canonical JSON (one line, signed by both keys), as exchanged."""
@@ -84,9 +99,10 @@ class UnitCard:
                            "encryption_signature": base64.b64encode(self.encryption_signature).decode()}) + b"\n"
 
     def _body(self) -> dict[str, Any]:
-        leaders = ({"leaders": [{"name": ld.name, "key": base64.b64encode(ld.key.to_der()).decode()}
+        leaders = ({"leaders": [{"name": ld.name, "key": base64.b64encode(ld.key.to_der()).decode(),
+                                 "proof": base64.b64encode(ld.proof).decode()}
                                 for ld in self.leaders]} if self.leaders else {})
-        return {**leaders, "format": FORMAT, "unit": self.unit,
+        return {**leaders, "format": self.format, "unit": self.unit,
                 "signing_key": base64.b64encode(self.signing_key.to_der()).decode(),
                 "encryption_key": base64.b64encode(self.encryption_key.to_der()).decode(),
                 "signing_fingerprint": self.signing_key.fingerprint().hex(),
@@ -104,8 +120,26 @@ def fingerprint_words(key: sm2.PublicKey) -> str:
     return " ".join(h[i:i + 4] for i in range(0, len(h), 4))
 
 
+def leader_statement(unit: str, name: str, key: sm2.PublicKey) -> bytes:
+    """What a leader signs to be named on ``unit``'s card (``CardLeader.proof``)."""
+    return _canonical({"format": LEADER_FORMAT, "key": base64.b64encode(key.to_der()).decode(),
+                       "name": normalize_name(name), "unit": normalize_name(unit)})
+
+
+def prove_leader(unit: str, name: str, leader: Signer) -> CardLeader:
+    """Leader ``name`` of ``unit`` with the proof signed by the leader's own key ``leader``."""
+    key = leader.public_key()
+    return CardLeader(normalize_name(name), key, leader.sign(leader_statement(unit, name, key)))
+
+
+def check_leader_proof(unit: str, leader: CardLeader) -> None:
+    """``InvalidSignature`` unless ``leader.proof`` is the leader key's signature of the statement."""
+    leader.key.verify(leader.proof, leader_statement(unit, leader.name, leader.key))
+
+
 def _sorted_leaders(leaders: Sequence[CardLeader]) -> tuple[CardLeader, ...]:
-    out = tuple(sorted((CardLeader(normalize_name(ld.name), ld.key) for ld in leaders), key=lambda ld: ld.name))
+    out = tuple(sorted((CardLeader(normalize_name(ld.name), ld.key, ld.proof) for ld in leaders),
+                       key=lambda ld: ld.name))
     if len(out) > MAX_LEADERS:
         raise ValueError(f"a card names at most {MAX_LEADERS} leaders")
     if len({ld.name for ld in out}) != len(out) or len({ld.key for ld in out}) != len(out):
@@ -119,7 +153,8 @@ def make_card(unit: str, signer: Signer, encryption: Signer | Decrypter,
 
     ``signer`` is the unit's signing key (``Keystore.signer(name)``), ``encryption`` its
     current encryption key, which must be able to sign too (``Keystore.decrypter(name)``
-    of a software key; ``UnsupportedMechanism`` for a token that only decrypts)."""
+    of a software key; ``UnsupportedMechanism`` for a token that only decrypts).  Each
+    leader carries its proof (``prove_leader``; ``InvalidSignature`` when it does not verify)."""
     unit = normalize_name(unit)
     if not isinstance(encryption, Signer):     # a Decrypter that cannot sign proves nothing
         raise UnsupportedMechanism(_NO_POSSESSION)
@@ -130,6 +165,8 @@ def make_card(unit: str, signer: Signer, encryption: Signer | Decrypter,
     lds = _sorted_leaders(leaders)
     if any(ld.key in (signer.public_key(), encryption_key) for ld in lds):
         raise InvalidKey("a leader's key must be the leader's own, not one of the unit's keys")
+    for ld in lds:
+        check_leader_proof(unit, ld)
     draft = UnitCard(unit, signer.public_key(), encryption_key, issued, b"", lds)
     body = _canonical(draft._body())
     sig = signer.sign(body)
@@ -158,7 +195,10 @@ def parse_card(data: bytes) -> UnitCard:
     if not isinstance(doc, dict) or set(doc) != _MEMBERS or not all(isinstance(v, str) for v in doc.values()):
         raise MalformedCard("a unit card has exactly the members {members} (and leaders)",
                             members=", ".join(sorted(_MEMBERS)))
-    if doc["format"] != FORMAT:
+    if doc["format"] in NO_LEADER_FORMATS and leaders_doc is not None:
+        raise MalformedCard("this card ({fmt}) was made by an older smseal and does not prove that its leaders "
+                            "hold their keys; ask the unit for a new card", fmt=doc["format"], code="old-card-format")
+    if doc["format"] != FORMAT and doc["format"] not in NO_LEADER_FORMATS:
         raise MalformedCard("unknown card format {found}; this smseal reads {format}",
                             found=repr(doc['format'][:40]), format=str(FORMAT))
     try:
@@ -171,7 +211,7 @@ def parse_card(data: bytes) -> UnitCard:
         leaders = _parse_leaders(leaders_doc)
     except (ValueError, binascii.Error, MalformedInput) as exc:
         raise MalformedCard("a card member is malformed ({kind})", kind=str(exc.__class__.__name__)) from None
-    card = UnitCard(unit, sign, enc, issued, sig, leaders, enc_sig)
+    card = UnitCard(unit, sign, enc, issued, sig, leaders, enc_sig, doc["format"])
     if card.to_bytes() != data:
         raise MalformedCard("the card is not in canonical form (altered or hand-edited)")
     if sign == enc:
@@ -181,6 +221,8 @@ def parse_card(data: bytes) -> UnitCard:
     body = _canonical(card._body())
     sign.verify(sig, body)          # InvalidSignature: not made by the signing key's holder
     enc.verify(enc_sig, body)       # ... nor by the encryption key's (proof of possession)
+    for ld in leaders:              # ... each leader by the leader's own key
+        check_leader_proof(unit, ld)
     return card
 
 
@@ -191,14 +233,17 @@ def _parse_leaders(doc: Any) -> tuple[CardLeader, ...]:
         raise ValueError("leaders is a non-empty list")
     out = []
     for e in doc:
-        if not isinstance(e, dict) or set(e) != {"name", "key"} or not all(isinstance(v, str) for v in e.values()):
-            raise ValueError("a leader is {name, key}")
+        if (not isinstance(e, dict) or set(e) != {"name", "key", "proof"}
+                or not all(isinstance(v, str) for v in e.values())):
+            raise ValueError("a leader is {name, key, proof}")
         out.append(CardLeader(normalize_name(e["name"]),
-                              sm2.PublicKey.from_der(base64.b64decode(e["key"], validate=True))))
+                              sm2.PublicKey.from_der(base64.b64decode(e["key"], validate=True)),
+                              base64.b64decode(e["proof"], validate=True)))
     lds = _sorted_leaders(out)
     if list(lds) != out:
         raise ValueError("leaders are not in canonical order")
     return lds
 
 
-__all__ = ["UnitCard", "CardLeader", "make_card", "parse_card", "fingerprint_words", "MalformedCard", "InvalidSignature"]
+__all__ = ["UnitCard", "CardLeader", "make_card", "parse_card", "fingerprint_words", "MalformedCard", "InvalidSignature",
+           "leader_statement", "prove_leader", "check_leader_proof"]

@@ -249,17 +249,27 @@ class Directory:
         ``certificate`` / ``enc_certificate``: DER of the X.509 certificates of the
         two keys, stored as given; ``not_before``/``not_after`` their validity."""
         name = normalize_name(name)
+        with self._write() as db:
+            self._add_unit(db, name, sign_key, enc_key, certificate=certificate, enc_certificate=enc_certificate,
+                           not_before=not_before, not_after=not_after, source=source)
+        return self.get(name)
+
+    def _add_unit(self, db: sqlite3.Connection, name: str, sign_key: sm2.PublicKey, enc_key: sm2.PublicKey, *,
+                  certificate: bytes | None = None, enc_certificate: bytes | None = None,
+                  not_before: datetime | None = None, not_after: datetime | None = None,
+                  source: str = "manual") -> int:
+        """``add_unit`` inside the caller's write transaction ``db``; returns the unit's row id."""
+        name = normalize_name(name)
         if sign_key == enc_key:
             raise DuplicateEntry("the signing and the encryption key must be different keys")
-        with self._write() as db:
-            if db.execute("SELECT 1 FROM units WHERE name = ?", (name,)).fetchone():
-                raise DuplicateEntry("a unit named {name} is already in the directory", name=str(name))
-            refuse_confusable(name, [r[0] for r in db.execute("SELECT name FROM units")])
-            unit_id: int = db.execute("INSERT INTO units(name, added_at, source) VALUES (?, ?, ?)",
-                                      (name, to_text(now()), source)).lastrowid  # type: ignore[assignment]
-            self._insert_key(db, unit_id, name, "sign", sign_key, certificate, not_before, not_after, source)
-            self._insert_key(db, unit_id, name, "enc", enc_key, enc_certificate, not_before, not_after, source)
-        return self.get(name)
+        if db.execute("SELECT 1 FROM units WHERE name = ?", (name,)).fetchone():
+            raise DuplicateEntry("a unit named {name} is already in the directory", name=str(name))
+        refuse_confusable(name, [r[0] for r in db.execute("SELECT name FROM units")])
+        unit_id: int = db.execute("INSERT INTO units(name, added_at, source) VALUES (?, ?, ?)",
+                                  (name, to_text(now()), source)).lastrowid  # type: ignore[assignment]
+        self._insert_key(db, unit_id, name, "sign", sign_key, certificate, not_before, not_after, source)
+        self._insert_key(db, unit_id, name, "enc", enc_key, enc_certificate, not_before, not_after, source)
+        return unit_id
 
     def add_key(self, name: str, role: Role, key: sm2.PublicKey, *, certificate: bytes | None = None,
                 not_before: datetime | None = None, not_after: datetime | None = None,

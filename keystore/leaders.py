@@ -21,18 +21,19 @@ import fcntl
 import json
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
 from shangmi import sm2
-from shangmi.errors import DuplicateEntry, InvalidKey, KeyNotFound, KeystoreError, WrongPassphrase
+from shangmi.errors import DuplicateEntry, InvalidKey, InvalidSignature, KeyNotFound, KeystoreError, WrongPassphrase
 from shangmi.sm3 import digest as sm3_digest
 
 from . import software
 from .atomic import write_atomic
 from .base import Signer
+from .cards import CardLeader, check_leader_proof, prove_leader
 from .names import from_text, normalize_name, now, to_text
 from .paths import ensure_private_dir, smseal_home
 from .pkcs11 import TokenKey, TokenSession
@@ -54,6 +55,8 @@ class LeaderInfo:
     profile: str | None
     added: datetime
     removed: datetime | None = None
+    #: (unit, the leader's signature of ``cards.leader_statement``) for the unit's card
+    proof: tuple[str, bytes] | None = field(default=None, repr=False)
 
     @property
     def active(self) -> bool:
@@ -99,7 +102,9 @@ class Leaders:
             return [LeaderInfo(normalize_name(e["name"]),
                                sm2.PublicKey.from_bytes(bytes.fromhex(e["public_key"])),
                                str(e["ref"]), e.get("profile"), from_text(e["added"]),
-                               from_text(e["removed"]) if e.get("removed") else None)
+                               from_text(e["removed"]) if e.get("removed") else None,
+                               (normalize_name(e["proof"]["unit"]), bytes.fromhex(e["proof"]["signature"]))
+                               if e.get("proof") else None)
                     for e in doc["leaders"]]
         except (ValueError, KeyError, TypeError, InvalidKey) as exc:
             raise KeystoreError("leader manifest {path} is damaged ({kind})", path=str(path),
@@ -109,7 +114,9 @@ class Leaders:
         doc = {"format": _FORMAT, "leaders": [
             {"name": e.name, "public_key": e.public_key.to_bytes().hex(), "ref": e.ref,
              "profile": e.profile, "added": to_text(e.added),
-             "removed": to_text(e.removed) if e.removed else None} for e in leaders]}
+             "removed": to_text(e.removed) if e.removed else None,
+             **({"proof": {"unit": e.proof[0], "signature": e.proof[1].hex()}} if e.proof else {})}
+            for e in leaders]}
         write_atomic(self.root / "leaders.json",
                      json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8") + b"\n")
 
@@ -146,9 +153,12 @@ class Leaders:
 
     # -- changes ---------------------------------------------------------------------------
     def add(self, name: str, *, token: str | None = None, profile: str | None = None,
-            key: sm2.PrivateKey | None = None) -> LeaderInfo:
+            key: sm2.PrivateKey | None = None, unit: str | None = None) -> LeaderInfo:
         """Make a signing key for leader ``name``: a key file under the leader's passphrase,
-        or on the token ``token`` (a pkcs11: URI; the token's profile must sign SM2)."""
+        or on the token ``token`` (a pkcs11: URI; the token's profile must sign SM2).
+
+        With ``unit``, a key file also signs at once the proof the unit's card carries
+        (``cards.prove_leader``); a token key signs it at the first ``card_leader``."""
         name = normalize_name(name)
         with self._locked() as leaders:
             if any(e.name == name and e.active for e in leaders):
@@ -159,7 +169,8 @@ class Leaders:
                                                       Purpose.NEW, name))
                 filename = f"{_slug(name)}-{len(leaders) + 1}.key"
                 software.store_new_key(self.root / filename, key, password, iterations=self._iterations)
-                info = LeaderInfo(name, key.public_key(), f"file:{filename}", None, now())
+                proof = None if unit is None else (normalize_name(unit), prove_leader(unit, name, key).proof)
+                info = LeaderInfo(name, key.public_key(), f"file:{filename}", None, now(), None, proof)
             else:
                 p = get_profile(profile)
                 p.require_sign()      # refuse before anything is made on a token that cannot sign
@@ -186,6 +197,25 @@ class Leaders:
                         (self.root / e.ref[5:]).unlink(missing_ok=True)
                     return gone
         raise KeyNotFound("no leader named {name} in this unit", name=str(name))
+
+    def card_leader(self, name: str, unit: str) -> CardLeader:
+        """Active leader ``name`` as ``unit``'s card names it, with the leader's proof: the one
+        recorded, or (once, then recorded) signed now with the leader's key (asks the
+        leader's passphrase or PIN)."""
+        info = self.get(name)
+        unit = normalize_name(unit)
+        if info.proof is not None and info.proof[0] == unit:
+            leader = CardLeader(info.name, info.public_key, info.proof[1])
+            try:
+                check_leader_proof(unit, leader)
+                return leader
+            except InvalidSignature:
+                pass                    # a damaged record: sign again
+        leader = prove_leader(unit, info.name, self.signer(info.name))
+        with self._locked() as leaders:
+            self._write([replace(e, proof=(unit, leader.proof)) if e.public_key == info.public_key else e
+                         for e in leaders])
+        return leader
 
     # -- using keys ----------------------------------------------------------------------
     def _pin(self, prompt: Prompt) -> bytes:

@@ -24,6 +24,7 @@ from typing import Any
 from shangmi import sm2
 from shangmi.errors import DuplicateEntry, KeyNotFound, PolicyError, RevokedKey, RollbackRefused, UntrustedSender
 
+from .bundle_apply import CARD_NOT_CERTIFIED
 from .cards import CardLeader, UnitCard, parse_card
 from .directory import Directory, Unit
 from .names import from_text, normalize_name, now, to_text, utc
@@ -41,6 +42,9 @@ CREATE TABLE IF NOT EXISTS leaders(
     revocation_reason TEXT);
 CREATE TABLE IF NOT EXISTS cards(unit_id INTEGER PRIMARY KEY REFERENCES units(id), issued TEXT NOT NULL);
 """
+_OFF_CARD = "no longer on the unit's card"
+#: revocations about a card's claim on a leader key, not about the key itself
+_CLAIM_REASONS = (_OFF_CARD, CARD_NOT_CERTIFIED)
 _COLS = "key_id, name, public_key, certificate, added_at, source, revoked_at, revocation_reason"
 
 
@@ -121,12 +125,29 @@ def _insert(db: sqlite3.Connection, unit_id: int, name: str, key: sm2.PublicKey,
             certificate: bytes | None) -> None:
     kid = key.key_id()
     clash = db.execute("SELECT 1 FROM keys WHERE key_id = ?", (kid,)).fetchone()
-    row = db.execute("SELECT unit_id, public_key FROM leaders WHERE key_id = ?", (kid,)).fetchone()
+    row = db.execute("SELECT unit_id, public_key, certificate FROM leaders WHERE key_id = ?", (kid,)).fetchone()
+    if (certificate is not None and not clash and row is not None and row[0] != unit_id and row[2] is None
+            and bytes(row[1]) == key.to_bytes()):
+        _take_for_certified(db, kid, unit_id, name, source, certificate)
+        return
     if clash or (row is not None and (row[0] != unit_id or bytes(row[1]) != key.to_bytes())):
         raise DuplicateEntry("this leader key is already registered to another unit or role")
     if row is None:
         db.execute(f"INSERT INTO leaders({_COLS}, unit_id) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
                    (kid, normalize_name(name), key.to_bytes(), certificate, to_text(now()), source, unit_id))
+
+
+def _take_for_certified(db: sqlite3.Connection, kid: bytes, unit_id: int, name: str, source: str,
+                        certificate: bytes) -> None:
+    """The bureau's 签发人 certificate outranks a card's claim: the leader key another unit's card
+    (or a hand-added entry) holds without a certificate moves to the certified unit and person.
+    A revocation of the key is kept (never undone); the claim's "no longer on the card" one is not
+    about the key and goes."""
+    db.execute("UPDATE leaders SET unit_id = ?, name = ?, certificate = ?, source = ?, added_at = ?, "
+               "revoked_at = CASE WHEN revocation_reason IN (?, ?) THEN NULL ELSE revoked_at END, "
+               "revocation_reason = CASE WHEN revocation_reason IN (?, ?) THEN NULL ELSE revocation_reason END "
+               "WHERE key_id = ?", (unit_id, normalize_name(name), certificate, source, to_text(now()),
+                                    *_CLAIM_REASONS, *_CLAIM_REASONS, kid))
 
 
 def revoke_leader(d: Directory, key: sm2.PublicKey, at: datetime, reason: str) -> None:
@@ -281,9 +302,9 @@ def apply_card(d: Directory, data: bytes, *, source: str = "card") -> CardChange
     card = parse_card(data)
     changes = card_changes(d, card)
     db = _ensure(d)
-    if changes.new_unit:
-        d.add_unit(card.unit, card.signing_key, card.encryption_key, source=source)
-    with d._write():
+    with d._write():        # the unit and its leaders in one transaction: all or nothing
+        if changes.new_unit:
+            d._add_unit(db, card.unit, card.signing_key, card.encryption_key, source=source)
         unit_id = _unit_id(db, card.unit)
         if not changes.new_unit and changes.new_encryption_key is not None:
             d._insert_key(db, unit_id, card.unit, "enc", card.encryption_key, None, None, None, source)
@@ -294,6 +315,6 @@ def apply_card(d: Directory, data: bytes, *, source: str = "card") -> CardChange
                     and x.public_key not in {ld.key for ld in card.leaders}:
                 # package times are whole seconds: revoke from the card's second, so a package
                 # sealed in that second after the card counts as after the revocation (fail safe)
-                _revoke(db, x.key_id, card.issued.replace(microsecond=0), "no longer on the unit's card")
+                _revoke(db, x.key_id, card.issued.replace(microsecond=0), _OFF_CARD)
         db.execute("INSERT OR REPLACE INTO cards(unit_id, issued) VALUES (?, ?)", (unit_id, to_text(card.issued)))
     return changes

@@ -11,7 +11,7 @@ from the new card's date.
 from __future__ import annotations
 
 from smseal.keystore import unit_leaders
-from smseal.keystore.cards import CardLeader, make_card
+from smseal.keystore.cards import make_card
 from smseal.keystore.unit_leaders import CardChanges
 
 from .context import Office
@@ -19,9 +19,11 @@ from .context import Office
 
 def export_card(office: Office) -> bytes:
     """The unit's card (unit keys and active leaders), signed by both of its keys: the
-    encryption key signs too, proving the unit holds it (``keystore.cards``)."""
+    encryption key signs too, proving the unit holds it, and each leader's entry carries the
+    leader's own proof (``Leaders.card_leader``: recorded when the leader was added, or signed
+    once with the leader's key, asking the leader's passphrase or PIN; ``keystore.cards``)."""
     ident = office.keystore.get(office.unit)
-    leaders = [CardLeader(x.name, x.public_key) for x in office.leaders.list()]
+    leaders = [office.leaders.card_leader(x.name, ident.name) for x in office.leaders.list()]
     return make_card(ident.name, office.keystore.signer(ident.name), office.keystore.decrypter(ident.name),
                      leaders=leaders)
 

@@ -12,7 +12,7 @@ import pytest
 from shangmi import sm2
 from shangmi.errors import DuplicateEntry, InvalidSignature, RollbackRefused, UnsupportedMechanism
 from smseal.keystore import Directory
-from smseal.keystore.cards import CardLeader, make_card, parse_card
+from smseal.keystore.cards import CardLeader, make_card, parse_card, prove_leader
 from smseal.keystore.errors import MalformedCard
 from smseal.keystore.leaders import Leaders
 from smseal.keystore.unit_leaders import apply_card, card_changes, check_leader, leaders_of
@@ -28,7 +28,7 @@ def _card(s, e, leaders, at):
 
 def test_card_signature_covers_leaders():
     s, e, zhang = sm2.PrivateKey.generate(), sm2.PrivateKey.generate(), sm2.PrivateKey.generate()
-    card = _card(s, e, [CardLeader("张三", zhang.public_key())], T0)
+    card = _card(s, e, [prove_leader(UNIT, "张三", zhang)], T0)
     assert parse_card(card).leaders == (CardLeader("张三", zhang.public_key()),)
     doc = json.loads(card)
     doc["leaders"][0]["name"] = "李四"                    # rename the leader, keep the signature
@@ -44,9 +44,9 @@ def test_card_signature_covers_leaders():
 def test_newer_card_updates_leaders_older_or_foreign_cards_refused(tmp_path):
     s, e, zhang, li = (sm2.PrivateKey.generate() for _ in range(4))
     d = Directory(tmp_path)
-    apply_card(d, _card(s, e, [CardLeader("张三", zhang.public_key())], T0))
+    apply_card(d, _card(s, e, [prove_leader(UNIT, "张三", zhang)], T0))
     assert [x.name for x in leaders_of(d, UNIT)] == ["张三"]
-    newer = _card(s, e, [CardLeader("李四", li.public_key())], T0 + timedelta(days=30))
+    newer = _card(s, e, [prove_leader(UNIT, "李四", li)], T0 + timedelta(days=30))
     changes = card_changes(d, newer)
     assert [x.name for x in changes.leaders_added] == ["李四"] and changes.leaders_removed == ("张三",)
     apply_card(d, newer)
@@ -58,10 +58,10 @@ def test_newer_card_updates_leaders_older_or_foreign_cards_refused(tmp_path):
     with pytest.raises(UntrustedSender):
         check_leader(d, UNIT, sm2.PrivateKey.generate().public_key(), T0)
     with pytest.raises(RollbackRefused):                                     # the older card again
-        apply_card(d, _card(s, e, [CardLeader("张三", zhang.public_key())], T0 + timedelta(days=1)))
+        apply_card(d, _card(s, e, [prove_leader(UNIT, "张三", zhang)], T0 + timedelta(days=1)))
     mallory = sm2.PrivateKey.generate()
     with pytest.raises(DuplicateEntry):                                      # another key claims the name
-        apply_card(d, _card(mallory, e, [CardLeader("王五", sm2.PrivateKey.generate().public_key())],
+        apply_card(d, _card(mallory, e, [prove_leader(UNIT, "王五", sm2.PrivateKey.generate())],
                             T0 + timedelta(days=60)))
     assert [x.name for x in leaders_of(d, UNIT, include_revoked=False)] == ["李四"]
 
