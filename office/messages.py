@@ -38,8 +38,9 @@ ERRORS: dict[str, str] = {
                               "package says it was sealed on {sealed}. If {unit} confirms by phone that it was sent "
                               "before then, open it with --accept-before-revocation."),
     "RevokedKey": N_("Refused: the key of {unit} has been revoked ({reason}). Contact the confidentiality bureau."),
-    "ExpiredCertificate": N_("Refused: the certificate of {unit} has expired ({reason}). "
-                             "Ask the unit to renew it with the confidentiality bureau."),
+    "ExpiredCertificate": N_("Refused, the certificate is not valid at this time: {detail}. If it has expired, "
+                             "ask the unit to renew it with the confidentiality bureau; if it is not valid yet, "
+                             "check this computer's date and time."),
     "RollbackRefused": N_("This directory bundle is not newer than the one installed ({detail}); it was refused "
                           "so that no revocation is undone. Get the latest bundle from the bureau."),
     "VerificationError": N_("Verification failed ({detail}). Do not use the file; ask whoever sent it for a new "
@@ -142,7 +143,9 @@ def detail(exc: shangmi.SmsealError) -> str:
         if translated != template:
             # {what} names the thing checked ("the certificate"): the library's descriptions
             # are in the catalog too (scripts/i18n_library.py).
-            values = {k: (_(v) if k == "what" and isinstance(v, str) and v else v) for k, v in context.items()}
+            values = {k: (_(v) if k == "what" and isinstance(v, str) and v else
+                          problem(v) if k == "problem" and isinstance(v, str) else v)
+                      for k, v in context.items()}
             try:
                 return translated.format(**values)
             except (KeyError, IndexError, ValueError):
@@ -189,3 +192,31 @@ def system_refused(exc: OSError) -> str:
     where = f" ({exc.filename})" if exc.filename else ""
     return _("The system refused: {why}{where}. Nothing was left half-written; check the path and "
              "permissions, then try again.").format(why=exc.strerror or exc, where=where)
+
+
+# The text and file-name rules (envelope/text.py, envelope/paths.py) say why a text or name is
+# refused in a few fixed English phrases, passed as ``{problem}``; translated here.
+PROBLEMS = (
+    N_("is empty"), N_("is empty (leave the field out instead)"),
+    N_("a control character"), N_("a surrogate"), N_("a line or paragraph separator"),
+    N_("an invisible or bidirectional formatting character"), N_("an invisible Hangul filler"),
+    N_("a private-use character"), N_("an invisible (default-ignorable) character"),
+    N_("contains a path separator or a character Windows forbids"),
+    N_("is not in Unicode NFC form"), N_("is a directory reference"),
+    N_("begins or ends with a space, or ends with a dot"), N_("is a reserved device name"),
+)
+_CONTAINS = re.compile(r"contains (.+) \((U\+[0-9A-F]{4,6})\)")
+_LONGER = re.compile(r"is longer than (\d+) bytes")
+_UNASSIGNED = re.compile(r"a code point unassigned in Unicode ([\d.]+)")
+
+
+def problem(text: str) -> str:
+    """One of the text rules' English reasons (``envelope.text.text_problem``,
+    ``envelope.paths.name_problem``) in the user's language; anything else unchanged."""
+    if m := _CONTAINS.fullmatch(text):
+        return _("contains {what} ({code_point})").format(what=problem(m[1]), code_point=m[2])
+    if m := _LONGER.fullmatch(text):
+        return _("is longer than {n} bytes").format(n=m[1])
+    if m := _UNASSIGNED.fullmatch(text):
+        return _("a code point unassigned in Unicode {version}").format(version=m[1])
+    return _(text)
