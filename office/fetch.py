@@ -215,13 +215,11 @@ class _Handler:
             self.report.parts_waiting[package_id] = (have, total)
             return
         for combo in itertools.islice(itertools.product(*slots), PART_ATTEMPTS):
-            joined, f = self.inbox.spool()
-            with f:
+            def join(f: BinaryIO, combo: tuple[Path, ...] = combo) -> None:
                 for path in combo:
                     with open(path, "rb") as src:
                         shutil.copyfileobj(src, f, 1 << 20)
-                f.flush()
-                os.fsync(f.fileno())
+            joined = self.inbox.spool_write(join)
             if self._verifies(joined, digest):
                 self.report.parts_waiting.pop(package_id, None)
                 self.package_file(joined, f"{package_id}.smx ({total} parts)")

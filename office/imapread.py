@@ -15,7 +15,7 @@ import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from shangmi.errors import MalformedInput
 
@@ -48,13 +48,9 @@ def read_mail(mailbox: "IMAPMailbox", inbox: "Inbox", mail: "Mail") -> list[Mail
     found: list[MailItem | SpooledItem] = []
     try:
         for leaf in mail.leaves():
-            path, f = inbox.spool()
+            path = inbox.spool_write(lambda f: mailbox.read(mail, leaf, f.write, limit=max(mail.size, 1)))
             keep = False
             try:
-                with f:
-                    mailbox.read(mail, leaf, f.write, limit=max(mail.size, 1))
-                    f.flush()
-                    os.fsync(f.fileno())
                 if leaf.name or leaf.maintype != "text":
                     item = _attachment(leaf.name, path)
                     if isinstance(item, SpooledItem):
@@ -113,20 +109,12 @@ def _armored(path: Path, *, label: str = "(text body)") -> list[MailItem | Spool
 
 def _copy_out(view: mmap.mmap, at: int, stop: int, folder: Path) -> Path:
     """Bytes ``at:stop`` of ``view`` in a new private file in ``folder`` (a spool file)."""
-    import secrets
+    from .inbox import write_spool
 
-    dest = folder / f".{os.getpid()}-{secrets.token_hex(8)}.part"
-    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for i in range(at, stop, _COPY):
-                out.write(view[i:min(stop, i + _COPY)])
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        dest.unlink(missing_ok=True)
-        raise
-    return dest
+    def copy(out: BinaryIO) -> None:
+        for i in range(at, stop, _COPY):
+            out.write(view[i:min(stop, i + _COPY)])
+    return write_spool(folder, copy)
 
 
 def _small(path: Path, size: int, limit: int) -> bytes:

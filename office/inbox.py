@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from shangmi import ExpiredCertificate, MalformedPackage, RevokedKey, SmsealError, VerificationError, sm2
 
@@ -60,6 +60,28 @@ REFUSED_HEAD = 64 * 1024
 URGENCY_RANK = {"extra-urgent": 0, "urgent": 1, "normal": 2}
 URGENCY_LABEL = {"normal": "", "urgent": "加急", "extra-urgent": "特急"}
 _ORDER = ("CASE urgency WHEN 'extra-urgent' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END, received_at, package_id")
+
+
+def spool_file(folder: Path) -> tuple[Path, BinaryIO]:
+    """A new private (0600, never an existing file or link) temporary file in ``folder``."""
+    path = folder / f".{os.getpid()}-{secrets.token_hex(8)}.part"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    return path, os.fdopen(fd, "wb")
+
+
+def write_spool(folder: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """A new spool file in ``folder`` filled by ``write`` and synced to disk; on any error
+    (a full disk, a refusal inside ``write``) the half-written file is removed."""
+    path, f = spool_file(folder)
+    try:
+        with f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 @dataclass(frozen=True)
@@ -225,37 +247,26 @@ class Inbox:
 
     def spool(self) -> tuple[Path, BinaryIO]:
         """A new private temporary file inside the inbox (same file system as its final place)."""
-        d = self._dir("incoming")
-        path = d / f".{os.getpid()}-{secrets.token_hex(8)}.part"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        return path, os.fdopen(fd, "wb")
+        return spool_file(self._dir("incoming"))
+
+    def spool_write(self, write: Callable[[BinaryIO], object]) -> Path:
+        """A new spool file filled by ``write`` (``write_spool``: removed again on any error)."""
+        return write_spool(self._dir("incoming"), write)
 
     def spool_bytes(self, data: bytes) -> Path:
-        path, f = self.spool()
-        with f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        return path
+        return self.spool_write(lambda f: f.write(data))
 
     def spool_stream(self, src: BinaryIO, *, limit: int | None = None) -> Path:
         """Copy the open file ``src`` (from where it stands to its end) into a new spool file;
         ``MalformedPackage`` when it holds more than ``limit`` bytes (it grew while being read)."""
-        path, f = self.spool()
-        try:
-            with f:
-                copied = 0
-                while piece := src.read(1 << 20):
-                    copied += len(piece)
-                    if limit is not None and copied > limit:
-                        raise MalformedPackage(_("the file grew while it was being read"))
-                    f.write(piece)
-                f.flush()
-                os.fsync(f.fileno())
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return path
+        def copy(f: BinaryIO) -> None:
+            copied = 0
+            while piece := src.read(1 << 20):
+                copied += len(piece)
+                if limit is not None and copied > limit:
+                    raise MalformedPackage(_("the file grew while it was being read"))
+                f.write(piece)
+        return self.spool_write(copy)
 
     # -- arrivals ------------------------------------------------------------------------
     def add_package(self, spooled: Path, *, source: str, item: str) -> Arrival:

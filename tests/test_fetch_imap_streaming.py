@@ -100,6 +100,6 @@ def test_decoders_fed_in_odd_pieces():
     for step in (1, 3, 77, 1000):
         d = Decoder("base64")
         assert b"".join(d.feed(text[i:i + step]) for i in range(0, len(text), step)) + d.end() == data
-    qp = binascii.b2a_qp(data)
+    qp = binascii.b2a_qp(data, istext=False)   # binary: CR and LF encoded (=0D, =0A), so the round trip is exact
     d = Decoder("quoted-printable")
     assert b"".join(d.feed(qp[i:i + 7]) for i in range(0, len(qp), 7)) + d.end() == data
